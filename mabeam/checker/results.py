@@ -1,0 +1,140 @@
+"""What a check reports: per-property verdicts, counterexample traces, statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.effects import Broadcast, Decide, Effect, Evidence, Send
+from ..core.properties import Property
+from .model import Action, World
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    action: Action | None  # None for the initial state
+    effects: tuple[Effect, ...]
+    world: World
+
+
+@dataclass
+class Trace:
+    """A path from the initial state; ``loop_start`` marks the cycle of a lasso."""
+
+    steps: list[TraceStep]
+    loop_start: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.steps) - 1  # number of actions
+
+    def render(self, agents: tuple[str, ...]) -> str:
+        lines = []
+        for i, step in enumerate(self.steps):
+            if step.action is None:
+                lines.append("   0. initial state" + _decisions_suffix(step.effects))
+                continue
+            marker = "  ⟲" if self.loop_start is not None and i == self.loop_start + 1 else "   "
+            lines.append(f"{marker}{i:>2}. {step.action.describe()}{_effects_suffix(step.effects)}")
+        if self.loop_start is not None:
+            lines.append(f"   … and back to step {self.loop_start} forever (a fair cycle)")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [
+                {"action": None if s.action is None else s.action.key(),
+                 "text": "initial state" if s.action is None else s.action.describe(),
+                 "effects": [_effect_text(e) for e in s.effects]}
+                for s in self.steps
+            ],
+            "loop_start": self.loop_start,
+        }
+
+
+def _effect_text(effect: Effect) -> str:
+    if isinstance(effect, Send):
+        return f"send {effect.message.describe()} to {effect.to}"
+    if isinstance(effect, Broadcast):
+        return f"broadcast {effect.message.describe()}"
+    if isinstance(effect, Decide):
+        return f"DECIDE {effect.value!r}" + (f" @ {effect.instance!r}" if effect.instance != 0 else "")
+    if isinstance(effect, Evidence):
+        return f"evidence {effect.kind} against {effect.against}"
+    return type(effect).__name__ + " " + " ".join(
+        f"{k}={getattr(effect, k)!r}" for k in effect.__struct_fields__ if k != "message")
+
+
+def _effects_suffix(effects: tuple[Effect, ...]) -> str:
+    shown = [_effect_text(e) for e in effects if not type(e).__name__.endswith("Timer")]
+    return ("  → " + "; ".join(shown)) if shown else ""
+
+
+def _decisions_suffix(effects: tuple[Effect, ...]) -> str:
+    return _effects_suffix(effects)
+
+
+@dataclass
+class PropertyResult:
+    property: Property
+    status: str  # holds | violated | reached | unreached | not-checked
+    trace: Trace | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("holds", "reached")
+
+    @property
+    def checked(self) -> bool:
+        return self.status != "not-checked"
+
+
+@dataclass
+class Stats:
+    states_generated: int = 0
+    distinct_states: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    peak_rss_bytes: int = 0
+    store_bytes: int = 0
+    complete: bool = True  # the whole reachable space was explored
+    bound: str = ""
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def bytes_per_state(self) -> float:
+        return self.store_bytes / self.distinct_states if self.distinct_states else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "states_generated": self.states_generated,
+            "distinct_states": self.distinct_states,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 4),
+            "states_per_second": round(self.states_per_second, 1),
+            "bytes_per_state": round(self.bytes_per_state, 2),
+            "peak_rss_bytes": self.peak_rss_bytes,
+            "complete": self.complete,
+            "bound": self.bound,
+        }
+
+
+@dataclass
+class CheckResult:
+    results: list[PropertyResult]
+    stats: Stats
+    mode: str = "exhaustive"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok or not r.checked for r in self.results)
+
+    def failures(self) -> list[PropertyResult]:
+        return [r for r in self.results if r.checked and not r.ok]
+
+    def result_for(self, property_id: str) -> PropertyResult:
+        return next(r for r in self.results if r.property.id == property_id)

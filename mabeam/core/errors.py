@@ -1,0 +1,61 @@
+"""Typed errors raised by mabeam.
+
+Every error a caller can provoke with bad input derives from :class:`MabeamError`,
+and configuration errors also derive from :class:`ValueError`, so callers may
+catch either the precise type or the broad one.
+"""
+
+from __future__ import annotations
+
+
+class MabeamError(Exception):
+    """Base class for every error mabeam raises on purpose."""
+
+
+class ConfigurationError(MabeamError, ValueError):
+    """A protocol, group or driver was configured with values it cannot run with."""
+
+
+class EmptyAgentPoolError(ConfigurationError):
+    """A group needs at least one agent."""
+
+
+class DuplicateAgentError(ConfigurationError):
+    """An agent identity appears twice in one group."""
+
+
+class InvalidWeightError(ConfigurationError):
+    """A weight is negative, NaN, infinite, not a number, or all weights are zero."""
+
+
+class InsufficientReplicasError(ConfigurationError):
+    """The group is too small for the number of faults it must tolerate (e.g. n < 3f+1)."""
+
+
+class UnknownAgentError(MabeamError, KeyError):
+    """An agent identity that is not a member of the group was used."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message otherwise
+        return str(self.args[0]) if self.args else "unknown agent"
+
+
+class MalformedMessageError(MabeamError, ValueError):
+    """Bytes or a frame could not be decoded into a valid protocol message."""
+
+
+class UnknownProtocolError(MabeamError, KeyError):
+    """No protocol (or mutant) is registered under the requested name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown protocol"
+
+
+class UndeclaredTransitionError(MabeamError, RuntimeError):
+    """A protocol took a phase transition its declared phase graph does not allow.
+
+    This is a bug in the protocol (or a mutant), never a consequence of input.
+    """
+
+
+class ReplayError(MabeamError, ValueError):
+    """A recorded trace no longer replays against the protocol code."""

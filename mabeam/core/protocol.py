@@ -1,0 +1,140 @@
+"""The sans-I/O node interface every protocol implements and every driver runs.
+
+A :class:`Protocol` object holds one instance's immutable configuration
+(membership, inputs, thresholds). Node state is a separate immutable value.
+Drivers call :meth:`Protocol.start`, :meth:`Protocol.receive` and
+:meth:`Protocol.fire`; each returns a :class:`Step` (new state, effects). The
+protocol never awaits, sleeps, reads the clock, draws global randomness or does
+I/O, which is what lets one definition be model-checked and run live.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any, ClassVar, NamedTuple
+
+from .effects import Effect, Reject
+from .identity import AgentId, Membership
+from .messages import Message, MessageCodec
+
+
+class Step(NamedTuple):
+    """The result of one protocol step: the node's new state and what to do."""
+
+    state: Any
+    effects: tuple[Effect, ...] = ()
+
+
+class Envelope(NamedTuple):
+    """A message in flight to ``to``."""
+
+    to: AgentId
+    message: Message
+
+    def sort_key(self) -> tuple[str, bytes]:
+        return (self.to, self.message.canonical())
+
+
+class Protocol(ABC):
+    """One protocol instance: configuration plus pure transition functions."""
+
+    #: registry name, e.g. ``"majority"``
+    name: ClassVar[str]
+    #: every message type this protocol sends or accepts
+    message_types: ClassVar[tuple[type[Message], ...]]
+
+    def __init__(self, membership: Membership, session: str = "s0") -> None:
+        if not isinstance(membership, Membership):
+            membership = Membership(membership)
+        if not isinstance(session, str) or not session:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError("session must be a non-empty string")
+        self.membership = membership
+        self.session = session
+        self._codec: MessageCodec | None = None
+
+    # ----------------------------------------------------------------- drivers
+    def start(self, agent: AgentId) -> Step:
+        """The agent's initial state and first effects."""
+        self.membership.require(agent)
+        return self.on_start(agent)
+
+    def receive(self, agent: AgentId, state: Any, message: Message) -> Step:
+        """Handle an incoming message after screening it.
+
+        Messages of a foreign type, for another session or from a non-member are
+        rejected (a :class:`Reject` effect the driver counts); the state is unchanged.
+        """
+        reason = self.screen(agent, message)
+        if reason is not None:
+            return Step(state, (Reject(reason, message),))
+        return self.on_message(agent, state, message)
+
+    def fire(self, agent: AgentId, state: Any, timer: str) -> Step:
+        """Handle the expiry of a timer the agent armed earlier."""
+        return self.on_timer(agent, state, timer)
+
+    # ---------------------------------------------------------- protocol hooks
+    @abstractmethod
+    def on_start(self, agent: AgentId) -> Step: ...
+
+    @abstractmethod
+    def on_message(self, agent: AgentId, state: Any, message: Message) -> Step: ...
+
+    def on_timer(self, agent: AgentId, state: Any, timer: str) -> Step:
+        return Step(state)
+
+    def screen(self, agent: AgentId, message: Message) -> str | None:
+        """Why ``message`` must be refused before the protocol looks at it, or ``None``."""
+        if not isinstance(message, self.message_types):
+            return "foreign-message-type"
+        if message.session != self.session:
+            return "wrong-session"
+        if message.sender not in self.membership:
+            return "unknown-sender"
+        if message.sender == agent:
+            return "own-message"
+        return None
+
+    # ------------------------------------------------------------ adversaries
+    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
+        """Every message the faulty agent may inject, for exhaustive checking.
+
+        A Byzantine agent holds only its own identity/key: it may send any
+        message *it* can sign, to anyone, in any order, or nothing at all. The
+        default is a silent adversary.
+        """
+        return ()
+
+    def forged_messages(self) -> Iterable[Envelope]:
+        """Messages an outsider (not a member, holding no member's key) may inject.
+
+        Used by the checker's ``intruder`` option to show that screening rejects
+        them; the default is none.
+        """
+        return ()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def agents(self) -> tuple[AgentId, ...]:
+        return self.membership.agents
+
+    @property
+    def n(self) -> int:
+        return len(self.membership)
+
+    @property
+    def codec(self) -> MessageCodec:
+        if self._codec is None:
+            self._codec = MessageCodec(self.message_types)
+        return self._codec
+
+    def decision_of(self, state: Any) -> Any:
+        """The value this node has decided, or ``None`` (used by reports and monitors)."""
+        return getattr(state, "decided", None)
+
+    def describe_state(self, state: Any) -> str:
+        """A one-line rendering of a node state for traces."""
+        return repr(state)

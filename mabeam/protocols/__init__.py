@@ -1,0 +1,1 @@
+"""Protocol state machines. Each module imports only :mod:`mabeam.core`."""

@@ -1,0 +1,61 @@
+"""Front door to model checking a registered protocol (used by the CLI and tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .checker import ActorModel, CheckConfig, CheckResult, check, random_walks
+from .checker.search import Progress
+from .core.catalog import ProtocolEntry
+from .core.errors import ConfigurationError
+from .registry import get
+
+
+def build_model(protocol: str | ProtocolEntry, agents: int | None = None, faulty: int | None = None,
+                *, mutant: str | None = None, depth: int | None = None,
+                max_states: int | None = None, **overrides: Any) -> ActorModel:
+    """The model the standard check explores: the entry's defaults, the fault model, any mutant."""
+    entry = get(protocol) if isinstance(protocol, str) else protocol
+    chosen = entry.mutant(mutant) if mutant else None
+    agents = agents if agents is not None else (chosen.agents if chosen and chosen.agents else entry.default_agents)
+    faulty = faulty if faulty is not None else (chosen.faulty if chosen and chosen.faulty is not None
+                                                 else entry.default_faulty)
+    if not isinstance(agents, int) or agents < 1:
+        raise ConfigurationError(f"--agents must be a positive integer, got {agents!r}")
+    if not isinstance(faulty, int) or faulty < 0:
+        raise ConfigurationError(f"--faulty must be a non-negative integer, got {faulty!r}")
+    factory = chosen.factory if chosen else entry.factory
+    instance = factory(agents, faulty)
+    settings: dict[str, Any] = dict(entry.check_defaults)
+    if chosen:
+        settings.update(chosen.check_overrides)
+    settings.update(overrides)
+    if entry.fault_model == "crash":
+        settings.setdefault("max_crashes", faulty)
+    else:
+        settings.setdefault("byzantine", entry.faulty_agents(instance, faulty))
+    settings["max_depth"] = depth
+    settings["max_states"] = max_states
+    known = {f.name for f in dataclasses.fields(CheckConfig)}
+    unknown = set(settings) - known
+    if unknown:
+        raise ConfigurationError(f"unknown check settings: {sorted(unknown)}")
+    return ActorModel(instance, CheckConfig(**settings))
+
+
+def check_protocol(protocol: str, agents: int | None = None, faulty: int | None = None, *,
+                   mutant: str | None = None, depth: int | None = None, max_states: int | None = None,
+                   progress: Progress | None = None, **overrides: Any) -> CheckResult:
+    entry = get(protocol)
+    model = build_model(entry, agents, faulty, mutant=mutant, depth=depth, max_states=max_states,
+                        **overrides)
+    return check(model, entry.properties, progress=progress)
+
+
+def walk_protocol(protocol: str, agents: int, faulty: int | None = None, *, seed: int = 0,
+                  walks: int = 100, max_steps: int = 500, mutant: str | None = None,
+                  **overrides: Any) -> CheckResult:
+    entry = get(protocol)
+    model = build_model(entry, agents, faulty, mutant=mutant, **overrides)
+    return random_walks(model, entry.properties, seed=seed, walks=walks, max_steps=max_steps)

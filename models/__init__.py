@@ -1,0 +1,1 @@
+"""Z3 bounded checks (installed as ``mabeam.models``)."""
