@@ -186,6 +186,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate_cli import simulate
 
+    if not 0.0 <= args.loss < 1.0:
+        raise UsageError(f"--loss must be in [0, 1), got {args.loss}")
     return simulate(args)
 
 
