@@ -11,6 +11,9 @@ from .core.errors import UnknownProtocolError
 PROTOCOL_MODULES = (
     "mabeam.protocols.majority",
     "mabeam.protocols.weighted",
+    "mabeam.protocols.pbft",
+    "mabeam.protocols.iterative",
+    "mabeam.protocols.iterative.categorical_entry",
 )
 
 _entries: dict[str, ProtocolEntry] | None = None

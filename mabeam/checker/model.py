@@ -9,11 +9,16 @@ budgets, drop or duplicate a message or crash an agent. Byzantine agents run no
 honest code: every message they could sign is placed in flight up front
 (:meth:`Protocol.adversary_messages`), and the network may deliver any of
 those, in any order, or none.
+
+Successors are computed fast without changing them: protocols are pure by
+contract, so each event's step is computed once per node state and compiled
+into set operations whose results (timer sets, networks, decisions) are
+memoised too, letting many worlds share the same immutable parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -107,11 +112,61 @@ def _changes(step: Step) -> bool:
     return any(type(e) is not Reject for e in step.effects)
 
 
+class _Delta:
+    """A protocol step compiled into set operations on a world (see :meth:`ActorModel._compile`).
+
+    The resulting timer sets, networks and decision sets are memoised per input
+    set, so successors share those frozensets (whose hashes Python caches)
+    instead of rebuilding and rehashing equal copies.
+    """
+
+    __slots__ = ("step", "state", "effects", "noop", "arm", "disarm", "outgoing", "decisions", "evidence",
+                 "timers_after", "network_after", "decisions_after", "evidence_after")
+
+    def __init__(self, step: Step, noop: bool, arm: frozenset[str], disarm: frozenset[str],
+                 outgoing: tuple[Envelope, ...], decisions: frozenset[Decision],
+                 evidence: frozenset[Evidence]) -> None:
+        self.step, self.state, self.effects, self.noop = step, step.state, step.effects, noop
+        self.arm, self.disarm, self.outgoing = arm, disarm, outgoing
+        self.decisions, self.evidence = decisions, evidence
+        self.timers_after: dict[frozenset[str], frozenset[str]] = {}
+        self.network_after: dict[frozenset, frozenset] = {}
+        self.decisions_after: dict[frozenset[Decision], frozenset[Decision]] = {}
+        self.evidence_after: dict[frozenset[Evidence], frozenset[Evidence]] = {}
+
+
+class _Event:
+    """One event (an in-flight envelope, or a timer of one agent) and the memo of its outcome.
+
+    The memo maps a receiving node state to its compiled step. Successor worlds
+    reuse the very state objects the memo returned, so it is looked up by
+    identity first (``by_id`` keeps each key object alive, so its id cannot be
+    reused while stored) and by equality only for a state object not seen yet.
+    """
+
+    __slots__ = ("env", "timer", "to", "index", "action", "fair", "message", "by_state", "by_id")
+
+    def __init__(self, to: AgentId, index: int, action: Action, fair: bool,
+                 env: Envelope | None = None, timer: str | None = None) -> None:
+        self.env, self.timer, self.to, self.index, self.action, self.fair = env, timer, to, index, action, fair
+        self.message = None if env is None else env.message
+        self.by_state: dict[Any, _Delta] = {}
+        self.by_id: dict[int, tuple[Any, _Delta]] = {}
+
+
+#: memo tables are dropped when they grow past this many entries (bounds memory on huge models)
+_MEMO_LIMIT = 1 << 20
+
+
 class Transition(NamedTuple):
     action: Action
     world: World
     effects: tuple[Effect, ...]
     fair: bool  # part of the stated fairness (delivery to / timer of a correct agent)
+
+
+def _transition(fields: tuple[Action, World, tuple[Effect, ...], bool]) -> Transition:
+    return tuple.__new__(Transition, fields)  # skips NamedTuple's Python-level __new__ on the hot path
 
 
 @dataclass
@@ -134,6 +189,13 @@ class ActorModel:
         self.honest = frozenset(self.agents) - self.byzantine
         self.multiset = self.config.network == "multiset"
         self._key_cache: dict[Envelope, tuple[str, bytes]] = {}
+        # Protocols are pure functions of (agent, state, event), so their steps are memoised;
+        # this is what makes exploring many worlds that share node states cheap.
+        self._deliveries: dict[Envelope, _Event] = {}
+        self._ordered_cache: dict[frozenset, tuple[_Event, ...]] = {}
+        self._timer_events: dict[tuple[int, str], _Event] = {}
+        self._timer_plans: list[dict[frozenset[str], tuple[tuple[_Event, frozenset[str]], ...]]] = [
+            {} for _ in self.agents]
 
     # ------------------------------------------------------------ construction
     def initial(self) -> World:
@@ -156,45 +218,48 @@ class ActorModel:
         return self._add_messages(world, injected)
 
     def snapshot(self, world: World) -> Snapshot:
+        network = world.network
         return Snapshot(
             protocol=self.protocol,
-            states={a: s for a, s in zip(self.agents, world.nodes)},
+            states=dict(zip(self.agents, world.nodes)),
             crashed=world.crashed,
             byzantine=self.byzantine,
             decisions=world.decisions,
             evidence=world.evidence,
-            in_flight=tuple(self._envelopes(world)),
+            in_flight=tuple(env for env, _count in network) if self.multiset else tuple(network),
         )
 
     # ------------------------------------------------------------- successors
     def transitions(self, world: World) -> Iterator[Transition]:
         """Every enabled action and its successor, in a canonical (reproducible) order."""
         crashed = world.crashed
-        protocol = self.protocol
-        honest = self.honest
-        for env in self._ordered(self._envelopes(world)):
-            to = env.to
-            if to in crashed:
+        nodes = world.nodes
+        multiset = self.multiset
+        for event in self._ordered_network(world.network):
+            if crashed and event.to in crashed:
                 continue
-            i = self.index[to]
-            state = world.nodes[i]
-            step = protocol.receive(to, state, env.message)
-            after = self._consume(world, env) if self.multiset else world
-            # fairness covers messages between honest members only: the adversary may withhold its own
-            fair = env.message.sender in honest
-            if step.state is state and after is world and not _changes(step):
-                yield Transition(Action("deliver", to, env), world, step.effects, fair)
+            i = event.index
+            state = nodes[i]
+            known = event.by_id.get(id(state))
+            delta = known[1] if known is not None and known[0] is state else self._outcome(event, state)
+            if multiset:
+                after = self._consume(world, event.env)
+            elif delta.noop:
+                yield _transition((event.action, world, delta.effects, event.fair))
                 continue
-            yield Transition(Action("deliver", to, env), self._apply(after, to, step), step.effects, fair)
-        for i, agent in enumerate(self.agents):
-            if agent in crashed or not world.timers[i]:
+            else:
+                after = world
+            yield _transition((event.action, self._install(after, i, after.timers[i], delta),
+                               delta.effects, event.fair))
+        for i, armed in enumerate(world.timers):
+            if not armed or (crashed and self.agents[i] in crashed):
                 continue
-            state = world.nodes[i]
-            for name in sorted(world.timers[i]):
-                disarmed = self._replace_timers(world, i, world.timers[i] - {name})
-                step = protocol.fire(agent, state, name)
-                yield Transition(Action("timer", agent, name), self._apply(disarmed, agent, step),
-                                 step.effects, True)
+            state = nodes[i]
+            for event, remaining in self._timer_plan(i, armed):
+                known = event.by_id.get(id(state))
+                delta = known[1] if known is not None and known[0] is state else self._outcome(event, state)
+                yield _transition((event.action, self._install(world, i, remaining, delta),
+                                   delta.effects, True))
         crashes, drops, dups = world.budget
         if self.multiset and (drops or dups):
             for env in self._ordered(self._envelopes(world)):
@@ -227,6 +292,137 @@ class ActorModel:
                 k = cache[env] = env.sort_key()
             return k
         return sorted(envelopes, key=key)
+
+    def _ordered_network(self, network: frozenset) -> tuple[_Event, ...]:
+        """The in-flight envelopes' deliveries in canonical order; many worlds share one network value."""
+        ordered = self._ordered_cache.get(network)
+        if ordered is None:
+            deliveries = self._deliveries
+            if len(self._ordered_cache) >= _MEMO_LIMIT or len(deliveries) >= _MEMO_LIMIT:
+                self._ordered_cache.clear()
+                deliveries.clear()
+            events = []
+            for env in self._ordered(env for env, _count in network) if self.multiset else self._ordered(network):
+                event = deliveries.get(env)
+                if event is None:
+                    # fairness covers messages between honest members only: the adversary may withhold its own
+                    event = deliveries[env] = _Event(env.to, self.index[env.to], Action("deliver", env.to, env),
+                                                     env.message.sender in self.honest, env)
+                events.append(event)
+            ordered = self._ordered_cache[network] = tuple(events)
+        return ordered
+
+    def _timer_plan(self, i: int, armed: frozenset[str]) -> tuple[tuple[_Event, frozenset[str]], ...]:
+        """For agent ``i`` with ``armed`` timers: each timer's event and the timers left once it fired."""
+        plans = self._timer_plans[i]
+        plan = plans.get(armed)
+        if plan is None:
+            agent = self.agents[i]
+            steps = []
+            for name in sorted(armed):
+                event = self._timer_events.get((i, name))
+                if event is None:
+                    event = self._timer_events[(i, name)] = _Event(agent, i, Action("timer", agent, name), True,
+                                                                   timer=name)
+                steps.append((event, armed - {name}))
+            if len(plans) >= _MEMO_LIMIT:
+                plans.clear()
+            plan = plans[armed] = tuple(steps)
+        return plan
+
+    def _outcome(self, event: _Event, state: Any) -> _Delta:
+        """The memoised, compiled step of ``event`` at a node in ``state`` (protocols are pure)."""
+        delta = event.by_state.get(state)
+        if delta is None:
+            if event.timer is not None:
+                step = self.protocol.fire(event.to, state, event.timer)
+            else:
+                step = self.protocol.receive(event.to, state, event.message)
+            if len(event.by_state) >= _MEMO_LIMIT:
+                event.by_state.clear()
+            delta = event.by_state[state] = self._compile(event.to, state, step)
+        if len(event.by_id) >= _MEMO_LIMIT:
+            event.by_id.clear()
+        event.by_id[id(state)] = (state, delta)
+        return delta
+
+    def _compile(self, agent: AgentId, state: Any, step: Step) -> _Delta:
+        """Reduce a step's effects to set operations (the same world as applying them in order)."""
+        last_timer_op: dict[str, bool] = {}
+        outgoing: list[Envelope] = []
+        decisions: list[Decision] = []
+        evidence: list[Evidence] = []
+        for effect in step.effects:
+            kind = type(effect)
+            if kind is Send:
+                if effect.to not in self.byzantine:
+                    outgoing.append(Envelope(effect.to, effect.message))
+            elif kind is Broadcast:
+                for other in self.agents:
+                    if (other != agent or effect.include_self) and other not in self.byzantine:
+                        outgoing.append(Envelope(other, effect.message))
+            elif kind is SetTimer:
+                last_timer_op[effect.name] = True
+            elif kind is CancelTimer:
+                last_timer_op[effect.name] = False
+            elif kind is Decide:
+                decisions.append(Decision(agent, effect.instance, effect.value))
+            elif kind is Evidence:
+                evidence.append(effect)
+            elif kind is Reject:
+                pass  # counted by live drivers; never part of the checked state
+            else:  # pragma: no cover - a new effect type must be taught to the checker
+                raise TypeError(f"the checker does not know effect {kind.__name__}")
+        return _Delta(
+            step, noop=(step.state is state or step.state == state) and not _changes(step),
+            arm=frozenset(name for name, armed in last_timer_op.items() if armed),
+            disarm=frozenset(name for name, armed in last_timer_op.items() if not armed),
+            outgoing=tuple(outgoing), decisions=frozenset(decisions), evidence=frozenset(evidence))
+
+    def _install(self, world: World, i: int, timers: frozenset[str], delta: _Delta) -> World:
+        """``world`` with node ``i`` in its new state, timers ``timers`` then updated, effects applied."""
+        if delta.arm or delta.disarm:
+            after = delta.timers_after.get(timers)
+            if after is None:
+                after = delta.timers_after[timers] = (timers - delta.disarm) | delta.arm
+            timers = after
+        all_timers = world.timers
+        if timers is not all_timers[i]:
+            all_timers = all_timers[:i] + (timers,) + all_timers[i + 1:]
+        network = world.network
+        if delta.outgoing:
+            grown = delta.network_after.get(network)
+            if grown is None:
+                grown = delta.network_after[network] = self._with_messages(network, delta.outgoing)
+            network = grown
+        decisions = world.decisions
+        if delta.decisions:
+            more = delta.decisions_after.get(decisions)
+            if more is None:
+                more = delta.decisions_after[decisions] = decisions | delta.decisions
+            decisions = more
+        evidence = world.evidence
+        if delta.evidence:
+            more = delta.evidence_after.get(evidence)
+            if more is None:
+                more = delta.evidence_after[evidence] = evidence | delta.evidence
+            evidence = more
+        if len(delta.network_after) >= _MEMO_LIMIT:  # the other memo tables are bounded by it
+            delta.timers_after.clear()
+            delta.network_after.clear()
+            delta.decisions_after.clear()
+            delta.evidence_after.clear()
+        nodes = world.nodes
+        return World(nodes[:i] + (delta.state,) + nodes[i + 1:], all_timers, network, world.crashed,
+                     decisions, evidence, world.budget)
+
+    def _with_messages(self, network: frozenset, envelopes: Iterable[Envelope]) -> frozenset:
+        if not self.multiset:
+            return network.union(envelopes)
+        net = dict(network)
+        for env in envelopes:
+            net[env] = net.get(env, 0) + 1
+        return frozenset(net.items())
 
     def _consume(self, world: World, env: Envelope, budget: tuple[int, int, int] | None = None) -> World:
         net = dict(world.network)

@@ -83,19 +83,22 @@ def check(model: ActorModel, properties: Sequence[Property], *,
             next_parents: list[int] = []
             this_level: set[int] = set()
             generated = 0
+            add_seen, add_state, add_fp, add_parent = (
+                this_level.add, next_states.append, next_fps.append, next_parents.append)
+            transitions = model.transitions
             for world, fp in zip(frontier, frontier_fps):
                 edges: list[tuple[Action | None, int]] | None = [] if keep_graph else None
-                for t in model.transitions(world):
+                for action, succ, _effects, fair in transitions(world):
                     generated += 1
-                    succ_fp = fp if t.world is world else hash(t.world)
+                    succ_fp = fp if succ is world else hash(succ)
                     if edges is not None:
-                        edges.append((t.action if t.fair else None, succ_fp))
+                        edges.append((action if fair else None, succ_fp))
                     if succ_fp == fp or succ_fp in this_level:
                         continue
-                    this_level.add(succ_fp)
-                    next_states.append(t.world)
-                    next_fps.append(succ_fp)
-                    next_parents.append(fp)
+                    add_seen(succ_fp)
+                    add_state(succ)
+                    add_fp(succ_fp)
+                    add_parent(fp)
                 if edges is not None:
                     graph[fp] = edges
             stats.states_generated += generated

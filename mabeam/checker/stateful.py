@@ -37,7 +37,11 @@ def protocol_state_machine(make_model: Callable[[], ActorModel], properties: Seq
             self.history = []
 
         def _enabled(self, kind: str) -> list[Transition]:
-            return [t for t in self.model.transitions(self.world) if t.action.kind == kind]
+            # every rule's precondition asks; compute the successors once per world
+            if getattr(self, "_options_of", None) is not self.world:
+                self._options = list(self.model.transitions(self.world))
+                self._options_of = self.world
+            return [t for t in self._options if t.action.kind == kind]
 
         def _take(self, kind: str, data: st.DataObject) -> None:
             options = self._enabled(kind)
@@ -70,6 +74,11 @@ def protocol_state_machine(make_model: Callable[[], ActorModel], properties: Seq
         @rule(data=st.data())
         def crash(self, data: st.DataObject) -> None:
             self._take("crash", data)
+
+        @precondition(lambda self: not any(self._enabled(kind) for kind in KINDS))
+        @rule()
+        def quiescent(self) -> None:
+            """Nothing is enabled (every message consumed): the run may only stutter."""
 
         @invariant()
         def safety_properties_hold(self) -> None:

@@ -33,9 +33,22 @@ class Vote(Message, frozen=True, tag="majority.vote"):
 
 
 class MajorityState(msgspec.Struct, frozen=True):
+    """One agent's view. ``votes[i]`` is the counted vote of member ``i`` (``None``: none yet);
+    ``support`` keeps the count per value so a step costs O(1) in the group size."""
+
     phase: str
-    tally: frozenset[tuple[AgentId, str]]  # (voter, value), at most one entry per voter
+    votes: tuple[str | None, ...]
+    support: tuple[tuple[str, int], ...]  # (value, counted votes), sorted by value
     decided: str | None = None
+
+    def support_for(self, value: str) -> int:
+        return next((count for v, count in self.support if v == value), 0)
+
+
+def _add_support(support: tuple[tuple[str, int], ...], value: str) -> tuple[tuple[str, int], ...]:
+    counts = dict(support)
+    counts[value] = counts.get(value, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 class MajorityVoting(Protocol):
@@ -66,8 +79,9 @@ class MajorityVoting(Protocol):
     # ---------------------------------------------------------------- handlers
     def on_start(self, agent: AgentId) -> Step:
         value = self.inputs[agent]
-        state = MajorityState("voting", frozenset({(agent, value)}))
-        state, decided = self._maybe_decide(agent, state)
+        votes = tuple(value if member == agent else None for member in self.agents)
+        state = MajorityState("voting", votes, ((value, 1),))
+        state, decided = self._maybe_decide(agent, state, value)
         return Step(state, (Broadcast(Vote(session=self.session, sender=agent, value=value)),) + decided)
 
     def on_message(self, agent: AgentId, state: MajorityState, message: Message) -> Step:
@@ -82,24 +96,23 @@ class MajorityVoting(Protocol):
                                          (Vote(session=self.session, sender=message.sender, value=previous),
                                           message)),))
         state = self._count(state, message)
-        state, decided = self._maybe_decide(agent, state)
+        state, decided = self._maybe_decide(agent, state, message.value)
         return Step(state, decided)
 
     # ----------------------------------------------------- rules (mutants override)
     def _vote_of(self, state: MajorityState, sender: AgentId) -> str | None:
-        return next((v for voter, v in state.tally if voter == sender), None)
+        return state.votes[self.membership.index(sender)]
 
     def _count(self, state: MajorityState, vote: Vote) -> MajorityState:
-        return msgspec.structs.replace(state, tally=state.tally | {(vote.sender, vote.value)})
+        i = self.membership.index(vote.sender)
+        return msgspec.structs.replace(state, votes=state.votes[:i] + (vote.value,) + state.votes[i + 1:],
+                                       support=_add_support(state.support, vote.value))
 
-    def _support(self, state: MajorityState, value: str) -> int:
-        return sum(1 for _, v in state.tally if v == value)
-
-    def _maybe_decide(self, agent: AgentId, state: MajorityState) -> tuple[MajorityState, tuple]:
-        for value in sorted({v for _, v in state.tally}):
-            if self._support(state, value) >= self.quorum:
-                phase = PHASES.check(state.phase, "quorum", "decided")
-                return msgspec.structs.replace(state, phase=phase, decided=value), (Decide(value),)
+    def _maybe_decide(self, agent: AgentId, state: MajorityState, value: str) -> tuple[MajorityState, tuple]:
+        """Only the value just counted can have reached the quorum."""
+        if state.support_for(value) >= self.quorum:
+            phase = PHASES.check(state.phase, "quorum", "decided")
+            return msgspec.structs.replace(state, phase=phase, decided=value), (Decide(value),)
         return state, ()
 
     # ------------------------------------------------------------ adversaries
@@ -109,7 +122,7 @@ class MajorityVoting(Protocol):
                 for a in self.agents]
 
     def describe_state(self, state: MajorityState) -> str:
-        votes = ", ".join(f"{a}:{v}" for a, v in sorted(state.tally))
+        votes = ", ".join(f"{a}:{v}" for a, v in zip(self.agents, state.votes) if v is not None)
         return f"{state.phase} [{votes}]" + (f" decided={state.decided!r}" if state.decided else "")
 
 
@@ -139,13 +152,15 @@ def integrity(snap: Snapshot) -> bool:
 
 @always("MAJ-S4", "One vote per member")
 def one_vote_per_member(snap: Snapshot) -> bool:
-    """Every tally counts at most one vote per voter, and only members' votes."""
-    members = snap.protocol.membership
+    """Every count is backed by distinct members' votes: at most one vote per member, no outsiders."""
     for state in snap.states.values():
         if state is None:
             continue
-        voters = [voter for voter, _ in state.tally]
-        if len(voters) != len(set(voters)) or any(v not in members for v in voters):
+        recorded: dict[str, int] = {}
+        for value in state.votes:
+            if value is not None:
+                recorded[value] = recorded.get(value, 0) + 1
+        if dict(state.support) != recorded:
             return False
     return True
 
@@ -157,8 +172,8 @@ def decision_backed(snap: Snapshot) -> bool:
     for agent, state in snap.states.items():
         if state is None or state.decided is None:
             continue
-        voters = {voter for voter, v in state.tally if v == state.decided and voter in protocol.membership}
-        if 2 * len(voters) <= protocol.n:
+        voters = sum(1 for v in state.votes if v == state.decided)
+        if 2 * voters <= protocol.n:
             return False
     return True
 
@@ -199,13 +214,13 @@ class _QuorumOffByOne(MajorityVoting):
 class _DoubleCountRevote(MajorityVoting):
     """Counts every delivered vote, so a duplicated message counts twice."""
 
-    def _vote_of(self, state: MajorityState, sender: AgentId) -> str | None:
-        return None
-
-    def _count(self, state: MajorityState, vote: Vote) -> MajorityState:
-        copies = sum(1 for voter, _ in state.tally if voter.split("#")[0] == vote.sender)
-        tag = vote.sender + ("" if copies == 0 else f"#{copies}")
-        return msgspec.structs.replace(state, tally=state.tally | {(tag, vote.value)})
+    def on_message(self, agent: AgentId, state: MajorityState, message: Message) -> Step:
+        assert isinstance(message, Vote)
+        if state.phase == "decided" or self._vote_of(state, message.sender) != message.value:
+            return super().on_message(agent, state, message)
+        state = msgspec.structs.replace(state, support=_add_support(state.support, message.value))
+        state, decided = self._maybe_decide(agent, state, message.value)
+        return Step(state, decided)
 
 
 class _AcceptUnknownSender(MajorityVoting):
@@ -214,6 +229,14 @@ class _AcceptUnknownSender(MajorityVoting):
     def screen(self, agent: AgentId, message: Message) -> str | None:
         reason = super().screen(agent, message)
         return None if reason == "unknown-sender" else reason
+
+    def _vote_of(self, state: MajorityState, sender: AgentId) -> str | None:
+        return super()._vote_of(state, sender) if sender in self.membership else None
+
+    def _count(self, state: MajorityState, vote: Vote) -> MajorityState:
+        if vote.sender in self.membership:
+            return super()._count(state, vote)
+        return msgspec.structs.replace(state, support=_add_support(state.support, vote.value))
 
 
 class _ForgetDecision(MajorityVoting):
@@ -224,17 +247,18 @@ class _ForgetDecision(MajorityVoting):
             state = msgspec.structs.replace(state, phase="voting")
         return super().on_message(agent, state, message)
 
-    def _maybe_decide(self, agent: AgentId, state: MajorityState) -> tuple[MajorityState, tuple]:
+    def _maybe_decide(self, agent: AgentId, state: MajorityState, value: str) -> tuple[MajorityState, tuple]:
         if state.phase == "decided":
             return state, ()
-        best = max(sorted({v for _, v in state.tally}), key=lambda v: self._support(state, v))
-        if self._support(state, best) * 2 >= len(state.tally) and len(state.tally) > 1:
+        counted = sum(count for _, count in state.support)
+        best, best_count = max(state.support, key=lambda item: item[1])  # ties: first value
+        if 2 * best_count >= counted and counted > 1:
             return msgspec.structs.replace(state, phase="decided", decided=best), (Decide(best),)
         return state, ()
 
 
 class _WaitForEveryone(MajorityVoting):
-    """Waits for all n votes before deciding, so one crash blocks everyone forever."""
+    """Demands all n votes for one value: split inputs, or one crash, block everyone forever."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -276,7 +300,7 @@ ENTRY = ProtocolEntry(
         _mutant("forget-decision", _ForgetDecision,
                 "keeps voting after deciding and decides on a bare plurality", ("MAJ-S1", "MAJ-S3")),
         _mutant("wait-for-everyone", _WaitForEveryone,
-                "waits for all n votes, so a single crash blocks termination", ("MAJ-L1",)),
+                "waits for all n votes, so split inputs or one crash block termination", ("MAJ-L1",)),
     ),
     default_agents=3,
     default_faulty=1,

@@ -1,0 +1,190 @@
+"""The live property monitor shared by the simulator and the asyncio runtime.
+
+The checker judges properties over every reachable state; a live run sees one
+execution. The monitor evaluates the protocol's own property predicates on a
+:class:`~mabeam.core.properties.Snapshot` of that execution whenever the driver
+asks (after events that decide or report evidence, and at the end), and records
+the first violation of each property with its stable ID, the time and the event.
+
+``ALWAYS`` properties are checked at every check point; ``SOMETIMES`` goals are
+marked reached the first time they hold; ``EVENTUALLY`` properties are judged
+once, at the end, and only when the run reached quiescence over a fair network
+(otherwise a finite prefix proves nothing about them). Live snapshots carry no
+``in_flight`` messages: collecting them at every check would cost more than the
+run; no property may rely on them to be monitored live.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .core.errors import ConfigurationError, MabeamError, UnknownProtocolError
+from .core.identity import AgentId
+from .core.properties import Decision, Kind, Property, Snapshot
+from .core.protocol import Protocol
+
+
+#: when safety properties are evaluated during a run (always also once at the end):
+#: ``decision`` after every event that decides or reports evidence; ``instant`` once per
+#: (virtual) instant with such events; ``sparse`` at the 1st, 2nd, 4th, 8th... such instant;
+#: ``end`` only at the end; ``auto`` is ``decision`` up to 64 agents, ``sparse`` beyond.
+CheckMode = Literal["auto", "decision", "instant", "sparse", "end"]
+CHECK_MODES = ("auto", "decision", "instant", "sparse", "end")
+AUTO_DECISION_LIMIT = 64
+
+
+def resolve_check_mode(mode: str, agents: int) -> str:
+    """The concrete check mode for a group of ``agents`` (``auto`` resolved)."""
+    if mode not in CHECK_MODES:
+        raise ConfigurationError(f"monitor must be one of {', '.join(CHECK_MODES)}; got {mode!r}")
+    if mode == "auto":
+        return "decision" if agents <= AUTO_DECISION_LIMIT else "sparse"
+    return mode
+
+
+class CheckSchedule:
+    """Decides which decision-bearing points get a property check.
+
+    Decisions and evidence only accumulate, so a violation of a property over them
+    persists and a sparse schedule still catches it (later); only a violation that
+    undoes itself between two checks can slip through, which ``decision`` mode rules out.
+    Sparse checking keeps 500-agent runs fast: each check costs what the
+    predicates cost on a whole snapshot, often O(n^2).
+    """
+
+    def __init__(self, mode: str, agents: int) -> None:
+        self.mode = resolve_check_mode(mode, agents)
+        self.points = 0
+
+    @property
+    def per_event(self) -> bool:
+        return self.mode == "decision"
+
+    def due(self) -> bool:
+        """Called at each decision-bearing point; whether to check now."""
+        if self.mode == "end":
+            return False
+        self.points += 1
+        return self.mode != "sparse" or self.points & (self.points - 1) == 0
+
+
+class PropertyViolation(MabeamError, AssertionError):
+    """A monitored property was violated during a live run (raised only when asked to)."""
+
+    def __init__(self, verdict: PropertyVerdict) -> None:
+        super().__init__(f"{verdict.id} {verdict.name} violated at t={verdict.at:.6g} "
+                         f"(event {verdict.event})")
+        self.verdict = verdict
+
+
+@dataclass
+class PropertyVerdict:
+    id: str
+    name: str
+    kind: str  # always | sometimes | eventually
+    status: str = "holds"  # holds | violated | reached | unreached | not-checked
+    checks: int = 0
+    at: float | None = None  # time of the violation (or of first reaching a goal)
+    event: int | None = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "kind": self.kind, "status": self.status,
+                "checks": self.checks, "at": self.at, "event": self.event, "note": self.note}
+
+
+def properties_for(protocol: Protocol) -> tuple[Property, ...]:
+    """The properties declared for ``protocol``: the ``ENTRY`` of its module (or an enclosing
+    package), else the registry's.
+
+    The module comes first so a mutant (a subclass beside the protocol) or a protocol
+    outside the registry is monitored with its own properties, and so one unfinished
+    registry module cannot stop a run of another protocol.
+    """
+    parts = type(protocol).__module__.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        module = sys.modules.get(name) or importlib.import_module(name)
+        entry = getattr(module, "ENTRY", None)
+        if entry is not None and getattr(entry, "name", None) == protocol.name:
+            return tuple(entry.properties)
+    from . import registry
+
+    try:
+        return tuple(registry.get(protocol.name).properties)
+    except (UnknownProtocolError, ImportError):  # unregistered, or a registry module not installed
+        return ()
+
+
+class LiveMonitor:
+    """Evaluates properties on snapshots of a running execution and keeps verdicts."""
+
+    def __init__(self, protocol: Protocol, properties: Sequence[Property] | None = None, *,
+                 byzantine: Iterable[AgentId] = (), raise_on_violation: bool = False) -> None:
+        self.protocol = protocol
+        self.properties = tuple(properties_for(protocol) if properties is None else properties)
+        self.byzantine = frozenset(byzantine)
+        self.raise_on_violation = raise_on_violation
+        self.verdicts = {
+            p.id: PropertyVerdict(p.id, p.name, p.kind.value,
+                                  "holds" if p.kind is Kind.ALWAYS else
+                                  "unreached" if p.kind is Kind.SOMETIMES else "not-checked")
+            for p in self.properties
+        }
+        self._pending = [p for p in self.properties if p.kind is not Kind.EVENTUALLY]
+
+    @property
+    def violated(self) -> bool:
+        return any(v.status == "violated" for v in self.verdicts.values())
+
+    def snapshot(self, states: Mapping[AgentId, Any], crashed: Iterable[AgentId],
+                 decisions: Iterable[Decision], evidence: Iterable[Any]) -> Snapshot:
+        return Snapshot(protocol=self.protocol, states=dict(states), crashed=frozenset(crashed),
+                        byzantine=self.byzantine, decisions=frozenset(decisions),
+                        evidence=frozenset(evidence))
+
+    def check(self, snapshot: Snapshot, at: float, event: int) -> None:
+        """Evaluate safety invariants and unreached goals; violations are sticky and recorded once."""
+        if not self._pending:
+            return
+        still: list[Property] = []
+        violations: list[PropertyVerdict] = []
+        for p in self._pending:
+            verdict = self.verdicts[p.id]
+            verdict.checks += 1
+            holds = p.holds(snapshot)
+            if p.kind is Kind.ALWAYS and not holds:
+                verdict.status, verdict.at, verdict.event = "violated", at, event
+                violations.append(verdict)
+            elif p.kind is Kind.SOMETIMES and holds:
+                verdict.status, verdict.at, verdict.event = "reached", at, event
+            else:
+                still.append(p)
+        self._pending = still
+        if violations and self.raise_on_violation:
+            raise PropertyViolation(violations[0])
+
+    def finish(self, snapshot: Snapshot, at: float, event: int, *, quiescent: bool, fair: bool) -> None:
+        """The final check: safety once more, then liveness if the run can judge it."""
+        self.check(snapshot, at, event)
+        for p in self.properties:
+            if p.kind is not Kind.EVENTUALLY:
+                continue
+            verdict = self.verdicts[p.id]
+            if not quiescent:
+                verdict.note = "the run stopped before quiescence; a finite prefix cannot refute liveness"
+            elif not fair:
+                verdict.note = "the network was not fair (lossy unreliable links or a permanent partition)"
+            else:
+                verdict.checks += 1
+                verdict.at, verdict.event = at, event
+                verdict.status = "holds" if p.holds(snapshot) else "violated"
+                if verdict.status == "violated" and self.raise_on_violation:
+                    raise PropertyViolation(verdict)
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {pid: v.to_json() for pid, v in self.verdicts.items()}

@@ -1,0 +1,226 @@
+"""Iterative refinement of a categorical answer (spec: ``spec/iterative.md``, IR-C*).
+
+Agents (e.g. reasoning agents) each hold an answer among fixed candidates and a
+confidence. In round r every agent broadcasts its current answer and waits for
+round-r proposals from n - f members, its own included (crash faults: f agents
+may stop). It then adopts the confidence-weighted plurality of those proposals,
+ties broken by candidate order, and keeps its own confidence. It stops once the
+plurality it computed has been the same for ``stable_rounds`` consecutive
+rounds, or after ``max_rounds``, deciding ``(answer, rounds_used)`` and sending
+a final proposal that stands in for all its later rounds, so agents that are
+still refining are never left waiting for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any
+
+import msgspec
+
+from ...core import (
+    AgentId, Broadcast, ConfigurationError, Decide, Envelope, InsufficientReplicasError, Membership,
+    Message, PhaseGraph, PhaseTransition, Protocol, Reject, Step,
+)
+from .values import WireRational, exact
+
+PHASES = PhaseGraph(
+    "iterative-categorical", ["refining", "done"], "refining",
+    [
+        PhaseTransition("next-round", "refining", "refining", ">= n-f round-r proposals, not yet stable"),
+        PhaseTransition("stable", "refining", "done", "plurality unchanged for k rounds"),
+        PhaseTransition("out-of-rounds", "refining", "done", "round = max_rounds"),
+    ],
+)
+
+
+class Proposal(Message, frozen=True, tag="iterative.proposal"):
+    """``sender``'s answer in ``round``; a ``final`` one also stands for every later round."""
+
+    round: int
+    answer: str
+    confidence: WireRational
+    final: bool = False
+
+
+class RoundSummary(msgspec.Struct, frozen=True):
+    """Convergence statistics of one round as this agent saw it."""
+
+    round: int
+    plurality: str
+    support: Fraction  # the plurality's share of the received confidence (1 if all confidences are 0)
+    agreeing: int  # received proposals already naming the plurality
+    received: int
+
+
+class CategoricalState(msgspec.Struct, frozen=True, cache_hash=True):
+    phase: str
+    round: int
+    answer: str
+    #: proposals for the current and later rounds: (round, sender, answer, confidence)
+    inbox: frozenset[tuple[int, AgentId, str, Fraction]]
+    #: stopped senders: (first round it stands for, sender, answer, confidence)
+    finals: frozenset[tuple[int, AgentId, str, Fraction]] = frozenset()
+    streak: int = 0
+    history: tuple[RoundSummary, ...] = ()
+    decided: tuple[str, int] | None = None
+
+
+class CategoricalRefinement(Protocol):
+    name = "iterative-categorical"
+    message_types = (Proposal,)
+
+    def __init__(self, membership: Membership | Iterable[AgentId],
+                 inputs: Mapping[AgentId, tuple[str, object]], candidates: Sequence[str], faulty: int = 0,
+                 stable_rounds: int = 2, max_rounds: int = 5, session: str = "s0") -> None:
+        super().__init__(membership if isinstance(membership, Membership) else Membership(membership),
+                         session)
+        self.candidates = tuple(candidates)
+        if not self.candidates or len(set(self.candidates)) != len(self.candidates) or not all(
+                isinstance(c, str) for c in self.candidates):
+            raise ConfigurationError("candidates must be a non-empty sequence of distinct strings")
+        for name, value, least in (("faulty", faulty, 0), ("stable_rounds", stable_rounds, 1),
+                                   ("max_rounds", max_rounds, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigurationError(f"{name} must be an integer >= {least}, got {value!r}")
+        if faulty >= self.n:
+            raise InsufficientReplicasError(f"waiting for n - f proposals needs f < n; got n={self.n}, f={faulty}")
+        missing = [a for a in self.agents if a not in inputs]
+        extra = [a for a in inputs if a not in self.membership]
+        if missing or extra:
+            raise ConfigurationError(f"inputs must name every member exactly: missing {missing}, "
+                                     f"unknown {extra}")
+        self.inputs: dict[AgentId, tuple[str, Fraction]] = {}
+        for agent in self.agents:
+            answer, confidence = inputs[agent]
+            if answer not in self.candidates:
+                raise ConfigurationError(f"{agent} proposes {answer!r}, not one of {self.candidates}")
+            weight = exact(confidence, f"confidence of {agent}")
+            if weight < 0:
+                raise ConfigurationError(f"confidence of {agent} must be non-negative, got {confidence!r}")
+            self.inputs[agent] = (answer, weight)
+        self.f = faulty
+        self.quorum = self.n - faulty
+        self.stable_rounds = stable_rounds
+        self.max_rounds = max_rounds
+        #: the last round an agent may enter (mutants move it)
+        self.round_limit = max_rounds
+
+    # ---------------------------------------------------------------- handlers
+    def on_start(self, agent: AgentId) -> Step:
+        answer, _ = self.inputs[agent]
+        return self._enter(agent, CategoricalState("refining", 0, answer, frozenset()), 1, ())
+
+    def on_message(self, agent: AgentId, state: CategoricalState, message: Message) -> Step:
+        assert isinstance(message, Proposal)
+        if not 1 <= message.round <= self.round_limit:
+            return Step(state, (Reject("bad-round", message),))
+        if message.answer not in self.candidates:
+            return Step(state, (Reject("unknown-answer", message),))
+        numerator, denominator = message.confidence
+        if denominator <= 0 or numerator < 0 or Fraction(numerator, denominator).denominator != denominator:
+            return Step(state, (Reject("malformed-confidence", message),))
+        if state.phase == "done":
+            return Step(state)
+        entry = (message.round, message.sender, message.answer, Fraction(numerator, denominator))
+        if message.final:
+            if any(s == message.sender for _, s, _, _ in state.finals):
+                return Step(state)
+            state = msgspec.structs.replace(state, finals=state.finals | {entry})
+        else:
+            if message.round < state.round or any(
+                    r == message.round and s == message.sender for r, s, _, _ in state.inbox):
+                return Step(state)  # late, or a second proposal for the same round: never counted
+            state = msgspec.structs.replace(state, inbox=state.inbox | {entry})
+        return self._advance(agent, state, ())
+
+    # ----------------------------------------------------- rules (mutants override)
+    def view(self, state: CategoricalState) -> dict[AgentId, tuple[str, Fraction]]:
+        """Round-r proposals by sender; a stopped sender's final proposal fills its gap."""
+        view = {s: (a, c) for r, s, a, c in state.inbox if r == state.round}
+        for first, sender, answer, confidence in state.finals:
+            if first <= state.round:
+                view.setdefault(sender, (answer, confidence))
+        return view
+
+    def _ready(self, view: Mapping[AgentId, Any]) -> bool:
+        return len(view) >= self.quorum
+
+    def plurality(self, view: Mapping[AgentId, tuple[str, Fraction]]) -> str:
+        """The confidence-weighted plurality answer; ties go to the earliest candidate."""
+        support = self._support(view)
+        best = max(support.values())
+        return next(c for c in self.candidates if c in support and support[c] == best)
+
+    def _support(self, view: Mapping[AgentId, tuple[str, Fraction]]) -> dict[str, Fraction]:
+        support: dict[str, Fraction] = {}
+        for answer, confidence in view.values():
+            support[answer] = support.get(answer, Fraction(0)) + confidence
+        return support
+
+    def _out_of_rounds(self, state: CategoricalState) -> bool:
+        return state.round >= self.round_limit
+
+    # ------------------------------------------------------------ round logic
+    def _proposal(self, agent: AgentId, round_: int, answer: str, final: bool = False) -> Proposal:
+        confidence = self.inputs[agent][1]
+        return Proposal(session=self.session, sender=agent, round=round_, answer=answer,
+                        confidence=(confidence.numerator, confidence.denominator), final=final)
+
+    def _enter(self, agent: AgentId, state: CategoricalState, round_: int, effects: tuple) -> Step:
+        own = (round_, agent, state.answer, self.inputs[agent][1])
+        state = msgspec.structs.replace(
+            state, round=round_, inbox=frozenset(e for e in state.inbox if e[0] >= round_) | {own})
+        return self._advance(agent, state, effects + (Broadcast(self._proposal(agent, round_, state.answer)),))
+
+    def _advance(self, agent: AgentId, state: CategoricalState, effects: tuple) -> Step:
+        view = self.view(state)
+        if state.phase == "done" or not self._ready(view):
+            return Step(state, effects)
+        winner = self.plurality(view)
+        support = self._support(view)
+        total = sum(support.values())
+        summary = RoundSummary(state.round, winner, support.get(winner, Fraction(0)) / total if total else Fraction(1),
+                               sum(1 for a, _ in view.values() if a == winner), len(view))
+        streak = state.streak + 1 if state.history and state.history[-1].plurality == winner else 1
+        state = msgspec.structs.replace(state, answer=winner, streak=streak, history=state.history + (summary,))
+        stable = streak >= self.stable_rounds
+        if stable or self._out_of_rounds(state):
+            trigger = "stable" if stable else "out-of-rounds"
+            phase = PHASES.check(state.phase, trigger, "done")
+            decision = (winner, state.round)
+            state = msgspec.structs.replace(state, phase=phase, inbox=frozenset(), finals=frozenset(),
+                                            decided=decision)
+            effects += (Decide(decision),)
+            if state.round < self.round_limit:
+                effects += (Broadcast(self._proposal(agent, state.round + 1, winner, final=True)),)
+            return Step(state, effects)
+        PHASES.check(state.phase, "next-round", "refining")
+        return self._enter(agent, state, state.round + 1, effects)
+
+    # ------------------------------------------------------------ adversaries
+    def forged_messages(self) -> Iterable[Envelope]:
+        """An outsider pushes the last candidate with overwhelming confidence."""
+        return [Envelope(a, Proposal(session=self.session, sender="intruder", round=1,
+                                     answer=self.candidates[-1], confidence=(1000, 1)))
+                for a in self.agents]
+
+    def decision_of(self, state: CategoricalState) -> Any:
+        return None if state is None else state.decided
+
+    def describe_state(self, state: CategoricalState) -> str:
+        return f"{state.phase} r{state.round} answer={state.answer!r} streak={state.streak}"
+
+
+def build(agents: int, faulty: int = 0, cls: type[CategoricalRefinement] = CategoricalRefinement,
+          **options: Any) -> CategoricalRefinement:
+    """Inputs y/z/y/z... with z held more confidently, candidates x, y, z (nobody proposes x).
+
+    Pluralities can flip between rounds (so max_rounds binds) and ties occur (so the
+    tie-break matters), which is what the mutants need to show their bugs.
+    """
+    inputs = {f"a{i}": ("y", 1) if i % 2 == 0 else ("z", 2) for i in range(agents)}
+    options.setdefault("stable_rounds", 2)
+    options.setdefault("max_rounds", 2)
+    return cls(Membership.of_size(agents), inputs, ("x", "y", "z"), faulty, **options)

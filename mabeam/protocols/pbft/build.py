@@ -1,0 +1,32 @@
+"""Building checkable PBFT instances: the bounded configuration the checker explores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core import InsufficientReplicasError, Membership
+from .auth import Authenticator, SymbolicAuthenticator
+from .config import PBFTConfig, signed_requests
+from .replica import PBFTReplica
+
+#: the checked requests: two clients competing for one sequence number
+DEFAULT_REQUESTS = (("c0", "x"), ("c1", "y"))
+
+
+def make_config(agents: int, *, auth: Authenticator | None = None, session: str = "s0",
+                requests: tuple[tuple[str, str], ...] = DEFAULT_REQUESTS, **bounds: Any) -> PBFTConfig:
+    """A configuration for ``agents`` replicas tolerating f = (n-1)//3 Byzantine ones."""
+    membership = Membership.of_size(agents)
+    requesters = tuple(dict.fromkeys(who for who, _ in requests))
+    auth = auth or SymbolicAuthenticator((*membership.agents, *requesters))
+    return PBFTConfig(membership=membership, f=(agents - 1) // 3, auth=auth, requesters=requesters,
+                      requests=signed_requests(auth, session, requests), session=session, **bounds)
+
+
+def build(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica, **bounds: Any) -> PBFTReplica:
+    """The checked instance: n replicas, f = (n-1)//3; ``faulty`` may not exceed f."""
+    f = (agents - 1) // 3
+    if faulty > f:
+        raise InsufficientReplicasError(
+            f"{agents} replicas tolerate f={f} Byzantine faults, not {faulty} (n >= 3f+1)")
+    return cls(make_config(agents, **bounds))

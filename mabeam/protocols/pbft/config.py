@@ -1,0 +1,89 @@
+"""One PBFT instance's fixed configuration: members, fault bound, requests, bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ...core import AgentId, ConfigurationError, InsufficientReplicasError, Membership
+from .auth import Authenticator
+from .messages import Request
+
+
+@dataclass(frozen=True)
+class PBFTConfig:
+    """Everything a replica knows before it starts.
+
+    ``requests`` are the clients' signed requests every replica holds from the
+    start (the client broadcast them); a decided value must be one of them.
+    ``max_view`` and ``max_seq`` bound the run: no replica starts a view change
+    beyond ``max_view`` and no primary assigns a sequence number beyond
+    ``max_seq``. In a live deployment both are simply large.
+    """
+
+    membership: Membership
+    f: int
+    auth: Authenticator
+    requesters: tuple[AgentId, ...]
+    requests: tuple[Request, ...]
+    session: str = "s0"
+    checkpoint_interval: int = 1  # K: a checkpoint every K sequence numbers
+    watermark_window: int = 2  # L: sequence numbers accepted in (low, low + L]
+    max_view: int = 2
+    max_seq: int = 1
+    base_timeout: float = 10.0  # first view-change timeout; doubles on every consecutive view change
+
+    def __post_init__(self) -> None:
+        n = len(self.membership)
+        if not isinstance(self.f, int) or self.f < 0:
+            raise ConfigurationError(f"f must be a non-negative integer, got {self.f!r}")
+        if n < 3 * self.f + 1:
+            raise InsufficientReplicasError(f"PBFT needs n >= 3f+1 replicas: n={n}, f={self.f}")
+        for name in ("checkpoint_interval", "watermark_window", "max_seq"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be at least 1")
+        if self.watermark_window < self.checkpoint_interval:
+            raise ConfigurationError("the watermark window must span at least one checkpoint interval")
+        if self.max_view < 0 or self.base_timeout <= 0:
+            raise ConfigurationError("max_view must be >= 0 and base_timeout > 0")
+        overlap = set(self.requesters) & set(self.membership)
+        if overlap:
+            raise ConfigurationError(f"requesters must not be replicas: {sorted(overlap)}")
+        for request in self.requests:
+            if request.sender not in self.requesters:
+                raise ConfigurationError(f"request from {request.sender!r}, who is not a requester")
+            if request.session != self.session:
+                raise ConfigurationError("a request belongs to another session")
+            if not self.auth.verify(request):
+                raise ConfigurationError(f"request {request.operation!r} is not validly signed")
+        operations = [r.operation for r in self.requests]
+        if len(set(operations)) != len(operations):
+            raise ConfigurationError("request operations must be distinct (they are the decided values)")
+
+    @property
+    def n(self) -> int:
+        return len(self.membership)
+
+    @property
+    def quorum(self) -> int:
+        """2f+1: prepared needs 2f prepares plus the pre-prepare; committed needs 2f+1 commits."""
+        return 2 * self.f + 1
+
+    def primary(self, view: int) -> AgentId:
+        return self.membership.agents[view % self.n]
+
+    @property
+    def requested_values(self) -> frozenset[str]:
+        return frozenset(r.operation for r in self.requests)
+
+
+def signed_requests(auth: Authenticator, session: str,
+                    operations: Sequence[tuple[AgentId, str]]) -> tuple[Request, ...]:
+    """One signed request per (requester, operation), timestamps counting up per requester."""
+    counters: dict[AgentId, int] = {}
+    out = []
+    for requester, operation in operations:
+        counters[requester] = counters.get(requester, 0) + 1
+        out.append(auth.signer(requester).sign(
+            Request(session=session, sender=requester, timestamp=counters[requester], operation=operation)))
+    return tuple(out)

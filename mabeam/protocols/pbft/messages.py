@@ -1,0 +1,115 @@
+"""PBFT messages: frozen, canonical, and each one signed by its sender.
+
+Every message binds the session, the sender and its phase (the msgspec tag);
+normal-case messages also bind (view, seq). The signature covers the
+canonical bytes of the message with an empty ``signature`` field, so a
+signed message cannot be moved to another session, view, sequence number,
+phase or sender without the signature failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from ...core import Message
+
+
+class Request(Message, frozen=True, tag="pbft.request"):
+    """A client's signed request; ``sender`` is the requester (not a replica)."""
+
+    timestamp: int
+    operation: str
+    signature: bytes = b""
+
+
+class PrePrepare(Message, frozen=True, tag="pbft.pre-prepare"):
+    """The primary of ``view`` assigns ``request`` (``None`` = null request) to ``seq``."""
+
+    view: int
+    seq: int
+    digest: bytes
+    request: Request | None = None
+    signature: bytes = b""
+
+
+class Prepare(Message, frozen=True, tag="pbft.prepare"):
+    view: int
+    seq: int
+    digest: bytes
+    signature: bytes = b""
+
+
+class Commit(Message, frozen=True, tag="pbft.commit"):
+    view: int
+    seq: int
+    digest: bytes
+    signature: bytes = b""
+
+
+class Checkpoint(Message, frozen=True, tag="pbft.checkpoint"):
+    """The sender's state digest after executing every request up to ``seq``."""
+
+    seq: int
+    digest: bytes
+    signature: bytes = b""
+
+
+class PreparedCertificate(msgspec.Struct, frozen=True):
+    """Proof that ``pre_prepare`` was prepared: it plus 2f matching signed prepares."""
+
+    pre_prepare: PrePrepare
+    prepares: tuple[Prepare, ...]
+
+
+class ViewChange(Message, frozen=True, tag="pbft.view-change"):
+    """The sender moves to ``view``; carries its stable checkpoint proof and prepared certificates."""
+
+    view: int
+    stable_seq: int
+    checkpoint_proof: tuple[Checkpoint, ...]
+    prepared: tuple[PreparedCertificate, ...]
+    signature: bytes = b""
+
+
+class NewView(Message, frozen=True, tag="pbft.new-view"):
+    """The new primary's proof (2f+1 view changes) and the re-proposals they force."""
+
+    view: int
+    view_changes: tuple[ViewChange, ...]
+    pre_prepares: tuple[PrePrepare, ...]
+    signature: bytes = b""
+
+
+MESSAGE_TYPES: tuple[type[Message], ...] = (
+    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView)
+
+#: the phase of each signed message kind, used in rejection reasons and evidence
+PHASE_OF: dict[type[Message], str] = {
+    Request: "request", PrePrepare: "pre-prepare", Prepare: "prepare", Commit: "commit",
+    Checkpoint: "checkpoint", ViewChange: "view-change", NewView: "new-view",
+}
+
+NULL_VALUE = "(null)"
+_NULL_DIGEST = hashlib.blake2b(b"mabeam.pbft.null-request", digest_size=16).digest()
+
+
+def request_digest(request: Request | None) -> bytes:
+    """The digest prepares and commits vote on; ``None`` is PBFT's null request."""
+    if request is None:
+        return _NULL_DIGEST
+    return hashlib.blake2b(request.canonical(), digest_size=16).digest()
+
+
+def request_value(request: Request | None) -> str:
+    """What a replica decides when it executes ``request``."""
+    return NULL_VALUE if request is None else request.operation
+
+
+def chain_digest(previous: bytes, value: str) -> bytes:
+    """The state digest after executing ``value`` on top of ``previous`` (checkpoint digests)."""
+    return hashlib.blake2b(previous + value.encode(), digest_size=16).digest()
+
+
+GENESIS_DIGEST = hashlib.blake2b(b"mabeam.pbft.genesis", digest_size=16).digest()

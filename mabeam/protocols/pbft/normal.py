@@ -1,0 +1,225 @@
+"""The normal case: pre-prepare, prepare, commit, and in-order execution.
+
+A backup accepts the primary's pre-prepare for (view, seq) and broadcasts a
+prepare; with the pre-prepare and 2f matching prepares from distinct backups
+the slot is *prepared* and the replica broadcasts a commit; with 2f+1 matching
+commits it is *committed-local* and executes once every lower sequence number
+has executed. Each sender's first vote per slot is kept; a different second
+vote is equivocation and becomes evidence, never a replacement.
+
+A vote that cannot count yet (a prepare before its pre-prepare, a commit
+before the slot is prepared) or that matches no pre-prepare is refused rather
+than buffered: the network model redelivers any sent message later (PBFT
+retransmits), so nothing is lost, and the log holds only votes that count.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, SetTimer, Step
+from .common import duplicate_or_conflict, first_from, reject
+from .messages import Commit, PrePrepare, Prepare, chain_digest, request_digest, request_value
+from .state import NORMAL, ReplicaState, Slot, add_vote, replace
+
+if TYPE_CHECKING:
+    from .replica import PBFTReplica
+
+VIEW_CHANGE_TIMER = "view-change"
+
+
+def view_mismatch(r: PBFTReplica, state: ReplicaState, view: int) -> str | None:
+    """Why a normal-case message for ``view`` cannot be processed now, or ``None``."""
+    if view < state.view:
+        return "stale-view"
+    if view > state.view:
+        return "future-view"
+    if state.phase != NORMAL:
+        return "view-change-in-progress"
+    return None
+
+
+def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepare) -> Step:
+    reason = r.view_mismatch(state, m.view)
+    if reason:
+        return reject(state, reason, m)
+    if m.sender != r.primary(m.view):
+        return reject(state, "not-primary", m)
+    if not r.in_window(state, m.seq):
+        return reject(state, "outside-watermarks", m)
+    if m.request is None or not r.valid_request(m.request):
+        return reject(state, "bad-request", m)
+    if m.digest != request_digest(m.request):
+        return reject(state, "digest-mismatch", m)
+    state, effects = accept_pre_prepare(r, me, state, m)
+    return Step(state, tuple(effects))
+
+
+def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
+                       m: PrePrepare) -> tuple[ReplicaState, list[Effect]]:
+    """Log a checked pre-prepare; a backup adds and broadcasts its own prepare."""
+    slot = state.slot(m.view, m.seq)
+    if slot.pre_prepare is not None:
+        step = r.second_pre_prepare(state, slot, m)
+        if step is not None:
+            return step.state, list(step.effects)
+        # a replica that lets a second pre-prepare replace the first (a mutant) also withdraws its prepare
+        slot = Slot(m.view, m.seq, m, tuple(p for p in slot.prepares if p.sender != me), slot.commits)
+    else:
+        slot = Slot(m.view, m.seq, m, slot.prepares, slot.commits, slot.prepared, slot.committed)
+    effects: list[Effect] = []
+    if me != r.primary(m.view):
+        own = r.signer(me).sign(Prepare(session=r.session, sender=me, view=m.view, seq=m.seq,
+                                        digest=m.digest))
+        if first_from(slot.prepares, me) is None:
+            slot = Slot(slot.view, slot.seq, slot.pre_prepare, add_vote(slot.prepares, own),
+                        slot.commits, slot.prepared, slot.committed)
+            effects.append(Broadcast(own))
+    state = state.with_slot(slot)
+    state, more = advance(r, me, state, m.view, m.seq)
+    return state, effects + more
+
+
+def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
+    reason = r.view_mismatch(state, m.view)
+    if reason:
+        return reject(state, reason, m)
+    if m.sender == r.primary(m.view):
+        return reject(state, "prepare-from-primary", m)
+    if not r.in_window(state, m.seq):
+        return reject(state, "outside-watermarks", m)
+    slot = state.slot(state.view, m.seq)
+    counted = first_from(slot.prepares, m.sender)
+    if counted is not None:
+        return r.second_vote(state, counted, m)
+    if slot.pre_prepare is None:
+        return reject(state, "early", m)  # the network redelivers it once it can count
+    if slot.prepared:
+        return reject(state, "already-prepared", m)
+    if m.digest != slot.digest:
+        return reject(state, "digest-mismatch", m)
+    slot = Slot(slot.view, slot.seq, slot.pre_prepare, add_vote(slot.prepares, m), slot.commits,
+                slot.prepared, slot.committed)
+    state, effects = advance(r, me, state.with_slot(slot), slot.view, slot.seq)
+    return Step(state, tuple(effects))
+
+
+def on_commit(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
+    reason = r.view_mismatch(state, m.view)
+    if reason:
+        return reject(state, reason, m)
+    if not r.in_window(state, m.seq):
+        return reject(state, "outside-watermarks", m)
+    slot = state.slot(state.view, m.seq)
+    counted = first_from(slot.commits, m.sender)
+    if counted is not None:
+        return r.second_vote(state, counted, m)
+    if not r.ready_for_commits(slot):
+        return reject(state, "early", m)
+    if slot.committed:
+        return reject(state, "already-committed", m)
+    if m.digest != slot.digest:
+        return reject(state, "digest-mismatch", m)
+    slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, add_vote(slot.commits, m),
+                slot.prepared, slot.committed)
+    state, effects = advance(r, me, state.with_slot(slot), slot.view, slot.seq)
+    return Step(state, tuple(effects))
+
+
+def matching(votes: tuple, digest: bytes | None, exclude: AgentId | None = None) -> list:
+    return [v for v in votes if v.digest == digest and v.sender != exclude]
+
+
+def advance(r: PBFTReplica, me: AgentId, state: ReplicaState, view: int,
+            seq: int) -> tuple[ReplicaState, list[Effect]]:
+    """Move one slot along prepared -> committed-local, then execute what is ready."""
+    slot = state.slot(view, seq)
+    effects: list[Effect] = []
+    if not slot.prepared and r.is_prepared(slot):
+        slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, True, False)
+        state = replace(state, prepared_log=state.prepared_log | {(view, seq, slot.digest)})
+        own = r.signer(me).sign(Commit(session=r.session, sender=me, view=view, seq=seq,
+                                       digest=slot.digest))
+        if first_from(slot.commits, me) is None:
+            slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares,
+                        add_vote(slot.commits, own), True, False)
+            effects.append(Broadcast(own))
+    if not slot.committed and r.is_committed(slot):
+        slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, slot.prepared, True)
+        state = replace(state, committed_log=state.committed_log | {(view, seq, slot.digest)})
+    state = state.with_slot(slot)
+    if slot.committed:
+        state, more = execute_ready(r, me, state)
+        effects += more
+    return state, effects
+
+
+def execute_ready(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+    """Execute committed slots in sequence order; a request already executed decides the null value."""
+    from .checkpoint import take_checkpoint
+
+    effects: list[Effect] = []
+    progressed = False
+    while True:
+        seq = state.last_executed + 1
+        ready = [s for s in state.slots if s.seq == seq and s.committed]
+        if not ready:
+            break
+        slot = max(ready, key=lambda s: s.view)
+        request = slot.pre_prepare.request if slot.pre_prepare else None
+        table = state.client_table
+        if request is not None and r.already_executed(state, request):
+            request = None
+        if request is not None:
+            table = tuple(sorted({**dict(table), request.sender: request.timestamp}.items()))
+        value = request_value(request)
+        certificate = tuple(matching(slot.commits, slot.digest))
+        state = replace(state, last_executed=seq, state_digest=chain_digest(state.state_digest, value),
+                        client_table=table, decision_proofs=state.decision_proofs + (certificate,),
+                        attempts=0)
+        effects.append(Decide(value, seq))
+        progressed = True
+        if seq % r.config.checkpoint_interval == 0:
+            state, more = take_checkpoint(r, me, state)
+            effects += more
+    if progressed:
+        effects += timer_effects(r, me, state)
+        state, more = propose(r, me, state)
+        effects += more
+    return state, effects
+
+
+def pending_requests(r: PBFTReplica, state: ReplicaState) -> list:
+    return [q for q in r.config.requests if not r.already_executed(state, q)]
+
+
+def timer_effects(r: PBFTReplica, me: AgentId, state: ReplicaState) -> list[Effect]:
+    """A backup waits for its pending requests with a timer that doubles on every failed view."""
+    waiting = bool(pending_requests(r, state)) and state.last_executed < r.config.max_seq
+    if waiting and me != r.primary(state.view) and state.view < r.config.max_view:
+        return [SetTimer(VIEW_CHANGE_TIMER, r.config.base_timeout * 2 ** state.attempts)]
+    return [CancelTimer(VIEW_CHANGE_TIMER)]
+
+
+def propose(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+    """The primary assigns the next sequence numbers to pending requests not yet assigned in its view."""
+    if me != r.primary(state.view) or state.phase != NORMAL:
+        return state, []
+    effects: list[Effect] = []
+    current = [s for s in state.slots if s.view == state.view and s.pre_prepare is not None]
+    assigned = {s.pre_prepare.digest for s in current}
+    top = max([state.last_executed, state.stable_seq] + [s.seq for s in current])
+    for request in pending_requests(r, state):
+        digest = request_digest(request)
+        if digest in assigned:
+            continue
+        seq = top + 1
+        if seq > r.config.max_seq or not r.in_window(state, seq):
+            break
+        pp = r.signer(me).sign(PrePrepare(session=r.session, sender=me, view=state.view, seq=seq,
+                                          digest=digest, request=request))
+        state, more = accept_pre_prepare(r, me, state, pp)
+        effects += [Broadcast(pp)] + more
+        assigned.add(digest)
+        top = seq
+    return state, effects

@@ -1,0 +1,231 @@
+"""PBFT's properties over a global snapshot (IDs as in spec/pbft.md).
+
+Properties look only at honest replicas. Faulty ones are the Byzantine set of
+the snapshot plus any identity a Twins run doubles (``protocol.twinned``).
+History the snapshot cannot show (views reached, slots ever prepared) comes
+from the replicas' history fields, see :mod:`.state`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import combinations
+from typing import Any
+
+from ...core import AgentId, Evidence, Snapshot, always, eventually, sometimes
+from ...core.properties import agreement_holds, integrity_holds
+from .auth import conflicting, equivocation, verify_evidence
+from .messages import NULL_VALUE
+from .replica import PBFTReplica
+from .state import NORMAL, ReplicaState
+
+
+def replica_protocol(snap: Snapshot) -> PBFTReplica:
+    """The PBFT instance behind the snapshot (unwrapping a Twins wrapper)."""
+    protocol = getattr(snap.protocol, "inner", snap.protocol)
+    assert isinstance(protocol, PBFTReplica)
+    return protocol
+
+
+def faulty(snap: Snapshot) -> frozenset[AgentId]:
+    return snap.byzantine | frozenset(getattr(snap.protocol, "twinned", ()))
+
+
+def honest_states(snap: Snapshot) -> Iterator[tuple[AgentId, ReplicaState]]:
+    bad = faulty(snap)
+    for agent, state in snap.states.items():
+        if agent not in bad and state is not None:
+            yield agent, state
+
+
+def honest_decisions(snap: Snapshot) -> list:
+    bad = faulty(snap)
+    return [d for d in snap.decisions if d.agent not in bad]
+
+
+# --------------------------------------------------------------------- safety
+@always("PBFT-S1", "Agreement")
+def agreement(snap: Snapshot) -> bool:
+    """No two honest replicas decide different values at the same sequence number, in any views."""
+    return agreement_holds(_honest_only(snap))
+
+
+@always("PBFT-S2", "Prepared uniqueness")
+def prepared_uniqueness(snap: Snapshot) -> bool:
+    """Within one view, honest replicas never prepare different values for one sequence number."""
+    seen: dict[tuple[int, int], bytes] = {}
+    for _, state in honest_states(snap):
+        for view, seq, digest in state.prepared_log:
+            if seen.setdefault((view, seq), digest) != digest:
+                return False
+    return True
+
+
+@always("PBFT-S3", "Committed implies prepared at f+1 honest")
+def committed_backed(snap: Snapshot) -> bool:
+    """A slot committed-local at an honest replica was prepared by at least f+1 honest replicas."""
+    f = replica_protocol(snap).f
+    states = [s for _, s in honest_states(snap)]
+    for state in states:
+        for entry in state.committed_log:
+            if sum(1 for other in states if entry in other.prepared_log) < f + 1:
+                return False
+    return True
+
+
+@always("PBFT-S4", "View-change preservation")
+def view_change_preservation(snap: Snapshot) -> bool:
+    """Once a value is committed-local at (view v, seq n), no honest replica prepares another value at n in a view above v."""
+    states = [s for _, s in honest_states(snap)]
+    committed = {entry for s in states for entry in s.committed_log}
+    prepared = {entry for s in states for entry in s.prepared_log}
+    return all(not (seq == cseq and view > cview and digest != cdigest)
+               for cview, cseq, cdigest in committed for view, seq, digest in prepared)
+
+
+@always("PBFT-S5", "Validity")
+def validity(snap: Snapshot) -> bool:
+    """Every value an honest replica decides was requested by a configured requester (or is the null request)."""
+    allowed = replica_protocol(snap).config.requested_values | {NULL_VALUE}
+    return all(d.value in allowed for d in honest_decisions(snap))
+
+
+@always("PBFT-S6", "Integrity")
+def integrity(snap: Snapshot) -> bool:
+    """An honest replica decides once per sequence number and executes each request at most once."""
+    if not integrity_holds(_honest_only(snap)):
+        return False
+    executed: set[tuple[AgentId, Any]] = set()
+    for d in honest_decisions(snap):
+        if d.value == NULL_VALUE:
+            continue
+        if (d.agent, d.value) in executed:
+            return False
+        executed.add((d.agent, d.value))
+    return True
+
+
+@always("PBFT-S7", "Checkpoint stability and garbage collection")
+def checkpoint_discipline(snap: Snapshot) -> bool:
+    """A stable checkpoint has 2f+1 matching signed checkpoints; only slots at or below it are collected."""
+    protocol = replica_protocol(snap)
+    quorum = 2 * protocol.f + 1
+    for _, state in honest_states(snap):
+        if state.stable_seq:
+            proof = state.stable_proof
+            if (len({c.sender for c in proof}) < quorum or len({(c.seq, c.digest) for c in proof}) != 1
+                    or proof[0].seq != state.stable_seq
+                    or not all(c.sender in protocol.membership and protocol.auth.verify(c) for c in proof)):
+                return False
+        if any(s.seq <= state.stable_seq for s in state.slots):
+            return False
+        kept = {s.seq for s in state.slots if s.committed}
+        if any(seq not in kept for seq in range(state.stable_seq + 1, state.last_executed + 1)):
+            return False
+    return True
+
+
+@always("PBFT-S8", "Views never decrease")
+def views_monotone(snap: Snapshot) -> bool:
+    """An honest replica's current view is the highest view it ever entered."""
+    return all(state.view == state.highest_view for _, state in honest_states(snap))
+
+
+# ----------------------------------------------------------- view-change rules
+@always("PBFT-L2", "Bounded run of faulty primaries")
+def honest_primary_within_f_plus_1(snap: Snapshot) -> bool:
+    """Among any f+1 consecutive views an honest replica reaches, one has an honest primary."""
+    protocol = replica_protocol(snap)
+    bad = faulty(snap)
+    top = max((s.highest_view for _, s in honest_states(snap)), default=0)
+    for start in range(0, top - protocol.f + 1):
+        if all(protocol.primary(v) in bad for v in range(start, start + protocol.f + 1)):
+            return False
+    return True
+
+
+@always("PBFT-L3", "Fewer than f+1 view changes move no honest replica")
+def no_view_change_without_honest_timeout(snap: Snapshot) -> bool:
+    """An honest replica is in view v > 0 only if some honest replica's own timer expired in a view >= v-1."""
+    states = [s for _, s in honest_states(snap)]
+    suspected = max((v for s in states for v in s.suspected), default=-1)
+    return all(s.highest_view <= suspected + 1 for s in states)
+
+
+# ---------------------------------------------------------------- liveness
+@eventually("PBFT-L1", "Liveness after stabilisation")
+def requests_execute(snap: Snapshot) -> bool:
+    """Every request within the sequence bound is executed by at least f+1 correct replicas (a client's reply quorum)."""
+    protocol = replica_protocol(snap)
+    target = min(protocol.config.max_seq, len(protocol.config.requests))
+    bad = faulty(snap)
+    done = sum(1 for a in snap.protocol.agents if a not in bad and a not in snap.crashed
+               and snap.states.get(a) is not None and snap.states[a].last_executed >= target)
+    return done >= protocol.f + 1
+
+
+# ---------------------------------------------------------------- accountability
+def audit(snap: Snapshot) -> set[Evidence]:
+    """What a third party finds by comparing honest replicas' commit certificates (their decision log)."""
+    commits: dict[tuple[AgentId, int, int], set] = defaultdict(set)
+    for _, state in honest_states(snap):
+        for certificate in state.decision_proofs:
+            for c in certificate:
+                commits[(c.sender, c.view, c.seq)].add(c)
+    found = set()
+    for group in commits.values():
+        for a, b in combinations(sorted(group, key=lambda m: m.canonical()), 2):
+            if conflicting(a, b):
+                found.add(equivocation(a, b))
+    return found
+
+
+@always("PBFT-A1", "Accountability")
+def accountability(snap: Snapshot) -> bool:
+    """Evidence never names an honest replica; a same-view agreement break exposes at least f+1 culprits."""
+    protocol = replica_protocol(snap)
+    bad = faulty(snap)
+    for e in snap.evidence:
+        if e.against not in bad or not verify_evidence(e, protocol.auth):
+            return False
+    if agreement.holds(snap):
+        return True
+    views = defaultdict(set)
+    for _, state in honest_states(snap):
+        for seq, certificate in enumerate(state.decision_proofs, start=1):
+            if certificate:
+                views[seq].add(certificate[0].view)
+    if not any(len(v) == 1 for v in views.values()):
+        return True  # a break across views is not attributable from commit certificates alone
+    culprits = {e.against for e in set(snap.evidence) | audit(snap)
+                if verify_evidence(e, protocol.auth)}
+    return len(culprits) >= protocol.f + 1 and culprits <= bad
+
+
+# ---------------------------------------------------------------- non-vacuity
+@sometimes("PBFT-R1", "Some honest replica decides")
+def someone_decides(snap: Snapshot) -> bool:
+    return bool(honest_decisions(snap))
+
+
+@sometimes("PBFT-R2", "A view change completes")
+def view_change_completes(snap: Snapshot) -> bool:
+    return any(s.view > 0 and s.phase == NORMAL for _, s in honest_states(snap))
+
+
+@sometimes("PBFT-R3", "An equivocating replica is exposed")
+def equivocation_exposed(snap: Snapshot) -> bool:
+    return any(e.against in faulty(snap) for e in snap.evidence)
+
+
+def _honest_only(snap: Snapshot) -> Snapshot:
+    bad = faulty(snap)
+    return Snapshot(snap.protocol, snap.states, snap.crashed, bad,
+                    frozenset(d for d in snap.decisions if d.agent not in bad), snap.evidence)
+
+
+PROPERTIES = (agreement, prepared_uniqueness, committed_backed, view_change_preservation, validity,
+              integrity, checkpoint_discipline, views_monotone, honest_primary_within_f_plus_1,
+              no_view_change_without_honest_timeout, requests_execute, accountability,
+              someone_decides, view_change_completes, equivocation_exposed)

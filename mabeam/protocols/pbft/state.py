@@ -1,0 +1,79 @@
+"""A replica's state: an immutable value the checker can fingerprint.
+
+Besides what PBFT itself needs (the message log per (view, seq), checkpoints,
+view changes), a replica keeps three small *history* fields that it never
+reads itself: ``highest_view``, ``prepared_log``/``committed_log`` and
+``suspected``. They are how the safety properties, which see one snapshot at a
+time, talk about the past (as history variables do in TLA+). They are bounded
+by the configured views and sequence numbers.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ...core import AgentId
+from .messages import GENESIS_DIGEST, Checkpoint, Commit, PrePrepare, Prepare, ViewChange
+
+NORMAL = "normal"
+VIEW_CHANGE = "view-change"
+
+
+class Slot(msgspec.Struct, frozen=True):
+    """The log entry for one (view, seq): the pre-prepare and the first vote of each sender."""
+
+    view: int
+    seq: int
+    pre_prepare: PrePrepare | None = None
+    prepares: tuple[Prepare, ...] = ()  # at most one per sender, sorted by sender
+    commits: tuple[Commit, ...] = ()  # at most one per sender, sorted by sender
+    prepared: bool = False
+    committed: bool = False
+
+    @property
+    def digest(self) -> bytes | None:
+        return None if self.pre_prepare is None else self.pre_prepare.digest
+
+
+class ReplicaState(msgspec.Struct, frozen=True):
+    view: int = 0
+    phase: str = NORMAL
+    slots: tuple[Slot, ...] = ()  # sorted by (seq, view)
+    last_executed: int = 0
+    state_digest: bytes = GENESIS_DIGEST
+    client_table: tuple[tuple[AgentId, int], ...] = ()  # last executed timestamp per requester
+    checkpoints: tuple[Checkpoint, ...] = ()  # received above the stable checkpoint, one per (sender, seq)
+    stable_seq: int = 0  # low watermark
+    stable_proof: tuple[Checkpoint, ...] = ()  # 2f+1 matching checkpoints for stable_seq
+    view_changes: tuple[ViewChange, ...] = ()  # for views >= view, one per (sender, view)
+    attempts: int = 0  # consecutive view changes without progress: the timer backs off 2**attempts
+    decision_proofs: tuple[tuple[Commit, ...], ...] = ()  # commit certificate of each decided seq
+    # -- history, read only by properties ---------------------------------
+    highest_view: int = 0
+    prepared_log: frozenset[tuple[int, int, bytes]] = frozenset()  # (view, seq, digest) ever prepared
+    committed_log: frozenset[tuple[int, int, bytes]] = frozenset()  # (view, seq, digest) committed-local
+    suspected: frozenset[int] = frozenset()  # views whose primary this replica's own timer gave up on
+
+    def slot(self, view: int, seq: int) -> Slot:
+        for s in self.slots:
+            if s.view == view and s.seq == seq:
+                return s
+        return Slot(view, seq)
+
+    def with_slot(self, slot: Slot) -> ReplicaState:
+        others = [s for s in self.slots if not (s.view == slot.view and s.seq == slot.seq)]
+        others.append(slot)
+        others.sort(key=lambda s: (s.seq, s.view))
+        return msgspec.structs.replace(self, slots=tuple(others))
+
+    def executed_timestamp(self, requester: AgentId) -> int:
+        return next((ts for who, ts in self.client_table if who == requester), 0)
+
+
+def replace(state: ReplicaState, **changes: object) -> ReplicaState:
+    return msgspec.structs.replace(state, **changes)
+
+
+def add_vote(votes: tuple, message: object) -> tuple:
+    """``votes`` plus ``message``, kept sorted by sender (one vote per sender)."""
+    return tuple(sorted((*votes, message), key=lambda m: m.sender))

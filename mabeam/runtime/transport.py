@@ -1,0 +1,96 @@
+"""How the asyncio runtime moves messages between agents.
+
+The runtime talks to a :class:`Transport` only: ``send`` a message, and the
+transport later calls the ``deliver`` callback it was bound to on the receiving
+side. Protocols never see it. :class:`InProcessTransport` applies a
+:class:`~mabeam.network.NetworkModel` to deliveries inside one event loop; a TCP
+transport would encode with ``protocol.codec``, frame the bytes, decode on the
+other side (rejecting malformed frames) and call the same ``deliver``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from ..core.identity import AgentId
+from ..core.messages import Message
+from ..core.rng import SeededRandom
+from ..network import NetworkModel
+from ..sim.result import MessageStats
+
+#: ``deliver(to, message, depth)``: hand a message to the receiving agent's inbox
+Deliver = Callable[[AgentId, Message, int], None]
+
+
+class Transport(ABC):
+    """A message carrier between agents of one run."""
+
+    stats: MessageStats
+
+    @abstractmethod
+    def bind(self, deliver: Deliver, clock: Callable[[], float]) -> None:
+        """Where arriving messages go, and the run's clock (seconds since it started)."""
+
+    @abstractmethod
+    def send(self, sender: AgentId, to: AgentId, message: Message, depth: int) -> None:
+        """Accept a message for delivery (never blocks; may lose, delay or copy it)."""
+
+    @property
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Messages accepted and not yet delivered or dropped (0 means nothing more will arrive)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop delivering: pending deliveries are discarded."""
+
+
+class InProcessTransport(Transport):
+    """Deliveries scheduled with ``loop.call_later`` according to a network model."""
+
+    def __init__(self, network: NetworkModel, rng: SeededRandom) -> None:
+        self.network = network
+        self.rng = rng
+        self.stats = MessageStats()
+        self._pending: dict[int, asyncio.TimerHandle] = {}
+        self._next_id = 0
+        self._deliver: Deliver | None = None
+        self._clock: Callable[[], float] = lambda: 0.0
+        self._closed = False
+
+    def bind(self, deliver: Deliver, clock: Callable[[], float]) -> None:
+        self._deliver = deliver
+        self._clock = clock
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def send(self, sender: AgentId, to: AgentId, message: Message, depth: int) -> None:
+        if self._closed:
+            return
+        self.stats.sent += 1
+        now = self._clock()
+        route = self.network.route(sender, to, now, self.rng)
+        self.stats.duplicated += route.duplicated
+        self.stats.retransmitted += route.retransmissions
+        self.stats.dropped += 1 + route.duplicated - len(route.arrivals)
+        loop = asyncio.get_running_loop()
+        for arrival in route.arrivals:
+            self._next_id += 1
+            ident = self._next_id
+            self._pending[ident] = loop.call_later(max(0.0, arrival - now), self._arrive, ident, to,
+                                                   message, depth)
+
+    def _arrive(self, ident: int, to: AgentId, message: Message, depth: int) -> None:
+        del self._pending[ident]
+        assert self._deliver is not None, "transport used before bind()"
+        self._deliver(to, message, depth)
+
+    async def close(self) -> None:
+        self._closed = True
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()

@@ -1,0 +1,165 @@
+"""What a live run reports, and the ledger both drivers (simulator and runtime) fill in.
+
+:class:`RunResult` is the one result shape of the simulator and the asyncio
+runtime (and of :mod:`mabeam.session`). :class:`RunLedger` is the mutable
+bookkeeping behind it: decisions, evidence, rejections and message counters,
+independent of how a driver schedules events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.effects import Decide, Evidence, Reject
+from ..core.identity import AgentId
+from ..core.properties import Decision
+
+DECIDED, NO_DECISION, VIOLATED = "decided", "no-decision", "violated"
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    value: Any
+    instance: Any
+    at: float  # virtual seconds (simulator) or seconds since the run started (runtime)
+    round: int  # causal message depth: 0 = decided on start, k = after a chain of k messages
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": _jsonable(self.value), "instance": _jsonable(self.instance),
+                "at": self.at, "round": self.round}
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    kind: str
+    against: AgentId
+    reporter: AgentId
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "against": self.against, "reporter": self.reporter, "at": self.at}
+
+
+@dataclass
+class MessageStats:
+    sent: int = 0  # point-to-point sends (a broadcast to k agents counts k)
+    delivered: int = 0  # copies handed to a live agent's handler
+    dropped: int = 0  # copies that never arrive: lost, cut off, or addressed to a crashed agent
+    duplicated: int = 0  # extra copies made by the network
+    retransmitted: int = 0  # lost transmissions a reliable link repeated
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunResult:
+    """The outcome of one live run of a protocol."""
+
+    driver: str  # "simulator" | "runtime"
+    protocol: str
+    seed: int | str
+    status: str  # decided | no-decision | violated
+    decided_value: Any
+    decisions: dict[AgentId, list[DecisionRecord]]
+    agreement: bool
+    duration: float  # virtual seconds (simulator) or wall seconds of the run (runtime)
+    rounds: int
+    messages: MessageStats
+    rejected: dict[str, int]
+    evidence: list[EvidenceRecord]
+    properties: dict[str, dict[str, Any]]
+    events: int
+    wall_seconds: float
+    crashed: tuple[AgentId, ...] = ()
+    byzantine: tuple[AgentId, ...] = ()
+    quiescent: bool = False  # nothing was left to deliver or fire when the run ended
+    timed_out: bool = False
+    log: list[tuple[Any, ...]] | None = field(default=None, repr=False)
+
+    @property
+    def decided(self) -> bool:
+        return self.status == DECIDED
+
+    def violations(self) -> list[str]:
+        return [pid for pid, v in self.properties.items() if v["status"] == "violated"]
+
+    def to_json(self, *, wall_clock: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict; ``wall_clock=False`` leaves out the only non-deterministic field."""
+        out = {
+            "driver": self.driver, "protocol": self.protocol, "seed": self.seed, "status": self.status,
+            "decided_value": _jsonable(self.decided_value),
+            "decisions": {a: [d.to_json() for d in ds] for a, ds in sorted(self.decisions.items())},
+            "agreement": self.agreement, "duration": self.duration, "rounds": self.rounds,
+            "messages": self.messages.to_json(), "rejected": dict(sorted(self.rejected.items())),
+            "evidence": [e.to_json() for e in self.evidence], "properties": self.properties,
+            "events": self.events, "crashed": list(self.crashed), "byzantine": list(self.byzantine),
+            "quiescent": self.quiescent, "timed_out": self.timed_out,
+        }
+        if wall_clock:
+            out["wall_seconds"] = self.wall_seconds
+        return out
+
+    def to_json_text(self, *, wall_clock: bool = True) -> str:
+        return json.dumps(self.to_json(wall_clock=wall_clock), sort_keys=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_jsonable(v) for v in value), key=repr)
+    return repr(value)
+
+
+class RunLedger:
+    """Decisions, evidence, rejections and counters of one run, shared by every driver."""
+
+    def __init__(self) -> None:
+        self.decisions: dict[AgentId, list[DecisionRecord]] = {}
+        self.decision_facts: set[Decision] = set()
+        self.evidence: list[EvidenceRecord] = []
+        self.evidence_facts: set[Evidence] = set()
+        self.rejected: Counter[str] = Counter()
+        self.messages = MessageStats()
+        self.events = 0
+
+    def decide(self, agent: AgentId, effect: Decide, at: float, round: int) -> None:
+        self.decisions.setdefault(agent, []).append(DecisionRecord(effect.value, effect.instance, at, round))
+        self.decision_facts.add(Decision(agent, effect.instance, effect.value))
+
+    def report(self, agent: AgentId, effect: Evidence, at: float) -> None:
+        if effect not in self.evidence_facts:
+            self.evidence_facts.add(effect)
+            self.evidence.append(EvidenceRecord(effect.kind, effect.against, agent, at))
+
+    def reject(self, effect: Reject) -> None:
+        self.rejected[effect.reason] += 1
+
+    def outcome(self, correct: tuple[AgentId, ...], byzantine: frozenset[AgentId], violated: bool
+                ) -> tuple[str, Any, bool, int]:
+        """(status, decided value, agreement, rounds) judged over the correct agents."""
+        honest = [d for a, ds in self.decisions.items() if a not in byzantine for d in ds]
+        by_instance: dict[Any, set[Any]] = {}
+        for d in honest:
+            by_instance.setdefault(_key(d.instance), set()).add(_key(d.value))
+        agreement = all(len(values) == 1 for values in by_instance.values())
+        values = {_key(d.value): d.value for d in honest}
+        decided_value = next(iter(values.values())) if len(values) == 1 else None
+        everyone = bool(correct) and all(a in self.decisions for a in correct)
+        status = VIOLATED if violated or not agreement else DECIDED if everyone else NO_DECISION
+        rounds = max((d.round for d in honest), default=0)
+        return status, decided_value, agreement, rounds
+
+
+def _key(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)

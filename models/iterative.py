@@ -1,0 +1,133 @@
+"""Z3 checks of the trimmed-midpoint rule of approximate agreement (spec: ``spec/iterative.md``).
+
+The exhaustive checker covers n = 4, f = 1; these checks cover every n <= 10 and
+every f with 3f < n, one query per (n, f), over real-valued inputs. A view is
+any set of at least n - f senders (the Byzantine ones, f of them, may report a
+different value to each view); the rule keeps, per coordinate, the midpoint of
+the (f+1)-th smallest and (f+1)-th largest value of the view. Claims are proved
+by asserting their negation and getting ``unsat``; three "bite" checks show the
+encoding can fail: trimming f-1 breaks validity, and the 1/2 contraction claim
+without the shared-entries precondition is false for n <= 5f (true for n > 5f).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import z3
+
+from mabeam.proofs import ProofResult, prove_unsat
+
+MAX_N = 10
+ROUND_BOUND = 16
+
+
+def sizes(max_n: int = MAX_N) -> list[tuple[int, int]]:
+    """Every (n, f) with f >= 1 and 3f < n <= max_n."""
+    return [(n, f) for n in range(4, max_n + 1) for f in range(1, (n - 1) // 3 + 1)]
+
+
+def _count(conditions: Sequence[z3.BoolRef]) -> z3.ArithRef:
+    return z3.Sum([z3.If(c, 1, 0) for c in conditions])
+
+
+def _trimmed_midpoint(solver: z3.Solver, tag: str, values: Sequence[z3.ArithRef],
+                      included: Sequence[z3.BoolRef], trim: int) -> z3.ArithRef:
+    """The midpoint of the (trim+1)-th smallest and (trim+1)-th largest included value."""
+    low, high = z3.Reals(f"low_{tag} high_{tag}")
+    for bound, beyond, at_or_beyond in ((low, lambda v: v < low, lambda v: v <= low),
+                                        (high, lambda v: v > high, lambda v: v >= high)):
+        solver.add(z3.Or([z3.And(inc, v == bound) for v, inc in zip(values, included)]))
+        solver.add(_count([z3.And(inc, beyond(v)) for v, inc in zip(values, included)]) <= trim)
+        solver.add(_count([z3.And(inc, at_or_beyond(v)) for v, inc in zip(values, included)]) >= trim + 1)
+    return (low + high) / 2
+
+
+def _view(n: int, f: int, tag: str, honest: Sequence[z3.ArithRef]
+          ) -> tuple[list[z3.ArithRef], list[z3.BoolRef], list[z3.ArithRef]]:
+    """Senders 0..n-f-1 honest (shared values), n-f..n-1 Byzantine (values private to this view)."""
+    byzantine = [z3.Real(f"byz_{tag}_{k}") for k in range(f)]
+    included = [z3.Bool(f"in_{tag}_{s}") for s in range(n)]
+    return list(honest) + byzantine, included, byzantine
+
+
+def _validity(n: int, f: int, trim: int) -> Callable[[z3.Solver], None]:
+    """Negation of: the trimmed midpoint of any view of >= n-f entries lies in the honest range."""
+    def build(solver: z3.Solver) -> None:
+        honest = [z3.Real(f"h_{s}") for s in range(n - f)]
+        values, included, _ = _view(n, f, "A", honest)
+        solver.add(_count(included) >= n - f)
+        mid = _trimmed_midpoint(solver, "A", values, included, trim)
+        solver.add(z3.Or(z3.And([mid < h for h in honest]), z3.And([mid > h for h in honest])))
+    return build
+
+
+def _contraction(n: int, f: int, need_shared: bool) -> Callable[[z3.Solver], None]:
+    """Negation of: two views sharing >= 2f+1 identical entries end within half the honest range."""
+    def build(solver: z3.Solver) -> None:
+        honest = [z3.Real(f"h_{s}") for s in range(n - f)]
+        # senders are interchangeable (membership is a free choice), so sorting is without loss
+        solver.add(*[honest[s] <= honest[s + 1] for s in range(n - f - 1)])
+        lo, hi = z3.Reals("honest_lo honest_hi")
+        solver.add(*[z3.And(lo <= h, h <= hi) for h in honest])
+        a_values, a_in, a_byz = _view(n, f, "A", honest)
+        b_values, b_in, b_byz = _view(n, f, "B", honest)
+        solver.add(_count(a_in) >= n - f, _count(b_in) >= n - f)
+        if need_shared:
+            shared = [z3.And(a_in[s], b_in[s]) for s in range(n - f)]
+            shared += [z3.And(a_in[n - f + k], b_in[n - f + k], a_byz[k] == b_byz[k]) for k in range(f)]
+            solver.add(_count(shared) >= 2 * f + 1)
+        mid_a = _trimmed_midpoint(solver, "A", a_values, a_in, f)
+        mid_b = _trimmed_midpoint(solver, "B", b_values, b_in, f)
+        solver.add(mid_a - mid_b > (hi - lo) / 2)
+    return build
+
+
+def _rounds_suffice(rounds: int) -> Callable[[z3.Solver], None]:
+    """Negation of: R halvings of a spread <= W leave <= epsilon when W <= epsilon * 2^R."""
+    def build(solver: z3.Solver) -> None:
+        width, epsilon = z3.Reals("width epsilon")
+        spreads = [z3.Real(f"d_{r}") for r in range(rounds + 1)]
+        solver.add(epsilon > 0, width >= 0, width <= epsilon * 2 ** rounds)
+        solver.add(spreads[0] >= 0, spreads[0] <= width)
+        solver.add(*[z3.And(0 <= spreads[r + 1], spreads[r + 1] <= spreads[r] / 2) for r in range(rounds)])
+        solver.add(spreads[rounds] > epsilon)
+    return build
+
+
+def expect_counterexample(id: str, name: str, build: Callable[[z3.Solver], None]) -> ProofResult:
+    """A claim that must be *false*: 'proved' here means Z3 found the counterexample."""
+    result = prove_unsat(id, name, build)
+    if result.status == "refuted":
+        return dataclasses.replace(result, status="proved")
+    return dataclasses.replace(result, status="refuted",
+                               detail=f"expected a counterexample, got {result.status}")
+
+
+def run(max_n: int = MAX_N) -> list[ProofResult]:
+    results = []
+    for n, f in sizes(max_n):
+        results.append(prove_unsat("IR-S1", f"trimmed midpoint stays in the honest range, n={n} f={f}",
+                                   _validity(n, f, f), "any view of >= n-f entries, f Byzantine values"))
+        results.append(prove_unsat(
+            "IR-S2", f"views sharing >= 2f+1 entries contract by 1/2, n={n} f={f}",
+            _contraction(n, f, need_shared=True), "|mid_A - mid_B| <= (honest range)/2"))
+        if n > 5 * f:
+            results.append(prove_unsat(
+                "IR-S2", f"any two n-f views contract by 1/2 when n > 5f, n={n} f={f}",
+                _contraction(n, f, need_shared=False), "no synchrony needed: views share >= n-3f >= 2f+1"))
+    results.append(expect_counterexample(
+        "IR-S2", "the check bites: plain n-f views need not contract when n <= 5f (n=4 f=1)",
+        _contraction(4, 1, need_shared=False)))
+    results.append(expect_counterexample(
+        "IR-S2", "the check bites: plain n-f views need not contract when n <= 5f (n=5 f=1)",
+        _contraction(5, 1, need_shared=False)))
+    for n, f in ((4, 1), (7, 2)):
+        results.append(expect_counterexample(
+            "IR-S1", f"the check bites: trimming f-1 breaks validity (mutant trim-f-minus-1), n={n} f={f}",
+            _validity(n, f, f - 1)))
+    for rounds in range(ROUND_BOUND + 1):
+        results.append(prove_unsat("IR-S3", f"{rounds} halvings reach epsilon when width <= epsilon*2^{rounds}",
+                                   _rounds_suffice(rounds), "IR-L1 round bound R = ceil(log2(width/epsilon))"))
+    return results

@@ -1,0 +1,82 @@
+"""Hypothesis stateful suites for iterative refinement (spec: ``spec/iterative.md``).
+
+Long random runs over the same transition system the exhaustive checker uses,
+in configurations too large to exhaust: approximate agreement with the full
+equivocating adversary (n = 4, f = 1), with n = 6 > 5f (where every round is
+synchronous, so IR-S3 is unconditional) and n = 7, f = 2; categorical
+refinement with n = 5 and two crashes. After every step the ALWAYS properties
+are asserted; a failure shrinks to a short sequence of choices.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from mabeam.checker import ActorModel, CheckConfig
+from mabeam.checker.stateful import protocol_state_machine
+from mabeam.core import Snapshot, always
+from mabeam.protocols.iterative import ENTRY, build
+from mabeam.protocols.iterative import numeric_mutants
+from mabeam.protocols.iterative.categorical_entry import ENTRY as CATEGORICAL
+from mabeam.protocols.iterative.numeric_properties import synchronous_rounds
+from mabeam.verify import build_model
+
+NUMERIC_SAFETY = {"IR-S1", "IR-S2", "IR-S3", "IR-S4"}
+CATEGORICAL_SAFETY = {"IR-C1", "IR-C2"}
+
+
+@always("IR-S2", "Every round is synchronous when n > 5f")
+def synchronous_when_n_exceeds_5f(snap: Snapshot) -> bool:
+    """Any two views of >= n-f entries share >= n-3f >= 2f+1 entries (spec, section 1)."""
+    return snap.protocol.n <= 5 * snap.protocol.f or synchronous_rounds(snap)
+
+
+def _numeric_model(agents: int, faulty: int, cls: type = build.__defaults__[0], **options: object) -> ActorModel:
+    protocol = build(agents, faulty, cls, equivocate_to_one=True, **options)
+    return ActorModel(protocol, CheckConfig(network="duplicating", intruder=True,
+                                            byzantine=ENTRY.faulty_agents(protocol, faulty)))
+
+
+def _settings(examples: int, steps: int) -> settings:
+    return settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+Numeric4 = protocol_state_machine(lambda: _numeric_model(4, 1), ENTRY.properties, name="Numeric4")
+Numeric4.TestCase.settings = _settings(40, 40)
+Numeric6 = protocol_state_machine(lambda: _numeric_model(6, 1),
+                                  ENTRY.properties + (synchronous_when_n_exceeds_5f,), name="Numeric6")
+Numeric6.TestCase.settings = _settings(15, 60)
+Numeric7 = protocol_state_machine(lambda: _numeric_model(7, 2), ENTRY.properties, name="Numeric7")
+Numeric7.TestCase.settings = _settings(10, 60)
+Categorical5 = protocol_state_machine(lambda: build_model(CATEGORICAL, 5, 2), CATEGORICAL.properties,
+                                      name="Categorical5")
+Categorical5.TestCase.settings = _settings(30, 50)
+
+TestNumeric4 = Numeric4.TestCase
+TestNumeric6 = Numeric6.TestCase
+TestNumeric7 = Numeric7.TestCase
+TestCategorical5 = Categorical5.TestCase
+
+
+def test_the_suites_cover_the_safety_properties() -> None:
+    assert {p.id for p in ENTRY.properties if p.kind.value == "always"} == NUMERIC_SAFETY
+    assert {p.id for p in CATEGORICAL.properties if p.kind.value == "always"} == CATEGORICAL_SAFETY
+
+
+@pytest.mark.parametrize(("make_model", "properties", "broken"), [
+    (lambda: _numeric_model(7, 2, numeric_mutants._TrimOneTooFew, epsilon=2), ENTRY.properties,
+     r"IR-S[123]"),
+    (lambda: _numeric_model(4, 1, numeric_mutants._CountEquivocation, epsilon=2), ENTRY.properties,
+     r"IR-S4"),
+    (lambda: build_model(CATEGORICAL, 3, 1, mutant="invent-answer"), CATEGORICAL.properties, r"IR-C1"),
+], ids=["trim-f-minus-1 at n=7 f=2", "count-equivocation", "invent-answer"])
+def test_a_mutant_makes_the_machine_fail(make_model: object, properties: tuple, broken: str) -> None:
+    """The suites are only trusted because they reject deliberately broken protocols."""
+    machine = protocol_state_machine(make_model, properties, name="IterativeMutant")
+    with pytest.raises(AssertionError, match=broken):
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=300, stateful_step_count=40, deadline=None, database=None,
+            suppress_health_check=[HealthCheck.too_slow]))

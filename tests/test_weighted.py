@@ -1,0 +1,265 @@
+"""Weighted voting: configuration, messages, re-votes, equivocation, instances, model checks, proofs."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import msgspec
+import pytest
+import tla
+
+from mabeam.checker import ActorModel, CheckConfig, check
+from mabeam.core import (
+    ConfigurationError, Decide, EmptyAgentPoolError, Evidence, InsufficientReplicasError, InvalidWeightError,
+    Kind, MalformedMessageError, Membership, Reject, UnknownAgentError,
+)
+from mabeam.models import weighted as z3_model
+from mabeam.proofs import prove_unsat
+from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedVoting, build
+from mabeam.verify import check_protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+IDS = [p.id for p in PROPERTIES]
+GROUP = Membership(["a", "b", "c", "d"])
+INPUTS = {"a": "x", "b": "x", "c": "y", "d": "y"}
+WEIGHTS = {"a": 5, "b": 2, "c": 1, "d": 1}
+
+
+def voting(weights: object = WEIGHTS, **kwargs: object) -> WeightedVoting:
+    return WeightedVoting(GROUP, INPUTS, weights, **kwargs)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ configuration
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), -math.inf, True, "3", None, Decimal("NaN"),
+                                 Decimal("-Infinity"), Decimal("-0.5")])
+def test_each_invalid_weight_is_a_typed_error(bad: object) -> None:
+    with pytest.raises(InvalidWeightError):
+        voting({**WEIGHTS, "c": bad})
+
+
+def test_all_zero_and_missing_weights_are_refused() -> None:
+    with pytest.raises(InvalidWeightError, match="total"):
+        voting({a: 0 for a in GROUP})
+    with pytest.raises(InvalidWeightError, match="missing"):
+        voting({"a": 1, "b": 1, "c": 1})
+    with pytest.raises(InvalidWeightError):
+        voting([1, 2, 3, 4])
+
+
+def test_unknown_agents_and_empty_pool_are_refused() -> None:
+    with pytest.raises(UnknownAgentError, match="mallory"):
+        voting({**WEIGHTS, "mallory": 1})
+    with pytest.raises(UnknownAgentError, match="mallory"):
+        WeightedVoting(GROUP, {**INPUTS, "mallory": "x"}, WEIGHTS)
+    with pytest.raises(EmptyAgentPoolError):
+        WeightedVoting([], {}, {})
+    with pytest.raises(ConfigurationError, match="missing"):
+        WeightedVoting(GROUP, {"a": "x"}, WEIGHTS)
+
+
+@pytest.mark.parametrize("mode, threshold", [
+    ("byzantine", Fraction(1, 2)), ("byzantine", Fraction(2, 3) - Fraction(1, 10**9)), ("byzantine", 1),
+    ("crash", Fraction(2, 5)), ("crash", Fraction(3, 2)), ("crash", float("nan")), ("byzantine", True),
+])
+def test_thresholds_outside_the_safe_range_are_refused(mode: str, threshold: object) -> None:
+    with pytest.raises(ConfigurationError, match="threshold"):
+        voting(mode=mode, threshold=threshold)
+
+
+def test_safe_thresholds_and_modes() -> None:
+    assert voting().threshold == Fraction(2, 3)
+    assert voting(mode="crash").threshold == Fraction(1, 2)
+    assert voting(threshold=Fraction(3, 4)).quorum_weight == Fraction(27, 4)
+    with pytest.raises(ConfigurationError, match="mode"):
+        voting(mode="optimistic")
+
+
+def test_faulty_weight_of_a_third_or_more_is_refused() -> None:
+    assert voting(max_faulty_weight=Fraction(29, 10)).max_faulty_weight == Fraction(29, 10)
+    for bound in (3, 4, Fraction(9, 3)):
+        with pytest.raises(InsufficientReplicasError, match="1/3"):
+            voting(max_faulty_weight=bound)
+    with pytest.raises(ConfigurationError):
+        voting(max_faulty_weight=-1)
+    with pytest.raises(ConfigurationError, match="crash mode"):
+        voting(mode="crash", max_faulty_weight=1)
+    protocol = voting(max_faulty_weight=1)
+    assert protocol.tolerates({"d"}) and not protocol.tolerates({"b"})
+
+
+def test_threshold_arithmetic_is_exact() -> None:
+    """0.1 + 0.2 != 0.3 in floats; weights are exact, so a value exactly on 2/3 never decides."""
+    thirds = {"a": Fraction(1, 3), "b": Fraction(1, 3), "c": Fraction(1, 3), "d": 0}
+    protocol = voting(thirds)
+    state = protocol.start("a").state
+    step = protocol.receive("a", state, Vote(session="s0", sender="b", value="x"))
+    assert step.state.decided is None  # 2/3 of the weight is not strictly more than 2/3
+    floats = voting({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.0}, mode="crash")
+    assert floats.total_weight == Fraction(0.1) + Fraction(0.2) + Fraction(0.3)
+
+
+# ------------------------------------------------------------------ messages
+def test_malformed_bytes_are_rejected_by_the_codec() -> None:
+    codec = build(4, 1).codec
+    good = Vote(session="s0", sender="a1", value="x")
+    assert codec.decode(codec.encode(good)) == good
+    bad = [
+        b"", b"\xc1", good.canonical()[:-2],
+        msgspec.msgpack.encode({"type": "weighted.vote", "session": "s0", "sender": "a1"}),
+        msgspec.msgpack.encode({"type": "weighted.vote", "session": "s0", "sender": "a1", "value": ""}),
+        msgspec.msgpack.encode({"type": "weighted.vote", "session": "s0", "sender": "a1", "value": 7}),
+        msgspec.msgpack.encode({"type": "weighted.ballot", "session": "s0", "sender": "a1", "value": "x"}),
+        msgspec.msgpack.encode({"type": "weighted.vote", "session": "s0", "sender": "a1", "value": "x",
+                                "weight": 9}),  # a self-reported weight is not even decodable
+    ]
+    for data in bad:
+        with pytest.raises(MalformedMessageError):
+            codec.decode(data)
+
+
+def test_screening_rejects_without_changing_state() -> None:
+    protocol = voting()
+    state = protocol.start("a").state
+    for reason, message in {"wrong-session": Vote(session="old", sender="b", value="x"),
+                            "unknown-sender": Vote(session="s0", sender="mallory", value="x"),
+                            "own-message": Vote(session="s0", sender="a", value="y")}.items():
+        assert protocol.receive("a", state, message) == (state, (Reject(reason, message),))
+
+
+# ------------------------------------------------------------------ re-votes and equivocation
+def test_a_revote_never_counts_twice() -> None:
+    protocol = voting()
+    state = protocol.start("c").state
+    vote = Vote(session="s0", sender="d", value="y")
+    once = protocol.receive("c", state, vote)
+    twice = protocol.receive("c", once.state, vote)
+    assert twice.state is once.state and twice.effects == ()
+    assert protocol._support(twice.state, "y") == 2
+
+
+def test_equivocation_keeps_the_first_vote_and_yields_evidence_once() -> None:
+    protocol = voting()
+    first = Vote(session="s0", sender="d", value="x")
+    second = Vote(session="s0", sender="d", value="y")
+    state = protocol.receive("b", protocol.start("b").state, first).state
+    step = protocol.receive("b", state, second)
+    assert step.effects == (Evidence("equivocation", "d", (first, second)),)
+    assert ("d", "x") in step.state.tally and ("d", "y") not in step.state.tally
+    assert protocol.receive("b", step.state, second) == (step.state, ())
+
+
+def test_decides_only_strictly_above_the_threshold_and_then_ignores_votes() -> None:
+    protocol = voting()  # W = 9, needs > 6
+    state = protocol.start("a").state
+    on_the_line = protocol.receive("a", state, Vote(session="s0", sender="d", value="x"))
+    assert on_the_line.state.decided is None  # 5 + 1 = 6 = 2/3 W
+    decided = protocol.receive("a", on_the_line.state, Vote(session="s0", sender="b", value="x"))
+    assert decided.effects == (Decide("x"),) and decided.state.phase == "decided"
+    assert protocol.receive("a", decided.state, Vote(session="s0", sender="c", value="y")).state is decided.state
+
+
+# ------------------------------------------------------------------ instances
+def test_next_instance_has_new_weights_and_session_and_refuses_old_votes() -> None:
+    first = voting(max_faulty_weight=1)
+    second = first.next_instance({"a": 1, "b": 1, "c": 3, "d": 1})
+    assert second.session == "s0#1" and second.next_instance(WEIGHTS).session == "s0#2"
+    assert second.weights["c"] == 3 and first.weights["c"] == 1  # the old instance is untouched
+    assert second.threshold == first.threshold and second.inputs == first.inputs
+    old_vote = Vote(session=first.session, sender="b", value="x")
+    state = second.start("a").state
+    assert second.receive("a", state, old_vote).effects == (Reject("wrong-session", old_vote),)
+    with pytest.raises(InvalidWeightError):
+        first.next_instance({**WEIGHTS, "a": -2})
+    with pytest.raises(InsufficientReplicasError):
+        first.next_instance({"a": 1, "b": 1, "c": 1, "d": 0})  # the faulty bound 1 is now W/3
+    with pytest.raises(ConfigurationError, match="different"):
+        first.next_instance(WEIGHTS, session="s0")
+
+
+# ------------------------------------------------------------------ phase graph and spec
+def test_spec_embeds_the_declared_phase_graph_and_cites_every_property() -> None:
+    spec = (ROOT / "spec" / "weighted.md").read_text()
+    assert f"```mermaid\n{PHASES.mermaid()}\n```" in spec
+    for p in PROPERTIES:
+        assert f"{p.id} {p.name}" in spec
+    props = (ROOT / "properties" / "weighted_props.py").read_text()
+    models = (ROOT / "models" / "weighted.py").read_text()
+    tla_text = (ROOT / "tla" / "WeightedVoting.tla").read_text()
+    for p in PROPERTIES:
+        assert p.id.replace("-", "_") in tla_text
+        if p.kind is Kind.ALWAYS:
+            assert p.id in props
+    assert {"WV-S1", "WV-S2", "WV-L1"} <= set(re.findall(r"WV-[SRL]\d", models))
+
+
+def test_tla_spec_parses_and_the_cfg_names_its_definitions() -> None:
+    text = (ROOT / "tla" / "WeightedVoting.tla").read_text()
+    tla.parse(text)
+    cfg = (ROOT / "tla" / "WeightedVoting.cfg").read_text()
+    names = re.findall(r"^\s+(WV_\w+|TypeOK)\s*$", cfg, re.MULTILINE)
+    assert {"WV_S1_Agreement", "WV_S2_Validity", "WV_S3_Integrity", "WV_S4_OneCountedVote",
+            "WV_S5_DecisionBacked", "WV_L1_Termination"} <= set(names)
+    for name in names:
+        assert re.search(rf"^{name} ==", text, re.MULTILINE), name
+
+
+# ------------------------------------------------------------------ model checking
+def test_full_check_holds_for_four_agents_one_byzantine() -> None:
+    result = check_protocol("weighted", 4, 1)
+    assert result.stats.complete and result.stats.distinct_states > 1000
+    assert {r.property.id: r.status for r in result.results} == {
+        "WV-S1": "holds", "WV-S2": "holds", "WV-S3": "holds", "WV-S4": "holds", "WV-S5": "holds",
+        "WV-R1": "reached", "WV-L1": "holds"}
+
+
+def test_full_check_holds_for_three_agents_and_in_crash_mode() -> None:
+    assert check_protocol("weighted", 3, 0).ok
+    protocol = build(3, 0, mode="crash")  # weights 3, 2, 1: a0 alone sits exactly on W/2
+    result = check(ActorModel(protocol, CheckConfig(network="duplicating", max_crashes=1, intruder=True)),
+                   PROPERTIES)
+    assert result.stats.complete and result.ok
+    assert result.result_for("WV-L1").status == "holds" and result.result_for("WV-R1").status == "reached"
+
+
+@pytest.mark.parametrize("name", [m.name for m in ENTRY.mutants])
+def test_every_mutant_is_caught_with_a_counterexample(name: str) -> None:
+    mutant = ENTRY.mutant(name)
+    result = check_protocol("weighted", mutant=name)
+    caught = [r for r in result.results if r.property.id in mutant.breaks and r.status == "violated"]
+    assert caught and all(r.trace is not None and len(r.trace) >= 1 for r in caught), result.failures()
+    assert result.stats.complete
+    for goal in (p for p in PROPERTIES if p.kind is Kind.SOMETIMES and p.id in mutant.breaks):
+        assert result.result_for(goal.id).status == "unreached"  # exhaustively: no run ever decides
+
+
+def test_every_property_is_broken_by_some_mutant() -> None:
+    assert {i for m in ENTRY.mutants for i in m.breaks} == set(IDS)
+
+
+def test_double_count_needs_a_redelivery() -> None:
+    """On a multiset network the double count shows only when the network may duplicate a vote."""
+    without = check_protocol("weighted", mutant="double-count-revote", network="multiset", intruder=False)
+    with_dup = check_protocol("weighted", mutant="double-count-revote", network="multiset", intruder=False,
+                              duplicates=1)
+    assert without.result_for("WV-S4").status == "holds"
+    assert with_dup.result_for("WV-S4").status == "violated"
+
+
+# ------------------------------------------------------------------ Z3
+def test_z3_proofs_all_hold_and_cite_property_ids() -> None:
+    results = z3_model.run()
+    assert results and all(r.ok for r in results), [r.to_json() for r in results if not r.ok]
+    assert {r.id for r in results} <= set(IDS)
+    assert sum(r.seconds for r in results) < 20
+
+
+def test_z3_broken_thresholds_are_refuted() -> None:
+    assert z3_model.refuted_crash_variant().status == "refuted"
+    assert z3_model.refuted_byzantine_variant().status == "refuted"
+    broken = prove_unsat("WV-S1", "Byzantine, threshold 1/2, n = 4",
+                         z3_model.enumerated_agreement(4, Fraction(1, 2), byzantine=True))
+    assert broken.status == "refuted"
