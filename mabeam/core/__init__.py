@@ -1,6 +1,6 @@
 """The protocol core: identities, messages, effects, the node interface, properties."""
 
-from .effects import Broadcast, CancelTimer, Decide, Effect, Evidence, Reject, Send, SetTimer
+from .effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from .errors import (
     ConfigurationError, DuplicateAgentError, EmptyAgentPoolError, InsufficientReplicasError,
     InvalidWeightError, MabeamError, MalformedMessageError, ReplayError, UndeclaredTransitionError,
@@ -14,7 +14,7 @@ from .protocol import Envelope, Protocol, Step
 from .rng import SeededRandom
 
 __all__ = [
-    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision",
+    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer",
     "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
     "InsufficientReplicasError", "InvalidWeightError", "Kind", "MabeamError", "MalformedMessageError",
     "Membership", "Message", "MessageCodec", "PhaseGraph", "PhaseTransition", "Property", "Protocol",

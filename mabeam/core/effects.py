@@ -68,5 +68,17 @@ class Reject(Effect, frozen=True):
     message: Message | None = None
 
 
+class Defer(Effect, frozen=True):
+    """``message`` arrived before the node can use it (e.g. a commit before its pre-prepare).
+
+    The node's state is unchanged. Drivers hand the message back after the node's
+    state next changes instead of losing it: live drivers keep it in a bounded
+    per-node queue; the model checker leaves it in flight (not consumed). This is
+    how a sans-I/O machine says "not yet" without buffering in its own state.
+    """
+
+    message: Message
+
+
 def decisions_of(effects: tuple[Effect, ...]) -> list[Decide]:
     return [e for e in effects if isinstance(e, Decide)]
