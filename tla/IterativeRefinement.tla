@@ -102,8 +102,10 @@ Leave(a) ==
 Next == (\E m \in msgs : Deliver(m)) \/ (\E a \in Honest : Leave(a))
 
 \* Fairness: honest messages are delivered and the grace timer fires (Byz may stay silent).
+\* every value an honest agent can hold lies in Low..High (IR-S1), so this set is finite
+HonestMsgs == {Msg(t, s, r, v) : t \in Honest, s \in Honest, r \in 1..R, v \in Low..High}
 Fairness == /\ \A a \in Honest : WF_vars(Leave(a))
-            /\ \A m \in {x \in msgs : x.sender \in Honest} : WF_vars(Deliver(m))
+            /\ \A m \in HonestMsgs : WF_vars(Deliver(m))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 

@@ -85,7 +85,8 @@ class CategoricalRefinement(Protocol):
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigurationError(f"{name} must be an integer >= {least}, got {value!r}")
         if faulty >= self.n:
-            raise InsufficientReplicasError(f"waiting for n - f proposals needs f < n; got n={self.n}, f={faulty}")
+            raise InsufficientReplicasError(
+                f"waiting for n - f proposals needs f < n; got n={self.n}, f={faulty}")
         missing = [a for a in self.agents if a not in inputs]
         extra = [a for a in inputs if a not in self.membership]
         if missing or extra:
@@ -181,10 +182,12 @@ class CategoricalRefinement(Protocol):
         winner = self.plurality(view)
         support = self._support(view)
         total = sum(support.values())
-        summary = RoundSummary(state.round, winner, support.get(winner, Fraction(0)) / total if total else Fraction(1),
-                               sum(1 for a, _ in view.values() if a == winner), len(view))
+        share = support.get(winner, Fraction(0)) / total if total else Fraction(1)
+        summary = RoundSummary(state.round, winner, share, sum(1 for a, _ in view.values() if a == winner),
+                               len(view))
         streak = state.streak + 1 if state.history and state.history[-1].plurality == winner else 1
-        state = msgspec.structs.replace(state, answer=winner, streak=streak, history=state.history + (summary,))
+        state = msgspec.structs.replace(state, answer=winner, streak=streak,
+                                        history=state.history + (summary,))
         stable = streak >= self.stable_rounds
         if stable or self._out_of_rounds(state):
             trigger = "stable" if stable else "out-of-rounds"

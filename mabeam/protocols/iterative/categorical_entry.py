@@ -58,11 +58,11 @@ class _InventOnTie(CategoricalRefinement):
 
 
 class _IgnoreMaxRounds(CategoricalRefinement):
-    """Stops only when the plurality is stable (capped at max_rounds + stable_rounds to stay finite)."""
+    """Refines one round past max_rounds when the plurality is not yet stable."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.round_limit = self.max_rounds + self.stable_rounds
+        self.round_limit = self.max_rounds + 1
 
 
 class _ImpossibleQuorum(CategoricalRefinement):
@@ -86,7 +86,7 @@ ENTRY = ProtocolEntry(
     mutants=(
         _mutant("invent-answer", _InventOnTie, "breaks ties with the first candidate, proposed or not",
                 ("IR-C1",)),
-        _mutant("ignore-max-rounds", _IgnoreMaxRounds, "keeps refining past max_rounds until stable",
+        _mutant("ignore-max-rounds", _IgnoreMaxRounds, "keeps refining one round past max_rounds",
                 ("IR-C2",)),
         _mutant("impossible-quorum", _ImpossibleQuorum, "waits for n+1 proposals per round",
                 ("IR-CL1", "IR-CR1")),
@@ -94,6 +94,5 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
-    proofs="mabeam.models.iterative",
     spec="spec/iterative.md",
 )

@@ -221,7 +221,7 @@ class ApproximateAgreement(Protocol):
         """Each round, a very low value to the lower half of the others and a very high one to the rest.
 
         The halves swap every round, so the adversary equivocates in every round and pushes
-        the agents with the most extreme inputs apart. With ``equivocate_to_one`` each
+        the agents with the most extreme inputs apart. With ``equivocate_to_one`` the first
         recipient also gets the opposite extreme (it may then see either first).
         """
         low, high = self.extremes()
@@ -230,7 +230,7 @@ class ApproximateAgreement(Protocol):
             for position, to in enumerate(others):
                 lower_half = 2 * position < len(others) - 1
                 first, second = (low, high) if lower_half == (round_ % 2 == 1) else (high, low)
-                for value in (first, second) if self.equivocate_to_one else (first,):
+                for value in (first, second) if self.equivocate_to_one and position == 0 else (first,):
                     yield Envelope(to, RoundValue(session=self.session, sender=faulty, round=round_,
                                                   value=encode(value)))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...core import AgentId
 from ...core.catalog import Mutant
-from .numeric import CHECK_EPSILON, ONE_ROUND_EPSILON, ApproximateAgreement, NumericState, build
+from .numeric import ONE_ROUND_EPSILON, ApproximateAgreement, NumericState, build
 from .values import Vector
 
 
@@ -37,7 +37,7 @@ class _KeepOwnValue(ApproximateAgreement):
 
 
 class _StopOneRoundEarly(ApproximateAgreement):
-    """Decides after R-1 rounds, before the honest range has shrunk to epsilon."""
+    """Decides after R-1 rounds (at R = 1: its input), before the honest range has shrunk to epsilon."""
 
     def _last_round(self) -> int:
         return self.rounds - 1
@@ -72,8 +72,7 @@ MUTANTS = (
             ("IR-S1",)),
     _mutant("keep-own-value", _KeepOwnValue,
             "clamps its own value into the trimmed range instead of taking the midpoint", ("IR-S2",)),
-    _mutant("stop-one-round-early", _StopOneRoundEarly, "decides after R-1 rounds", ("IR-S3",),
-            epsilon=CHECK_EPSILON),
+    _mutant("stop-one-round-early", _StopOneRoundEarly, "decides after R-1 rounds", ("IR-S3",)),
     _mutant("count-equivocation", _CountEquivocation,
             "counts both values of a sender that equivocates to it", ("IR-S4",),
             equivocate_to_one=True),

@@ -74,7 +74,3 @@ def rounds_needed(width: Fraction, epsilon: Fraction) -> int:
     while width > epsilon * (2 ** rounds):
         rounds += 1
     return rounds
-
-
-def as_float(vector: Vector) -> tuple[float, ...]:
-    return tuple(float(q) for q in vector)
