@@ -4,19 +4,22 @@
 simulator (virtual time, reproducible) or in the live asyncio runtime (real
 tasks and timers). Both return the same :data:`SessionResult`, with the
 protocol's safety properties monitored throughout the run.
+:func:`start_byzantine_consensus` runs PBFT on one proposal, optionally with
+Byzantine agents playing the attacks of :mod:`mabeam.attacks`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from .core.errors import ConfigurationError
+from .core.errors import ConfigurationError, InsufficientReplicasError
 from .core.identity import AgentId, Membership
 from .core.protocol import Protocol
 from .network import NetworkModel
 from .sim.result import RunResult
+from .sim.strategy import Strategy
 
 #: what a session reports (the simulator's and the runtime's shared result type)
 SessionResult = RunResult
@@ -105,3 +108,118 @@ def start_weighted_vote(proposals: Mapping[AgentId, str], weights: Mapping[Agent
     protocol = WeightedVoting(membership, inputs, weights, mode="byzantine" if byzantine_safe else "crash",
                               threshold=threshold, max_faulty_weight=max_faulty_weight, session=session)
     return run_protocol(protocol, driver, network=network, seed=seed, timeout=timeout, **options)
+
+
+# ------------------------------------------------------------------ Byzantine consensus
+Authentication = Literal["ed25519", "symbolic"]
+#: the client whose signed request carries the proposal (not a replica)
+PROPOSER = "client"
+
+
+def start_byzantine_consensus(proposal: str, agents: int | Sequence[AgentId], *,
+                              fault_tolerance: int | None = None, timeout: float | None = None,
+                              driver: Driver = "simulator",
+                              byzantine: Mapping[AgentId, Strategy | str] | None = None,
+                              network: NetworkModel | None = None, seed: int | str = 0,
+                              authentication: Authentication = "ed25519", view_timeout: float = 0.5,
+                              attack_options: Mapping[str, Mapping[str, Any]] | None = None,
+                              session: str = "s0", **options: Any) -> SessionResult:
+    """PBFT among ``agents`` (a count or names) on one ``proposal``, tolerating ``fault_tolerance`` liars.
+
+    ``byzantine`` maps agents to an attack: a :class:`~mabeam.sim.strategy.Strategy`
+    bound to that agent, or an attack name from :data:`mabeam.attacks.ATTACKS`
+    (``attack_options[name]`` configures it). Messages are signed with real Ed25519
+    keys or, for speed, ``"symbolic"`` keyed digests. ``view_timeout`` is the first
+    view-change timeout (it doubles per failed view); ``timeout`` bounds the run as
+    for :func:`run_protocol`. The result's ``extras`` hold ``view_changes`` (the
+    highest view an honest replica reached), each honest replica's final view, and
+    ``evidence_verified``: how many evidence items a third party holding only the
+    public keys accepts (every item should be).
+    """
+    protocol, strategies = _byzantine_setup(proposal, agents, fault_tolerance, byzantine, seed,
+                                            authentication, view_timeout, attack_options, session)
+    result = run_protocol(protocol, driver, network=network, seed=seed, timeout=timeout,
+                          byzantine=strategies, summarize=_pbft_summary(strategies), **options)
+    return _with_checked_evidence(result, protocol)
+
+
+async def start_byzantine_consensus_async(proposal: str, agents: int | Sequence[AgentId], *,
+                                          fault_tolerance: int | None = None, timeout: float | None = None,
+                                          byzantine: Mapping[AgentId, Strategy | str] | None = None,
+                                          network: NetworkModel | None = None, seed: int | str = 0,
+                                          authentication: Authentication = "ed25519",
+                                          view_timeout: float = 0.5,
+                                          attack_options: Mapping[str, Mapping[str, Any]] | None = None,
+                                          session: str = "s0", **options: Any) -> SessionResult:
+    """:func:`start_byzantine_consensus` on the live runtime, inside the caller's event loop."""
+    protocol, strategies = _byzantine_setup(proposal, agents, fault_tolerance, byzantine, seed,
+                                            authentication, view_timeout, attack_options, session)
+    result = await run_protocol_async(protocol, network=network, seed=seed, timeout=timeout,
+                                      byzantine=strategies, summarize=_pbft_summary(strategies), **options)
+    return _with_checked_evidence(result, protocol)
+
+
+def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_tolerance: int | None,
+                     byzantine: Mapping[AgentId, Strategy | str] | None, seed: int | str,
+                     authentication: str, view_timeout: float,
+                     attack_options: Mapping[str, Mapping[str, Any]] | None, session: str
+                     ) -> tuple[Protocol, dict[AgentId, Strategy]]:
+    from .attacks import make_attack
+    from .attacks.pbft import pbft_adapter
+    from .protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+    from .protocols.pbft.config import PBFTConfig, signed_requests
+    from .protocols.pbft.replica import PBFTReplica
+
+    if not isinstance(proposal, str) or not proposal:
+        raise ConfigurationError(f"the proposal must be a non-empty string, got {proposal!r}")
+    if isinstance(agents, bool):
+        raise ConfigurationError(f"agents must be a count or a sequence of names, got {agents!r}")
+    membership = Membership.of_size(agents) if isinstance(agents, int) else Membership(agents)
+    n = len(membership)
+    f = (n - 1) // 3 if fault_tolerance is None else fault_tolerance
+    if isinstance(f, bool) or not isinstance(f, int) or f < 0:
+        raise ConfigurationError(f"fault_tolerance must be a non-negative integer, got {f!r}")
+    if n < 3 * f + 1:
+        raise InsufficientReplicasError(f"tolerating f={f} Byzantine agents needs n >= {3 * f + 1}, got {n}")
+    byzantine = dict(byzantine or {})
+    for agent in byzantine:
+        membership.require(agent)
+    if len(byzantine) > f:
+        raise InsufficientReplicasError(f"{len(byzantine)} Byzantine agents exceed fault_tolerance f={f}")
+    if authentication not in ("ed25519", "symbolic"):
+        raise ConfigurationError(f"authentication must be 'ed25519' or 'symbolic', got {authentication!r}")
+    if isinstance(view_timeout, bool) or not isinstance(view_timeout, (int, float)) or not view_timeout > 0:
+        raise ConfigurationError(f"view_timeout must be a positive number of seconds, got {view_timeout!r}")
+    if PROPOSER in membership:
+        raise ConfigurationError(f"{PROPOSER!r} names the proposing client; pick other agent names")
+    scheme = Ed25519Authenticator if authentication == "ed25519" else SymbolicAuthenticator
+    auth = scheme((*membership.agents, PROPOSER), seed=f"{session}/{seed}")
+    config = PBFTConfig(membership=membership, f=f, auth=auth, requesters=(PROPOSER,),
+                        requests=signed_requests(auth, session, [(PROPOSER, proposal)]), session=session,
+                        max_seq=1, max_view=2 * f + 2, base_timeout=float(view_timeout))
+    protocol = PBFTReplica(config)
+    strategies: dict[AgentId, Strategy] = {}
+    for agent, attack in byzantine.items():
+        if isinstance(attack, str):
+            settings = dict((attack_options or {}).get(attack, {}))
+            attack = make_attack(attack, agent, protocol, pbft_adapter(protocol, agent), **settings)
+        strategies[agent] = attack
+    return protocol, strategies
+
+
+def _pbft_summary(strategies: Mapping[AgentId, Strategy]) -> Any:
+    """What the drivers cannot know generically: how many view changes the honest replicas went through."""
+    def summarize(states: Mapping[AgentId, Any]) -> dict[str, Any]:
+        views = {a: s.view for a, s in states.items() if a not in strategies and s is not None}
+        return {"view_changes": max(views.values(), default=0), "final_views": views}
+
+    return summarize
+
+
+def _with_checked_evidence(result: SessionResult, protocol: Protocol) -> SessionResult:
+    from .protocols.pbft.auth import verify_evidence
+
+    auth = protocol.config.auth  # type: ignore[attr-defined]
+    result.extras["evidence_verified"] = sum(
+        1 for e in result.evidence if e.effect is not None and verify_evidence(e.effect, auth))
+    return result

@@ -186,3 +186,21 @@ def test_runtime_talks_to_any_transport() -> None:
     result = run_live(majority(5), timeout=10, transport=transport)
     assert result.status == "decided" and len(transport.seen) == 20
     assert {to for _, to in transport.seen} == {f"a{i}" for i in range(5)}
+
+
+# ------------------------------------------------------------------ Defer
+from defer_toys import InOrder  # noqa: E402
+
+
+def test_runtime_redelivers_deferred_messages_after_a_state_change() -> None:
+    result = run_live(InOrder(parts=3), timeout=5)
+    assert result.status == "decided" and result.decisions["a0"][0].value == "done"
+    assert result.messages.deferred == 3 and result.messages.redelivered == 3
+    assert result.quiescent and not result.rejected
+
+
+def test_runtime_bounds_the_deferred_queue() -> None:
+    result = run_live(InOrder(parts=2, junk=10), timeout=5, defer_cap=4)
+    assert result.status == "decided" and result.rejected["defer-overflow"] >= 6
+    with pytest.raises(ConfigurationError):
+        AsyncRuntime(InOrder(), defer_cap=0)

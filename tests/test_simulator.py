@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mabeam.core import Broadcast, ConfigurationError, Membership, SeededRandom, Send
+from mabeam.core import (
+    Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Membership, SeededRandom, Send,
+)
 from mabeam.monitor import PropertyViolation, properties_for
 from mabeam.network import Latency, NetworkModel, Partition
 from mabeam.protocols.majority import ENTRY as MAJORITY, MajorityVoting, Vote, _QuorumOffByOne
@@ -292,3 +294,70 @@ def test_drivers_contain_no_protocol_specific_code() -> None:
         text = path.read_text().lower()
         for name in ("majority", "weighted", "pbft", "vote("):
             assert name not in text, f"{path.name} mentions {name}"
+
+
+# ------------------------------------------------------------------ Defer
+from defer_toys import Churn, InOrder  # noqa: E402
+
+
+def test_deferred_messages_are_redelivered_in_order_after_a_state_change() -> None:
+    result = simulate(InOrder(parts=3), seed=0, record_log=True)
+    assert result.status == "decided" and result.decisions["a0"][0].value == "done"
+    # parts 2 and 1 arrive first and are deferred; part 0 changes the state; the first
+    # pass uses part 1 and defers part 2 again; the second pass uses part 2
+    assert result.messages.deferred == 3 and result.messages.redelivered == 3
+    redeliveries = [entry[4] for entry in result.log if entry[2] == "redeliver"]
+    assert redeliveries == ["a1:Part(index=2)", "a2:Part(index=1)", "a1:Part(index=2)"]
+    assert not result.rejected
+
+
+def test_without_the_state_change_deferred_messages_stay_parked() -> None:
+    result = simulate(InOrder(parts=3), seed=0, crashes={"a3": 0.0})  # part 0 never comes
+    assert result.status == "no-decision" and "a0" not in result.decisions
+    assert result.messages.deferred == 2 and result.messages.redelivered == 0 and result.quiescent
+
+
+def test_deferred_queue_is_bounded_and_overflow_is_counted() -> None:
+    result = simulate(InOrder(parts=2, junk=10), seed=0, defer_cap=4)
+    assert result.status == "decided"
+    assert result.rejected["defer-overflow"] >= 6  # 10 junk in a queue of 4: the oldest go
+    with pytest.raises(ConfigurationError):
+        Simulator(InOrder(), defer_cap=0)
+
+
+def test_redelivery_terminates_for_a_node_that_changes_state_and_defers_forever() -> None:
+    result = simulate(Churn(parts=4), seed=0)
+    # the k-th arrival finds k parked messages and makes at most k passes over them
+    assert result.quiescent and result.messages.redelivered == sum(k * k for k in range(1, 5))
+
+
+def test_honest_strategy_defers_like_the_driver() -> None:
+    protocol = InOrder(parts=3)
+    wrapped = simulate(protocol, seed=0, byzantine={"a0": HonestStrategy("a0", protocol)})
+    assert wrapped.decisions["a0"][0].value == "done"
+    assert wrapped.messages.deferred == 0  # the strategy parks its own messages
+
+
+class Procrastinator(Strategy):
+    """A strategy for ``a0`` of :class:`InOrder` that defers parts it cannot use yet.
+
+    A strategy's state is private, so the driver takes any effect other than a Defer
+    as progress; this one acknowledges each used part with a harmless CancelTimer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("a0")
+        self.used = 0
+
+    def on_message(self, message):  # type: ignore[no-untyped-def]
+        if message.index > self.used:
+            return (Defer(message),)
+        self.used += 1
+        return (CancelTimer("progress"),) + ((Decide("done"),) if self.used == 3 else ())
+
+
+def test_drivers_redeliver_to_strategies_after_a_step_that_did_more_than_defer() -> None:
+    strategy = Procrastinator()
+    result = simulate(InOrder(parts=3), seed=0, byzantine={"a0": strategy})
+    assert strategy.used == 3 and result.decisions["a0"][0].value == "done"
+    assert result.messages.deferred == 3 and result.messages.redelivered == 3

@@ -7,16 +7,21 @@ handles with the simulator's generation rule (a cancelled or re-armed timer
 never fires stale). The run ends at quiescence (nothing in flight, queued or
 armed), when every correct agent has decided (if asked), or at the deadline,
 which yields an explicit ``no-decision`` result rather than a hang.
+
+``Defer`` effects park a message in the agent's bounded deferred queue; the
+agent's own task hands it back right after a step that changed its state (see
+:mod:`mabeam.sim.deferral`). Deferred messages are not in flight: a run whose
+only leftovers are deferred messages is quiescent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..core.effects import Broadcast, CancelTimer, Decide, Effect, Evidence, Reject, Send, SetTimer
+from ..core.effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.messages import Message
@@ -25,8 +30,9 @@ from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..monitor import CheckMode, CheckSchedule, LiveMonitor
 from ..network import NetworkModel
+from ..sim.deferral import DEFER_CAP, DeferredQueue, changed, redeliver
 from ..sim.result import RunLedger, RunResult
-from ..sim.strategy import Strategy
+from ..sim.strategy import Strategy, strategy_step
 from .transport import InProcessTransport, Transport
 
 _START, _DELIVER, _TIMER = "start", "deliver", "timer"
@@ -39,7 +45,8 @@ class AsyncRuntime:
     delays) are real seconds since the run started. Real time has no shared instants,
     so for ``monitor`` every deciding event counts as its own instant. A custom
     ``transport`` brings its own network behaviour; ``network`` then only describes it
-    (whether links are fair, which decides if liveness can be judged).
+    (whether links are fair, which decides if liveness can be judged). ``defer_cap`` and
+    ``summarize`` are as for the simulator.
     """
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
@@ -47,7 +54,8 @@ class AsyncRuntime:
                  byzantine: Mapping[AgentId, Strategy] | None = None,
                  properties: Sequence[Property] | None = None, monitor: CheckMode = "auto",
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, defer_cap: int = DEFER_CAP,
+                 summarize: Callable[[Mapping[AgentId, Any]], dict[str, Any]] | None = None) -> None:
         if not isinstance(protocol, Protocol):
             raise ConfigurationError(f"expected a Protocol, got {type(protocol).__name__}")
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
@@ -70,6 +78,10 @@ class AsyncRuntime:
         self.schedule = CheckSchedule(monitor, protocol.n)
         self.monitor = LiveMonitor(protocol, properties, byzantine=self.strategies,
                                    raise_on_violation=raise_on_violation)
+        if isinstance(defer_cap, bool) or not isinstance(defer_cap, int) or defer_cap < 1:
+            raise ConfigurationError(f"defer_cap must be a positive integer, got {defer_cap!r}")
+        self.defer_cap = defer_cap
+        self.summarize = summarize
         self.stop_when_decided = stop_when_decided
         self.transport = transport or InProcessTransport(self.network, SeededRandom(seed).derive("network"))
         self._ran = False
@@ -86,6 +98,7 @@ class AsyncRuntime:
         self._loop = loop
         self._t0 = loop.time()
         self._index = {a: i for i, a in enumerate(agents)}
+        self._others = [protocol.membership.others(a) for a in agents]
         self._ledger = RunLedger()
         self._states: dict[AgentId, Any] = {a: None for a in agents}
         self._armed: list[dict[str, tuple[int, asyncio.TimerHandle]]] = [{} for _ in agents]
@@ -98,6 +111,9 @@ class AsyncRuntime:
         self._undecided = {a for a in agents if a not in self.strategies}
         self._done = asyncio.Event()
         self._failure: BaseException | None = None
+        self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
+        for agent, strategy in self.strategies.items():
+            strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         self._inboxes: list[asyncio.Queue[tuple[str, Any, int]]] = [asyncio.Queue() for _ in agents]
         self.transport.bind(self._deliver, self._clock)
 
@@ -142,6 +158,8 @@ class AsyncRuntime:
         status, value, agreement, rounds = ledger.outcome(correct, byzantine, self.monitor.violated)
         stats = self.transport.stats
         stats.delivered = ledger.messages.delivered
+        stats.deferred = ledger.messages.deferred
+        stats.redelivered = ledger.messages.redelivered
         stats.dropped += ledger.messages.dropped  # copies that reached a crashed agent
         return RunResult(
             driver="runtime", protocol=self.protocol.name, seed=self.seed, status=status,
@@ -150,7 +168,8 @@ class AsyncRuntime:
             properties=self.monitor.to_json(), events=self._events,
             wall_seconds=time.perf_counter() - started, crashed=crashed,
             byzantine=tuple(a for a in agents if a in byzantine), quiescent=quiescent,
-            timed_out=timed_out)
+            timed_out=timed_out,
+            extras=self.summarize(self._states) if self.summarize is not None else {})
 
     # -------------------------------------------------------------- agents
     async def _agent_loop(self, i: int) -> None:
@@ -161,9 +180,15 @@ class AsyncRuntime:
         while True:
             kind, payload, depth = await inbox.get()
             try:
+                before = self._states[agent]
                 effects = self._handle(i, agent, strategy, protocol, kind, payload, depth)
                 if effects:
                     self._apply(i, agent, effects, strategy is not None)
+                if self._deferred[i] and not self._crashed[i]:
+                    progressed = (changed(before, self._states[agent]) if strategy is None
+                                  else any(type(e) is not Defer for e in effects))
+                    if progressed:
+                        self._redeliver(i, agent, strategy)
             except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
                 if self._failure is None:
                     self._failure = exc
@@ -223,9 +248,9 @@ class AsyncRuntime:
                         continue
                     self.transport.send(agent, effect.to, message, depth)
                 else:
-                    for other in self.protocol.agents:
-                        if other != agent or effect.include_self:
-                            self.transport.send(agent, other, message, depth)
+                    recipients = (self.protocol.agents if effect.include_self
+                                  else self._others[i])
+                    self.transport.broadcast(agent, recipients, message, depth)
             elif kind is SetTimer:
                 self._arm(i, effect.name, effect.delay)
             elif kind is CancelTimer:
@@ -242,10 +267,35 @@ class AsyncRuntime:
                 marked = True
             elif kind is Reject:
                 ledger.reject(effect)
+            elif kind is Defer:
+                ledger.messages.deferred += 1
+                if not self._deferred[i].add(effect.message):
+                    ledger.rejected["defer-overflow"] += 1
             else:
                 raise TypeError(f"the runtime does not know effect {kind.__name__}")
         if marked and self.schedule.due():
             self.monitor.check(self._snapshot(), self._clock(), self._events)
+
+    def _redeliver(self, i: int, agent: AgentId, strategy: Strategy | None) -> None:
+        """Hand agent ``i`` its deferred messages back, now that its state changed (runs in its task)."""
+        stats = self._ledger.messages
+        byzantine = strategy is not None
+
+        def receive(state: Any, message: Message) -> tuple[Any, tuple[Effect, ...]]:
+            stats.redelivered += 1
+            self._events += 1
+            if strategy is None:
+                step = self.protocol.receive(agent, state, message)
+                self._states[agent] = step.state  # the monitor may snapshot inside emit
+                return step
+            return strategy_step(strategy, state, message)
+
+        def emit(effects: tuple[Effect, ...]) -> None:
+            self._apply(i, agent, effects, byzantine)
+
+        final = redeliver(self._states[agent] if strategy is None else 0, self._deferred[i], receive, emit)
+        if strategy is None:
+            self._states[agent] = final
 
     def _arm(self, i: int, name: str, delay: float) -> None:
         if not delay >= 0:
@@ -274,6 +324,7 @@ class AsyncRuntime:
     def _crash(self, i: int) -> None:
         """Runs on the loop between agent steps: the agent stops; its timers die with it."""
         self._crashed[i] = True
+        self._deferred[i].clear()
         self._undecided.discard(self.protocol.agents[i])
         for _, handle in self._armed[i].values():
             handle.cancel()

@@ -37,6 +37,11 @@ class Transport(ABC):
     def send(self, sender: AgentId, to: AgentId, message: Message, depth: int) -> None:
         """Accept a message for delivery (never blocks; may lose, delay or copy it)."""
 
+    def broadcast(self, sender: AgentId, recipients: tuple[AgentId, ...], message: Message, depth: int) -> None:
+        """Send one message to several agents (transports may batch the deliveries)."""
+        for to in recipients:
+            self.send(sender, to, message, depth)
+
     @property
     @abstractmethod
     def in_flight(self) -> int:
@@ -54,7 +59,7 @@ class InProcessTransport(Transport):
         self.network = network
         self.rng = rng
         self.stats = MessageStats()
-        self._pending: dict[int, asyncio.TimerHandle] = {}
+        self._pending: dict[int, asyncio.Handle] = {}
         self._next_id = 0
         self._deliver: Deliver | None = None
         self._clock: Callable[[], float] = lambda: 0.0
@@ -81,8 +86,36 @@ class InProcessTransport(Transport):
         for arrival in route.arrivals:
             self._next_id += 1
             ident = self._next_id
-            self._pending[ident] = loop.call_later(max(0.0, arrival - now), self._arrive, ident, to,
-                                                   message, depth)
+            delay = arrival - now
+            # call_soon skips the timer heap: same order (FIFO), far cheaper for zero-latency links
+            self._pending[ident] = (loop.call_later(delay, self._arrive, ident, to, message, depth)
+                                    if delay > 0 else loop.call_soon(self._arrive, ident, to, message, depth))
+
+    def broadcast(self, sender: AgentId, recipients: tuple[AgentId, ...], message: Message, depth: int) -> None:
+        """Over an ideal network every copy arrives after the same delay: one handle delivers them all.
+
+        The copies reach the inboxes in recipient order, as separate sends would
+        (their handles would run back to back), at a fraction of the loop's cost.
+        """
+        if not self.network.is_ideal or type(self).send is not InProcessTransport.send:
+            super().broadcast(sender, recipients, message, depth)  # a subclass intercepting send sees every copy
+            return
+        if self._closed or not recipients:
+            return
+        self.stats.sent += len(recipients)
+        delay = self.network.latency.sample(self.rng)
+        loop = asyncio.get_running_loop()
+        self._next_id += 1
+        ident = self._next_id
+        self._pending[ident] = (loop.call_later(delay, self._arrive_all, ident, recipients, message, depth)
+                                if delay > 0 else loop.call_soon(self._arrive_all, ident, recipients, message,
+                                                                 depth))
+
+    def _arrive_all(self, ident: int, recipients: tuple[AgentId, ...], message: Message, depth: int) -> None:
+        del self._pending[ident]
+        assert self._deliver is not None, "transport used before bind()"
+        for to in recipients:
+            self._deliver(to, message, depth)
 
     def _arrive(self, ident: int, to: AgentId, message: Message, depth: int) -> None:
         del self._pending[ident]

@@ -38,6 +38,8 @@ class EvidenceRecord:
     against: AgentId
     reporter: AgentId
     at: float
+    #: the reported effect itself, with its transferable proof (e.g. two signed messages)
+    effect: Evidence | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "against": self.against, "reporter": self.reporter, "at": self.at}
@@ -50,6 +52,8 @@ class MessageStats:
     dropped: int = 0  # copies that never arrive: lost, cut off, or addressed to a crashed agent
     duplicated: int = 0  # extra copies made by the network
     retransmitted: int = 0  # lost transmissions a reliable link repeated
+    deferred: int = 0  # Defer effects: messages a node parked until its state changed
+    redelivered: int = 0  # deferred messages handed back to their node (not counted in delivered)
 
     def to_json(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -78,6 +82,8 @@ class RunResult:
     byzantine: tuple[AgentId, ...] = ()
     quiescent: bool = False  # nothing was left to deliver or fire when the run ended
     timed_out: bool = False
+    #: driver-independent facts a caller asked for (e.g. a protocol's summary of the final states)
+    extras: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[Any, ...]] | None = field(default=None, repr=False)
 
     @property
@@ -98,6 +104,7 @@ class RunResult:
             "evidence": [e.to_json() for e in self.evidence], "properties": self.properties,
             "events": self.events, "crashed": list(self.crashed), "byzantine": list(self.byzantine),
             "quiescent": self.quiescent, "timed_out": self.timed_out,
+            "extras": {k: _jsonable(v) for k, v in sorted(self.extras.items())},
         }
         if wall_clock:
             out["wall_seconds"] = self.wall_seconds
@@ -112,6 +119,8 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
         return sorted((_jsonable(v) for v in value), key=repr)
     return repr(value)
@@ -136,7 +145,7 @@ class RunLedger:
     def report(self, agent: AgentId, effect: Evidence, at: float) -> None:
         if effect not in self.evidence_facts:
             self.evidence_facts.add(effect)
-            self.evidence.append(EvidenceRecord(effect.kind, effect.against, agent, at))
+            self.evidence.append(EvidenceRecord(effect.kind, effect.against, agent, at, effect))
 
     def reject(self, effect: Reject) -> None:
         self.rejected[effect.reason] += 1

@@ -10,6 +10,10 @@ Timers carry a generation: arming a timer gives it a fresh one and cancelling
 forgets it, so an expiry already in the queue for a cancelled or re-armed timer
 is recognised as stale and never fires.
 
+A ``Defer`` effect parks the message in the node's bounded deferred queue; it is
+handed back, in arrival order, right after the next step that changes the node's
+state (see :mod:`mabeam.sim.deferral`).
+
 Broadcast fan-out is n(n-1) deliveries. Over an ideal network (constant
 latency, no faults) a broadcast is queued as one entry whose deliveries are
 handled in a row: they would be consecutive in (time, sequence) order anyway,
@@ -19,11 +23,11 @@ so the run is the same event for event (tested), with far fewer heap operations.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
-from ..core.effects import Broadcast, CancelTimer, Decide, Effect, Evidence, Reject, Send, SetTimer
+from ..core.effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.properties import Property
@@ -31,11 +35,13 @@ from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..monitor import CheckMode, CheckSchedule, LiveMonitor
 from ..network import NetworkModel
+from .deferral import DEFER_CAP, DeferredQueue, changed, redeliver
 from .result import RunLedger, RunResult
-from .strategy import Strategy
+from .strategy import Strategy, strategy_step
 
 START, DELIVER, TIMER, CRASH, FAN_OUT = 0, 1, 2, 3, 4
 EVENT_NAMES = ("start", "deliver", "timer", "crash")
+REDELIVER = "redeliver"
 
 
 class Simulator:
@@ -43,6 +49,8 @@ class Simulator:
 
     ``monitor`` says when safety properties are checked (see :data:`mabeam.monitor.CheckMode`);
     ``check_every`` adds a check every that many events. They are always checked at the end.
+    ``defer_cap`` bounds each node's deferred queue; ``summarize(states)`` (optional) turns
+    the final node states into the result's ``extras`` (e.g. a protocol's view count).
     """
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
@@ -51,7 +59,9 @@ class Simulator:
                  properties: Sequence[Property] | None = None, monitor: CheckMode = "auto",
                  check_every: int | None = None, raise_on_violation: bool = False,
                  until: float | None = None, max_events: int | None = None,
-                 stop_when_decided: bool = False, record_log: bool = False) -> None:
+                 stop_when_decided: bool = False, record_log: bool = False,
+                 defer_cap: int = DEFER_CAP,
+                 summarize: Callable[[Mapping[AgentId, Any]], dict[str, Any]] | None = None) -> None:
         if not isinstance(protocol, Protocol):
             raise ConfigurationError(f"expected a Protocol, got {type(protocol).__name__}")
         self.protocol = protocol
@@ -63,7 +73,8 @@ class Simulator:
             protocol.membership.require(agent)
             if not isinstance(strategy, Strategy) or strategy.agent != agent:
                 raise ConfigurationError(f"the strategy of {agent} must be a Strategy bound to {agent}")
-        for name, value in (("check_every", check_every), ("max_events", max_events)):
+        for name, value in (("check_every", check_every), ("max_events", max_events),
+                            ("defer_cap", defer_cap)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
         if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float))
@@ -75,6 +86,8 @@ class Simulator:
         self.max_events = max_events
         self.stop_when_decided = stop_when_decided
         self.record_log = record_log
+        self.defer_cap = defer_cap
+        self.summarize = summarize
         self.monitor = LiveMonitor(protocol, properties, byzantine=self.strategies,
                                    raise_on_violation=raise_on_violation)
         self._ran = False
@@ -98,12 +111,16 @@ class Simulator:
         self._heap: list[tuple[Any, ...]] = []
         self._seq = 0
         self._now = 0.0
+        self._last_event_at = 0.0  # a stale timer moves the clock but is no event of the run
         self._events = 0
         self._log: list[tuple[Any, ...]] | None = [] if self.record_log else None
         self._marked = False  # a decision or evidence since the last monitor check
         #: with constant latency and no faults a broadcast is one queue entry (see _fan_out)
         self._ideal_delay = (self.network.latency.sample(self._rng) if self.network.is_ideal else None)
         self._strategies = [self.strategies.get(a) for a in agents]
+        self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
+        for agent, strategy in self.strategies.items():
+            strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         byzantine = frozenset(self.strategies)
         self._undecided = {a for a in agents if a not in byzantine}
 
@@ -124,11 +141,12 @@ class Simulator:
         return RunResult(
             driver="simulator", protocol=protocol.name, seed=self.seed, status=status,
             decided_value=value, decisions=ledger.decisions, agreement=agreement,
-            duration=self._now, rounds=rounds, messages=ledger.messages, rejected=dict(ledger.rejected),
+            duration=self._last_event_at, rounds=rounds, messages=ledger.messages, rejected=dict(ledger.rejected),
             evidence=ledger.evidence, properties=self.monitor.to_json(), events=self._events,
             wall_seconds=time.perf_counter() - started, crashed=crashed_agents,
             byzantine=tuple(a for a in agents if a in byzantine), quiescent=quiescent,
-            timed_out=timed_out, log=self._log)
+            timed_out=timed_out, log=self._log,
+            extras=self.summarize(self._states) if self.summarize is not None else {})
 
     def _loop(self) -> bool:
         """Process events in (time, sequence) order until none are left or a bound is hit.
@@ -182,12 +200,13 @@ class Simulator:
                 self._ledger.messages.dropped += 1
             return
         strategy = self._strategies[i]
+        before = self._states[agent] if strategy is None else None
         if kind == DELIVER:
             self._ledger.messages.delivered += 1
             if depth > self._depth[i]:
                 self._depth[i] = depth
             if strategy is None:
-                self._states[agent], effects = self.protocol.receive(agent, self._states[agent], payload)
+                self._states[agent], effects = self.protocol.receive(agent, before, payload)
             else:
                 effects = tuple(strategy.on_message(payload))
         elif kind == TIMER:
@@ -197,7 +216,7 @@ class Simulator:
                 return  # cancelled or re-armed since: stale
             del armed[name]
             if strategy is None:
-                self._states[agent], effects = self.protocol.fire(agent, self._states[agent], name)
+                self._states[agent], effects = self.protocol.fire(agent, before, name)
             else:
                 effects = tuple(strategy.on_timer(name))
         elif kind == START:
@@ -208,13 +227,20 @@ class Simulator:
         else:  # CRASH
             self._crashed[i] = True
             self._armed[i].clear()
+            self._deferred[i].clear()
             self._undecided.discard(agent)
             effects = ()
         self._events += 1
+        self._last_event_at = self._now
         if self._log is not None:
             self._log.append((self._now, seq, EVENT_NAMES[kind], agent, _describe(payload)))
         if effects:
             self._apply(i, agent, effects, strategy is not None)
+        if self._deferred[i] and not self._crashed[i]:
+            progressed = (changed(before, self._states[agent]) if strategy is None
+                          else any(type(e) is not Defer for e in effects))
+            if progressed:
+                self._redeliver(i, agent, strategy)
         if self._marked and self.schedule.per_event:
             self._marked = False
             if self.schedule.due():
@@ -267,8 +293,35 @@ class Simulator:
                 self._marked = True
             elif kind is Reject:
                 ledger.reject(effect)
+            elif kind is Defer:
+                ledger.messages.deferred += 1
+                if not self._deferred[i].add(effect.message):
+                    ledger.rejected["defer-overflow"] += 1
             else:
                 raise TypeError(f"the simulator does not know effect {kind.__name__}")
+
+    def _redeliver(self, i: int, agent: AgentId, strategy: Strategy | None) -> None:
+        """Hand agent ``i`` its deferred messages back, now that its state changed."""
+        stats = self._ledger.messages
+        byzantine = strategy is not None
+
+        def receive(state: Any, message: Any) -> tuple[Any, tuple[Effect, ...]]:
+            stats.redelivered += 1
+            self._events += 1
+            if self._log is not None:
+                self._log.append((self._now, 0, REDELIVER, agent, _describe(message)))
+            if strategy is None:
+                step = self.protocol.receive(agent, state, message)
+                self._states[agent] = step.state  # a monitor check inside emit sees it
+                return step
+            return strategy_step(strategy, state, message)
+
+        def emit(effects: tuple[Effect, ...]) -> None:
+            self._apply(i, agent, effects, byzantine)
+
+        final = redeliver(self._states[agent] if strategy is None else 0, self._deferred[i], receive, emit)
+        if strategy is None:
+            self._states[agent] = final
 
     @property
     def _all(self) -> tuple[int, ...]:
