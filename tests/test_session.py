@@ -154,7 +154,6 @@ def test_weighted_vote_rejects_bad_weights_with_typed_errors() -> None:
         start_weighted_vote(votes, weights, byzantine_safe="yes")  # type: ignore[arg-type]
 
 
-@pytest.mark.slow
 def test_weighted_vote_200_agents_in_the_simulator_under_faults() -> None:
     votes, weights = weighted_inputs(200)
     agents = list(votes)

@@ -15,11 +15,13 @@ import tla
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
     ConfigurationError, Decide, EmptyAgentPoolError, Evidence, InsufficientReplicasError, InvalidWeightError,
-    Kind, MalformedMessageError, Membership, Reject, UnknownAgentError,
+    Kind, MalformedMessageError, Membership, Reject, Snapshot, UnknownAgentError,
 )
 from mabeam.models import weighted as z3_model
 from mabeam.proofs import prove_unsat
-from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedVoting, build
+from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedState, WeightedVoting, build
+from mabeam.protocols.weighted.properties import one_counted_vote_per_member
+from mabeam.session import run_protocol
 from mabeam.verify import check_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,7 +140,7 @@ def test_a_revote_never_counts_twice() -> None:
     once = protocol.receive("c", state, vote)
     twice = protocol.receive("c", once.state, vote)
     assert twice.state is once.state and twice.effects == ()
-    assert protocol._support(twice.state, "y") == 2
+    assert protocol.support(twice.state, "y") == 2
 
 
 def test_equivocation_keeps_the_first_vote_and_yields_evidence_once() -> None:
@@ -148,7 +150,7 @@ def test_equivocation_keeps_the_first_vote_and_yields_evidence_once() -> None:
     state = protocol.receive("b", protocol.start("b").state, first).state
     step = protocol.receive("b", state, second)
     assert step.effects == (Evidence("equivocation", "d", (first, second)),)
-    assert ("d", "x") in step.state.tally and ("d", "y") not in step.state.tally
+    assert step.state.votes[GROUP.index("d")] == "x" and protocol.support(step.state, "y") == 0
     assert protocol.receive("b", step.state, second) == (step.state, ())
 
 
@@ -160,6 +162,65 @@ def test_decides_only_strictly_above_the_threshold_and_then_ignores_votes() -> N
     decided = protocol.receive("a", on_the_line.state, Vote(session="s0", sender="b", value="x"))
     assert decided.effects == (Decide("x"),) and decided.state.phase == "decided"
     assert protocol.receive("a", decided.state, Vote(session="s0", sender="c", value="y")).state is decided.state
+
+
+# ------------------------------------------------------------------ node state and units
+def test_integer_units_are_exact_for_fractional_weights_and_thresholds() -> None:
+    """Weights 1/3, 1, 1/7, 0.1 and threshold 5/7 all become whole units; nothing is rounded."""
+    protocol = voting({"a": Fraction(1, 3), "b": 1, "c": Fraction(1, 7), "d": 0.1}, threshold=Fraction(5, 7))
+    assert all(Fraction(u, protocol.unit_scale) == protocol.weights[a]
+               for a, u in zip(protocol.agents, protocol.weight_units))
+    assert Fraction(protocol.quorum_units, protocol.unit_scale) == protocol.quorum_weight
+    assert Fraction(protocol.total_units, protocol.unit_scale) == protocol.total_weight
+    assert protocol.weight_of(["a", "b", "a"]) == Fraction(4, 3)
+
+
+def test_votes_are_recorded_by_member_position_and_support_is_kept_per_value() -> None:
+    protocol = voting({"a": Fraction(1, 2), "b": Fraction(1, 3), "c": Fraction(1, 5), "d": Fraction(1, 7)})
+    state = protocol.start("c").state
+    for sender, value in (("a", "x"), ("d", "y"), ("a", "x"), ("d", "x")):
+        state = protocol.receive("c", state, Vote(session="s0", sender=sender, value=value)).state
+    assert state.votes == ("x", None, "y", "y")
+    assert [(v, Fraction(u, protocol.unit_scale)) for v, u in state.support] == [
+        ("x", Fraction(1, 2)), ("y", Fraction(1, 5) + Fraction(1, 7))]
+    assert state.refused == frozenset({("d", "x")})
+
+
+def _snapshot(protocol: WeightedVoting, state: WeightedState) -> Snapshot:
+    return Snapshot(protocol, {a: state if a == "a" else None for a in protocol.agents})
+
+
+def test_one_counted_vote_checks_the_support_against_the_configured_weights() -> None:
+    """WV-S4 recomputes each value's weight from the configuration, so a support the
+    machine got wrong (a double count, an outsider's weight, a stray value) is a violation."""
+    protocol = voting()  # weights 5, 2, 1, 1
+    unit = protocol.unit_scale
+    good = WeightedState("voting", ("x", "x", None, "y"), (("x", 7 * unit), ("y", unit)))
+    assert one_counted_vote_per_member.holds(_snapshot(protocol, good))
+    for broken in (
+        msgspec.structs.replace(good, support=(("x", 9 * unit), ("y", unit))),  # b counted twice
+        msgspec.structs.replace(good, support=(("x", 8 * unit), ("y", unit))),  # an outsider's 1 on x
+        msgspec.structs.replace(good, support=(("x", 7 * unit), ("y", unit), ("z", 0))),  # nobody voted z
+        msgspec.structs.replace(good, support=(("x", 7 * unit),)),  # d's vote credited to nothing
+        msgspec.structs.replace(good, votes=("x", "x", None)),  # not one slot per member
+        msgspec.structs.replace(good, refused=frozenset({("d", "y")})),  # a refused vote is counted
+        msgspec.structs.replace(good, refused=frozenset({("mallory", "y")})),  # an outsider was heard
+    ):
+        assert not one_counted_vote_per_member.holds(_snapshot(protocol, broken)), broken
+
+
+def test_the_protocol_object_does_not_grow_with_traffic() -> None:
+    """Configuration only: no memo keyed by tallies or voter sets survives a run."""
+    protocol = build(100, 0)
+
+    def sizes() -> dict[str, object]:
+        return {name: len(value) if hasattr(value, "__len__") else type(value)
+                for name, value in vars(protocol).items()}
+
+    before = sizes()
+    result = run_protocol(protocol, monitor="decision")
+    assert result.status == "decided" and len(result.decisions) == 100 and not result.violations()
+    assert sizes() == before
 
 
 # ------------------------------------------------------------------ instances

@@ -80,7 +80,7 @@ MUTANTS = (
             "an outsider's vote is counted with a default weight of 1", ("WV-S4",), (3, 1), intruder=True),
     _mutant("trust-self-reported-weight", TrustSelfReportedWeight,
             "counts the weight a vote claims; a Byzantine agent claims everything",
-            ("WV-S1", "WV-S2", "WV-S5")),
+            ("WV-S1", "WV-S2", "WV-S4", "WV-S5")),
     _mutant("equivocation-replaces-first", EquivocationReplacesFirst,
             "a conflicting vote replaces the counted first vote", ("WV-S4",), (3, 1)),
     _mutant("revise-decision", ReviseDecision,

@@ -3,45 +3,66 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from fractions import Fraction
 
 import msgspec
 
 from ...core import AgentId, Envelope, Message, Step
-from .machine import Vote, WeightedState, WeightedVoting
+from .machine import Vote, WeightedState, WeightedVoting, credit
 
 
 class ThresholdInclusive(WeightedVoting):
     """Decides on support >= threshold x total: exactly 2/3 of the weight is taken for a quorum."""
 
-    def _backed(self, support: Fraction) -> bool:
-        return support >= self.quorum_weight
+    def _backed(self, units: int) -> bool:
+        return units >= self.quorum_units
+
+
+class RecountingState(WeightedState, frozen=True):
+    recounted: frozenset[AgentId] = frozenset()  # members whose re-vote was credited again
 
 
 class DoubleCountRevote(WeightedVoting):
-    """Counts a member's repeated vote once more: a re-delivered vote adds its weight twice."""
+    """Credits a member's repeated vote once more: a re-delivered vote adds its weight twice
+    (once per member, so the state space stays finite)."""
+
+    state_type = RecountingState
 
     def on_message(self, agent: AgentId, state: WeightedState, message: Message) -> Step:
-        assert isinstance(message, Vote)
-        again = (message.sender + "#2", message.value)
-        if state.phase == "voting" and (message.sender, message.value) in state.tally and again not in state.tally:
-            state, decided = self._maybe_decide(msgspec.structs.replace(state, tally=state.tally | {again}))
+        assert isinstance(message, Vote) and isinstance(state, RecountingState)
+        position = self.membership.index(message.sender)
+        if (state.phase == "voting" and state.votes[position] == message.value
+                and message.sender not in state.recounted):
+            state = msgspec.structs.replace(
+                state, recounted=state.recounted | {message.sender},
+                support=credit(state.support, message.value, self.weight_units[position]))
+            state, decided = self._maybe_decide(state, message.value)
             return Step(state, decided)
         return super().on_message(agent, state, message)
 
-    def _weight(self, voter: AgentId) -> Fraction:
-        return self.weights[voter.split("#")[0]]
+
+class OutsiderState(WeightedState, frozen=True):
+    outsiders: frozenset[AgentId] = frozenset()  # non-members whose vote was credited
 
 
 class AcceptUnknownSender(WeightedVoting):
-    """Skips the membership screen and gives a sender without a configured weight weight 1."""
+    """Skips the membership screen and credits an outsider's first vote with a default weight of 1."""
+
+    state_type = OutsiderState
 
     def screen(self, agent: AgentId, message: Message) -> str | None:
         reason = super().screen(agent, message)
         return None if reason == "unknown-sender" else reason
 
-    def _weight(self, voter: AgentId) -> Fraction:
-        return self.weights.get(voter, Fraction(1))
+    def on_message(self, agent: AgentId, state: WeightedState, message: Message) -> Step:
+        assert isinstance(message, Vote) and isinstance(state, OutsiderState)
+        if message.sender in self.membership:
+            return super().on_message(agent, state, message)
+        if state.phase == "decided" or message.sender in state.outsiders:
+            return Step(state)
+        state = msgspec.structs.replace(state, outsiders=state.outsiders | {message.sender},
+                                        support=credit(state.support, message.value, self.unit_scale))
+        state, decided = self._maybe_decide(state, message.value)
+        return Step(state, decided)
 
 
 class ClaimedWeightVote(Vote, frozen=True, tag="weighted.claimed-vote"):
@@ -50,12 +71,8 @@ class ClaimedWeightVote(Vote, frozen=True, tag="weighted.claimed-vote"):
     weight: int
 
 
-class ClaimingState(WeightedState, frozen=True):
-    claims: frozenset[tuple[AgentId, int]] = frozenset()
-
-
 class TrustSelfReportedWeight(WeightedVoting):
-    """Counts the weight a vote claims instead of the configured one; a Byzantine agent
+    """Credits the weight a vote claims instead of the configured one; a Byzantine agent
     claims the whole group's weight."""
 
     message_types = (ClaimedWeightVote,)
@@ -64,27 +81,14 @@ class TrustSelfReportedWeight(WeightedVoting):
         return ClaimedWeightVote(session=self.session, sender=sender, value=value,
                                  weight=int(self.weights[sender]))
 
-    def _initial_state(self, agent: AgentId, value: str) -> WeightedState:
-        return ClaimingState("voting", frozenset({(agent, value)}),
-                             claims=frozenset({(agent, int(self.weights[agent]))}))
-
-    def _count(self, state: WeightedState, vote: Vote) -> WeightedState:
-        assert isinstance(state, ClaimingState) and isinstance(vote, ClaimedWeightVote)
-        state = super()._count(state, vote)
-        return msgspec.structs.replace(state, claims=state.claims | {(vote.sender, vote.weight)})
-
-    def _support(self, state: WeightedState, value: str) -> Fraction:
-        assert isinstance(state, ClaimingState)
-        claimed = dict(state.claims)
-        return sum((Fraction(claimed[voter]) for voter, v in state.tally if v == value), Fraction(0))
-
-    def _winner(self, state: WeightedState) -> str | None:
-        return next((v for v in sorted({v for _, v in state.tally}) if self._backed(self._support(state, v))),
-                    None)
+    def _credited_units(self, position: int, vote: Vote) -> int:
+        assert isinstance(vote, ClaimedWeightVote)
+        return vote.weight * self.unit_scale
 
     def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
         boast = int(self.total_weight)
-        return [Envelope(to, ClaimedWeightVote(session=self.session, sender=faulty, value=value, weight=boast))
+        return [Envelope(to, ClaimedWeightVote(session=self.session, sender=faulty, value=value,
+                                               weight=boast))
                 for value in self.candidates for to in self.membership.others(faulty)]
 
 
@@ -93,8 +97,15 @@ class EquivocationReplacesFirst(WeightedVoting):
 
     def _equivocation(self, state: WeightedState, counted: str, vote: Vote) -> Step:
         step = super()._equivocation(state, counted, vote)
-        tally = frozenset((voter, vote.value if voter == vote.sender else v) for voter, v in step.state.tally)
-        state, decided = self._maybe_decide(msgspec.structs.replace(step.state, tally=tally))
+        position = self.membership.index(vote.sender)
+        votes = step.state.votes[:position] + (vote.value,) + step.state.votes[position + 1:]
+        moved = dict(step.state.support)
+        moved[counted] -= self.weight_units[position]
+        if counted not in votes:
+            del moved[counted]
+        moved[vote.value] = moved.get(vote.value, 0) + self.weight_units[position]
+        state = msgspec.structs.replace(step.state, votes=votes, support=tuple(sorted(moved.items())))
+        state, decided = self._maybe_decide(state, vote.value)
         return Step(state, step.effects + decided)
 
 
@@ -106,16 +117,16 @@ class ReviseDecision(WeightedVoting):
             state = msgspec.structs.replace(state, phase="voting")
         return super().on_message(agent, state, message)
 
-    def _winner(self, state: WeightedState) -> str | None:
-        if len(state.tally) < 2:
+    def _winner(self, state: WeightedState, changed: str) -> str | None:
+        if sum(v is not None for v in state.votes) < 2:
             return None
-        counted = sum((self._weight(voter) for voter, _ in state.tally), Fraction(0))
-        best = max(sorted({v for _, v in state.tally}), key=lambda v: self._support(state, v))
-        return best if 2 * self._support(state, best) >= counted else None
+        counted = sum(units for _, units in state.support)
+        best, units = max(state.support, key=lambda entry: entry[1])  # ties: the smallest value
+        return best if 2 * units >= counted else None
 
 
 class WaitForAllWeight(WeightedVoting):
     """Waits until every member's weight backs one value, so one dissenter blocks everyone forever."""
 
-    def _backed(self, support: Fraction) -> bool:
-        return support >= self.total_weight
+    def _backed(self, units: int) -> bool:
+        return units >= self.total_units

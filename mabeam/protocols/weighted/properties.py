@@ -1,13 +1,20 @@
 """The properties of weighted voting (IDs as in ``spec/weighted.md``).
 
-The predicates recompute weights from the configuration with Fractions,
-independently of the state machine's own counting, so a counting bug in the
-machine cannot hide itself from the check.
+The predicates recompute weights from the configuration (``protocol.weights``),
+independently of the state machine's own units and per-value support, so a
+counting bug in the machine cannot hide itself from the check. They run at
+every live-monitor check, so each costs O(n) per node state, in integers.
 """
 
 from __future__ import annotations
 
-from ...core import Snapshot, always, eventually, sometimes
+import math
+from collections.abc import Iterable
+from fractions import Fraction
+from itertools import compress, repeat
+from operator import eq
+
+from ...core import AgentId, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .config import BYZANTINE_THRESHOLD
 from .machine import WeightedState, WeightedVoting
@@ -23,6 +30,24 @@ def _honest_states(snap: Snapshot) -> list[WeightedState]:
     return [s for a, s in snap.states.items() if a not in snap.byzantine and s is not None]
 
 
+class _ConfiguredWeights:
+    """The configured weights as integers over their common denominator, rebuilt from
+    ``protocol.weights`` for each check (O(n); nothing is cached on the protocol)."""
+
+    def __init__(self, protocol: WeightedVoting) -> None:
+        self.denominator = math.lcm(*(w.denominator for w in protocol.weights.values()))
+        self.by_agent = {a: w.numerator * (self.denominator // w.denominator)
+                         for a, w in protocol.weights.items()}
+        self.by_position = [self.by_agent[a] for a in protocol.agents]
+
+    def of(self, agents: Iterable[AgentId]) -> Fraction:
+        return Fraction(sum(self.by_agent[a] for a in set(agents)), self.denominator)
+
+    def of_voters(self, state: WeightedState, value: str) -> int:
+        """Units (over ``denominator``) of the members whose recorded vote in ``state`` is ``value``."""
+        return sum(compress(self.by_position, map(eq, state.votes, repeat(value))))
+
+
 @always("WV-S1", "Agreement")
 def agreement(snap: Snapshot) -> bool:
     """No two honest agents decide different values."""
@@ -34,10 +59,11 @@ def validity(snap: Snapshot) -> bool:
     """A value decided by an honest agent is the input of honest agents holding more than
     threshold x total - Byzantine weight (> 0, so in particular of some honest agent)."""
     protocol = _protocol(snap)
-    byzantine_weight = protocol.weight_of(snap.byzantine)
-    for d in snap.honest_decisions():
-        holders = [a for a in snap.honest if protocol.inputs[a] == d.value]
-        if protocol.weight_of(holders) <= protocol.quorum_weight - byzantine_weight:
+    weights = _ConfiguredWeights(protocol)
+    bar = protocol.quorum_weight - weights.of(snap.byzantine)
+    honest = snap.honest
+    for value in {d.value for d in snap.honest_decisions()}:
+        if weights.of(a for a in honest if protocol.inputs[a] == value) <= bar:
             return False
     return True
 
@@ -50,14 +76,28 @@ def integrity(snap: Snapshot) -> bool:
 
 @always("WV-S4", "One counted vote per member")
 def one_counted_vote_per_member(snap: Snapshot) -> bool:
-    """Every honest tally counts at most one vote per voter, only members' votes, and never a
-    vote it refused as conflicting (the first vote stays counted)."""
-    members = snap.protocol.membership
+    """Every honest node records at most one vote per member and credits only members' votes:
+    the weight it credits each value is exactly the configured weight of the members whose
+    recorded vote is that value (a re-vote or an outsider adds nothing), and it never
+    records a vote it refused as conflicting (the first vote stays counted)."""
+    protocol = _protocol(snap)
+    members = protocol.membership
+    weights = _ConfiguredWeights(protocol)
     for state in _honest_states(snap):
-        voters = [voter for voter, _ in state.tally]
-        if len(voters) != len(set(voters)) or any(v not in members for v in voters):
+        if len(state.votes) != len(members):
             return False
-        if state.tally & state.refused:
+        voters = 0
+        for value, units in state.support:
+            count = state.votes.count(value)
+            # the machine's weight units / unit_scale must equal the configured of_voters / denominator
+            configured = weights.of_voters(state, value)
+            if count == 0 or units * weights.denominator != configured * protocol.unit_scale:
+                return False
+            voters += count
+        if voters != len(members) - state.votes.count(None):
+            return False  # a recorded vote whose value is credited nothing
+        if any(agent not in members or state.votes[members.index(agent)] == value
+               for agent, value in state.refused):
             return False
     return True
 
@@ -70,11 +110,12 @@ def decision_backed(snap: Snapshot) -> bool:
     floor = protocol.quorum_weight
     if protocol.mode == "byzantine":
         floor = max(floor, BYZANTINE_THRESHOLD * protocol.total_weight)
+    weights = _ConfiguredWeights(protocol)
     for state in _honest_states(snap):
         if state.decided is None:
             continue
-        voters = {voter for voter, v in state.tally if v == state.decided and voter in protocol.membership}
-        if protocol.weight_of(voters) <= floor:
+        backing = weights.of_voters(state, state.decided)
+        if backing * floor.denominator <= floor.numerator * weights.denominator:
             return False
     return True
 
@@ -90,8 +131,9 @@ def termination(snap: Snapshot) -> bool:
     """If the correct honest agents whose input is v hold more than threshold x total weight,
     every correct honest agent decides."""
     protocol = _protocol(snap)
+    weights = _ConfiguredWeights(protocol)
     correct = snap.correct
-    if not any(protocol.weight_of(a for a in correct if protocol.inputs[a] == value) > protocol.quorum_weight
+    if not any(weights.of(a for a in correct if protocol.inputs[a] == value) > protocol.quorum_weight
                for value in protocol.candidates):
         return True  # precondition false: nothing is promised
     return all(snap.states[a] is not None and snap.states[a].decided is not None for a in correct)
