@@ -24,7 +24,9 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 
-from ..core.effects import Broadcast, CancelTimer, Decide, Effect, Evidence, Reject, Send, SetTimer
+from ..core.effects import (
+    Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer,
+)
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.properties import Decision, Snapshot
@@ -107,9 +109,16 @@ class Action(NamedTuple):
         return f"{self.kind} {self.agent}"
 
 
+_INERT = (Reject, Defer)
+
+
 def _changes(step: Step) -> bool:
-    """Whether a step's effects can change the world (rejections never do)."""
-    return any(type(e) is not Reject for e in step.effects)
+    """Whether a step's effects can change the world (rejections and deferrals never do)."""
+    return any(type(e) not in _INERT for e in step.effects)
+
+
+def _defers(step: Step) -> bool:
+    return any(type(e) is Defer for e in step.effects)
 
 
 class _Delta:
@@ -120,13 +129,15 @@ class _Delta:
     instead of rebuilding and rehashing equal copies.
     """
 
-    __slots__ = ("step", "state", "effects", "noop", "arm", "disarm", "outgoing", "decisions", "evidence",
+    __slots__ = ("step", "state", "effects", "noop", "deferred", "arm", "disarm", "outgoing", "decisions", "evidence",
                  "timers_after", "network_after", "decisions_after", "evidence_after")
 
     def __init__(self, step: Step, noop: bool, arm: frozenset[str], disarm: frozenset[str],
                  outgoing: tuple[Envelope, ...], decisions: frozenset[Decision],
                  evidence: frozenset[Evidence]) -> None:
         self.step, self.state, self.effects, self.noop = step, step.state, step.effects, noop
+        #: the node handed the message back ("not yet"): it stays in flight, unconsumed
+        self.deferred = noop and _defers(step)
         self.arm, self.disarm, self.outgoing = arm, disarm, outgoing
         self.decisions, self.evidence = decisions, evidence
         self.timers_after: dict[frozenset[str], frozenset[str]] = {}
@@ -242,7 +253,7 @@ class ActorModel:
             state = nodes[i]
             known = event.by_id.get(id(state))
             delta = known[1] if known is not None and known[0] is state else self._outcome(event, state)
-            if multiset:
+            if multiset and not delta.deferred:
                 after = self._consume(world, event.env)
             elif delta.noop:
                 yield _transition((event.action, world, delta.effects, event.fair))
@@ -369,8 +380,8 @@ class ActorModel:
                 decisions.append(Decision(agent, effect.instance, effect.value))
             elif kind is Evidence:
                 evidence.append(effect)
-            elif kind is Reject:
-                pass  # counted by live drivers; never part of the checked state
+            elif kind is Reject or kind is Defer:
+                pass  # counted (Reject) or redelivered (Defer) by live drivers; never checked state
             else:  # pragma: no cover - a new effect type must be taught to the checker
                 raise TypeError(f"the checker does not know effect {kind.__name__}")
         return _Delta(
@@ -485,8 +496,8 @@ class ActorModel:
                 decisions = decisions | {Decision(agent, effect.instance, effect.value)}
             elif kind is Evidence:
                 evidence = evidence | {effect}
-            elif kind is Reject:
-                pass  # counted by live drivers; never part of the checked state
+            elif kind is Reject or kind is Defer:
+                pass  # counted (Reject) or redelivered (Defer) by live drivers; never checked state
             else:  # pragma: no cover - a new effect type must be taught to the checker
                 raise TypeError(f"the checker does not know effect {kind.__name__}")
         world = msgspec.structs.replace(
