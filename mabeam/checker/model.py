@@ -472,36 +472,6 @@ class ActorModel:
                                        budget=(crashes - 1, drops, dups))
 
     def _apply(self, world: World, agent: AgentId, step: Step) -> World:
-        """Install the agent's new state and interpret its effects."""
+        """Install the agent's new state and interpret its effects (used for start steps)."""
         i = self.index[agent]
-        nodes = world.nodes[:i] + (step.state,) + world.nodes[i + 1:]
-        timers = world.timers[i]
-        outgoing: list[Envelope] = []
-        decisions = world.decisions
-        evidence = world.evidence
-        for effect in step.effects:
-            kind = type(effect)
-            if kind is Send:
-                if effect.to not in self.byzantine:
-                    outgoing.append(Envelope(effect.to, effect.message))
-            elif kind is Broadcast:
-                for other in self.agents:
-                    if (other != agent or effect.include_self) and other not in self.byzantine:
-                        outgoing.append(Envelope(other, effect.message))
-            elif kind is SetTimer:
-                timers = timers | {effect.name}
-            elif kind is CancelTimer:
-                timers = timers - {effect.name}
-            elif kind is Decide:
-                decisions = decisions | {Decision(agent, effect.instance, effect.value)}
-            elif kind is Evidence:
-                evidence = evidence | {effect}
-            elif kind is Reject or kind is Defer:
-                pass  # counted (Reject) or redelivered (Defer) by live drivers; never checked state
-            else:  # pragma: no cover - a new effect type must be taught to the checker
-                raise TypeError(f"the checker does not know effect {kind.__name__}")
-        world = msgspec.structs.replace(
-            world, nodes=nodes,
-            timers=world.timers[:i] + (timers,) + world.timers[i + 1:],
-            decisions=decisions, evidence=evidence)
-        return self._add_messages(world, outgoing)
+        return self._install(world, i, world.timers[i], self._compile(agent, world.nodes[i], step))
