@@ -69,7 +69,7 @@ def run_demo(quick: bool = False) -> int:
     print(summarize(result))
     ok &= result.status == "decided" and not result.violations()
 
-    print(f"\nasyncio runtime: weighted (Byzantine-safe), 25 agents, 2 silent Byzantine agents")
+    print("\nasyncio runtime: weighted (Byzantine-safe), 25 agents, 2 silent Byzantine agents")
     result = run_registered("weighted", 25, 2, seed=7, driver="runtime", timeout=20.0)
     print(summarize(result))
     ok &= result.status == "decided" and not result.violations()
