@@ -2,7 +2,8 @@
 
 Each attack replaces one agent's honest handler and holds only that agent's
 key: see :mod:`.base` for the shape they share and :mod:`.strategies` for the
-attacks. :func:`make_attack` builds one by name.
+attacks. :func:`make_attack` builds one by name. Coordinated and adaptive attackers
+(:mod:`.coalition`, :mod:`.adaptive`) take a shared plan or a "noticed" predicate.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.protocol import Protocol
 from ..sim.strategy import HonestStrategy, Strategy
+from .adaptive import Adaptive, Notice, pbft_suspicion
 from .base import Distorting, MessageAdapter
+from .coalition import CoalitionMember, CoalitionPlan, make_coalition
 from .strategies import Delaying, Equivocating, Forging, Replaying, Silent
 
 #: attack name -> strategy class
@@ -38,6 +41,6 @@ def make_attack(name: str, agent: AgentId, protocol: Protocol, adapter: MessageA
 
 
 __all__ = [
-    "ATTACKS", "Delaying", "Distorting", "Equivocating", "Forging", "MessageAdapter", "Replaying", "Silent",
-    "make_attack",
+    "ATTACKS", "Adaptive", "CoalitionMember", "CoalitionPlan", "Delaying", "Distorting", "Equivocating", "Forging", "MessageAdapter", "Notice", "Replaying", "Silent",
+    "make_attack", "make_coalition", "pbft_suspicion",
 ]

@@ -168,7 +168,7 @@ class AsyncRuntime:
             properties=self.monitor.to_json(), events=self._events,
             wall_seconds=time.perf_counter() - started, crashed=crashed,
             byzantine=tuple(a for a in agents if a in byzantine), quiescent=quiescent,
-            timed_out=timed_out,
+            timed_out=timed_out, rejections=ledger.rejections(),
             extras=self.summarize(self._states) if self.summarize is not None else {})
 
     # -------------------------------------------------------------- agents
@@ -240,7 +240,7 @@ class AsyncRuntime:
             if kind is Broadcast or kind is Send:
                 message = effect.message
                 if byzantine and message.sender != agent:
-                    ledger.rejected["impersonation"] += 1
+                    ledger.refuse("impersonation", agent, message, self._clock())
                     continue
                 if kind is Send:
                     if effect.to not in self._index:
@@ -266,7 +266,7 @@ class AsyncRuntime:
                 ledger.report(agent, effect, self._clock())
                 marked = True
             elif kind is Reject:
-                ledger.reject(effect)
+                ledger.reject(effect, self._clock())
             elif kind is Defer:
                 ledger.messages.deferred += 1
                 if not self._deferred[i].add(effect.message):

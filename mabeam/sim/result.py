@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.effects import Decide, Evidence, Reject
 from ..core.identity import AgentId
+from ..core.messages import Message
 from ..core.properties import Decision
 
 DECIDED, NO_DECISION, VIOLATED = "decided", "no-decision", "violated"
@@ -43,6 +44,25 @@ class EvidenceRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "against": self.against, "reporter": self.reporter, "at": self.at}
+
+
+@dataclass(frozen=True)
+class RejectionRecord:
+    """Refused messages attributed to one sender for one reason (see :meth:`RunLedger.reject`).
+
+    ``sender`` is the name the messages claimed, except for ``impersonation``, which the
+    driver attributes to the agent that really sent them (it runs the links). ``first``
+    is the first such message, kept so a caller can check the attribution for itself.
+    """
+
+    sender: AgentId
+    reason: str
+    count: int
+    first_at: float
+    first: Message | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sender": self.sender, "reason": self.reason, "count": self.count, "first_at": self.first_at}
 
 
 @dataclass
@@ -85,6 +105,8 @@ class RunResult:
     #: driver-independent facts a caller asked for (e.g. a protocol's summary of the final states)
     extras: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[Any, ...]] | None = field(default=None, repr=False)
+    #: the same rejections per (sender, reason), sorted, for callers that attribute misbehaviour
+    rejections: tuple[RejectionRecord, ...] = ()
 
     @property
     def decided(self) -> bool:
@@ -135,6 +157,7 @@ class RunLedger:
         self.evidence: list[EvidenceRecord] = []
         self.evidence_facts: set[Evidence] = set()
         self.rejected: Counter[str] = Counter()
+        self._by_sender: dict[tuple[AgentId, str], list[Any]] = {}  # (sender, reason) -> [count, at, first]
         self.messages = MessageStats()
         self.events = 0
 
@@ -147,8 +170,26 @@ class RunLedger:
             self.evidence_facts.add(effect)
             self.evidence.append(EvidenceRecord(effect.kind, effect.against, agent, at, effect))
 
-    def reject(self, effect: Reject) -> None:
+    def reject(self, effect: Reject, at: float = 0.0) -> None:
         self.rejected[effect.reason] += 1
+        if effect.message is not None:
+            self._attribute(effect.message.sender, effect.reason, at, effect.message)
+
+    def refuse(self, reason: str, agent: AgentId, message: Message | None, at: float) -> None:
+        """A driver-level refusal of what ``agent`` itself sent (e.g. ``impersonation``)."""
+        self.rejected[reason] += 1
+        self._attribute(agent, reason, at, message)
+
+    def _attribute(self, sender: AgentId, reason: str, at: float, message: Message | None) -> None:
+        entry = self._by_sender.get((sender, reason))
+        if entry is None:
+            self._by_sender[(sender, reason)] = [1, at, message]
+        else:
+            entry[0] += 1
+
+    def rejections(self) -> tuple[RejectionRecord, ...]:
+        return tuple(RejectionRecord(sender, reason, count, at, first)
+                     for (sender, reason), (count, at, first) in sorted(self._by_sender.items()))
 
     def outcome(self, correct: tuple[AgentId, ...], byzantine: frozenset[AgentId], violated: bool
                 ) -> tuple[str, Any, bool, int]:

@@ -145,7 +145,7 @@ class Simulator:
             evidence=ledger.evidence, properties=self.monitor.to_json(), events=self._events,
             wall_seconds=time.perf_counter() - started, crashed=crashed_agents,
             byzantine=tuple(a for a in agents if a in byzantine), quiescent=quiescent,
-            timed_out=timed_out, log=self._log,
+            timed_out=timed_out, log=self._log, rejections=ledger.rejections(),
             extras=self.summarize(self._states) if self.summarize is not None else {})
 
     def _loop(self) -> bool:
@@ -257,7 +257,7 @@ class Simulator:
             if kind is Broadcast:
                 message = effect.message
                 if byzantine and message.sender != agent:
-                    ledger.rejected["impersonation"] += 1
+                    ledger.refuse("impersonation", agent, message, self._now)
                     continue
                 targets = self._all if effect.include_self else self._others(i)
                 if self._ideal_delay is not None:
@@ -272,7 +272,7 @@ class Simulator:
                 if j is None:
                     ledger.rejected["unknown-recipient"] += 1
                 elif byzantine and message.sender != agent:
-                    ledger.rejected["impersonation"] += 1
+                    ledger.refuse("impersonation", agent, message, self._now)
                 else:
                     self._transmit(i, j, message, depth)
             elif kind is SetTimer:
@@ -292,7 +292,7 @@ class Simulator:
                 ledger.report(agent, effect, self._now)
                 self._marked = True
             elif kind is Reject:
-                ledger.reject(effect)
+                ledger.reject(effect, self._now)
             elif kind is Defer:
                 ledger.messages.deferred += 1
                 if not self._deferred[i].add(effect.message):
