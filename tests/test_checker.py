@@ -361,3 +361,13 @@ def test_deferred_message_stays_in_flight_in_the_multiset_network() -> None:
     result = check(ActorModel(_NeedsAThenB(Membership.of_size(2)), CheckConfig()), [goal])
     assert result.result_for("T-L").status == "holds"
     assert result.stats.distinct_states == 3  # start, A received, AB (deferring B is a self-loop)
+
+
+def test_a_property_that_does_not_apply_is_reported_not_checked_rather_than_judged() -> None:
+    never = Property("T-R", "unreachable here", Kind.SOMETIMES, lambda snap: False,
+                     applies_to=lambda protocol: protocol.n > 5)
+    model = ActorModel(_NeedsAThenB(Membership.of_size(2)), CheckConfig())
+    result = check(model, [never])
+    assert result.result_for("T-R").status == "not-checked" and result.ok
+    judged = check(model, [Property("T-R", "unreachable here", Kind.SOMETIMES, lambda snap: False)])
+    assert judged.result_for("T-R").status == "unreached" and not judged.ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mabeam.core import Broadcast, Decide, Evidence, InsufficientReplicasError, Membership, Reject
+from mabeam.core import Broadcast, Decide, Defer, Evidence, InsufficientReplicasError, Membership, Reject
 from mabeam.protocols.pbft import build, make_config
 from mabeam.protocols.pbft.auth import (
     Ed25519Authenticator, SymbolicAuthenticator, equivocation, verify_evidence,
@@ -87,11 +87,19 @@ def test_rejections_are_counted_and_never_replace_a_vote() -> None:
         "bad-signature": pp.replace(digest=b"x" * 16),
         "not-primary": protocol.signer("a2").sign(pp.replace(sender="a2", signature=b"")),
         "outside-watermarks": protocol.signer("a0").sign(pp.replace(seq=9, signature=b"")),
-        "future-view": protocol.signer("a0").sign(pp.replace(view=1, signature=b"")),
+        "stale-view": protocol.signer("a0").sign(pp.replace(view=-1, signature=b"")),
     }
     for reason, message in cases.items():
         step = protocol.receive("a1", state, message)
         assert step.state is state and [e.reason for e in step.effects] == [reason]
+    # a message for a view the replica may still enter is deferred, not rejected
+    future = protocol.signer("a1").sign(Prepare(session="s0", sender="a1", view=1, seq=1, digest=pp.digest))
+    step = protocol.receive("a2", protocol.start("a2").state, future)
+    assert [type(e) for e in step.effects] == [Defer]
+    early = protocol.signer("a1").sign(Prepare(session="s0", sender="a1", view=0, seq=1, digest=pp.digest))
+    fresh = protocol.start("a2").state
+    step = protocol.receive("a2", fresh, early)
+    assert step.state is fresh and step.effects == (Defer(early),)  # before its pre-prepare
     other = cfg.requests[1]
     conflict = protocol.signer("a0").sign(PrePrepare(session="s0", sender="a0", view=0, seq=1,
                                                      digest=request_digest(other), request=other))

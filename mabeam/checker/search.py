@@ -37,6 +37,8 @@ Graph = dict[int, list[tuple[Action | None, int]]]
 def check(model: ActorModel, properties: Sequence[Property], *,
           progress: Progress | None = None) -> CheckResult:
     """Explore every reachable state (up to the configured bounds) and judge each property."""
+    inapplicable = [p for p in properties if not p.applies(model.protocol)]
+    properties = [p for p in properties if p.applies(model.protocol)]
     safety = [p for p in properties if p.kind is Kind.ALWAYS]
     goals = [p for p in properties if p.kind is Kind.SOMETIMES]
     live = [p for p in properties if p.kind is Kind.EVENTUALLY]
@@ -153,11 +155,16 @@ def check(model: ActorModel, properties: Sequence[Property], *,
                     trace = replay_path(model, steps)
                     trace.loop_start = loop_start
                     results.append(PropertyResult(p, "violated", trace))
+        results += _not_applicable(inapplicable)
         stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         return CheckResult(results, stats)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _not_applicable(properties: Sequence[Property]) -> list[PropertyResult]:
+    return [PropertyResult(p, "not-checked", note="not applicable to this configuration") for p in properties]
 
 
 # ------------------------------------------------------------------ liveness
@@ -313,6 +320,8 @@ def random_walks(model: ActorModel, properties: Sequence[Property], *, seed: int
     proves nothing about it).
     """
     rng = SeededRandom(seed)
+    inapplicable = [p for p in properties if not p.applies(model.protocol)]
+    properties = [p for p in properties if p.applies(model.protocol)]
     safety = [p for p in properties if p.kind is Kind.ALWAYS]
     goals = [p for p in properties if p.kind is Kind.SOMETIMES]
     started = time.perf_counter()
@@ -355,4 +364,4 @@ def random_walks(model: ActorModel, properties: Sequence[Property], *, seed: int
     for p in properties:
         if p.kind is Kind.EVENTUALLY:
             results.append(PropertyResult(p, "not-checked", note="random walks do not judge liveness"))
-    return CheckResult(results, stats, mode="random-walk")
+    return CheckResult(results + _not_applicable(inapplicable), stats, mode="random-walk")

@@ -70,9 +70,16 @@ class Property:
     kind: Kind
     predicate: Predicate = field(compare=False)
     description: str = ""
+    #: ``applies_to(protocol)`` is False where the property says nothing about that instance
+    #: (e.g. "a view change completes" under a bound that allows no view change); drivers
+    #: then report it as not checked instead of failing or passing it vacuously.
+    applies_to: Callable[[Protocol], bool] | None = field(default=None, compare=False)
 
     def holds(self, snapshot: Snapshot) -> bool:
         return bool(self.predicate(snapshot))
+
+    def applies(self, protocol: Protocol) -> bool:
+        return self.applies_to is None or bool(self.applies_to(protocol))
 
     def __str__(self) -> str:
         return f"{self.id} {self.name}"
@@ -83,9 +90,11 @@ def always(id: str, name: str, description: str = "") -> Callable[[Predicate], P
     return lambda fn: Property(id, name, Kind.ALWAYS, fn, description or (fn.__doc__ or "").strip())
 
 
-def sometimes(id: str, name: str, description: str = "") -> Callable[[Predicate], Property]:
+def sometimes(id: str, name: str, description: str = "",
+              applies_to: Callable[[Protocol], bool] | None = None) -> Callable[[Predicate], Property]:
     """Decorator: declare a reachability goal that proves the model is not vacuous."""
-    return lambda fn: Property(id, name, Kind.SOMETIMES, fn, description or (fn.__doc__ or "").strip())
+    return lambda fn: Property(id, name, Kind.SOMETIMES, fn, description or (fn.__doc__ or "").strip(),
+                               applies_to)
 
 
 def eventually(id: str, name: str, description: str = "") -> Callable[[Predicate], Property]:

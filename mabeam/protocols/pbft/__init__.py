@@ -1,9 +1,9 @@
 """PBFT: Byzantine consensus with view change (spec: ``spec/pbft.md``)."""
 
-from .build import build, make_config
+from .build import CHECKPOINT_BOUNDS, STANDARD_BOUNDS, VIEW_CHANGE_BOUNDS, build, build_checked, make_config
 from .replica import PHASES, PBFTReplica
 
-__all__ = ["PHASES", "PBFTReplica", "build", "make_config"]
+__all__ = ["CHECKPOINT_BOUNDS", "PHASES", "PBFTReplica", "STANDARD_BOUNDS", "VIEW_CHANGE_BOUNDS", "build", "build_checked", "make_config"]
 
 from ...core.catalog import ProtocolEntry  # noqa: E402
 from .mutants import MUTANTS  # noqa: E402
@@ -20,7 +20,7 @@ ENTRY = ProtocolEntry(
     name="pbft",
     summary="PBFT Byzantine consensus with checkpoints and view change (n >= 3f+1)",
     fault_model="byzantine",
-    factory=build,
+    factory=build_checked,
     properties=PROPERTIES,
     mutants=MUTANTS,
     default_agents=4,

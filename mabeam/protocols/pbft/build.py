@@ -30,3 +30,18 @@ def build(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica, **
         raise InsufficientReplicasError(
             f"{agents} replicas tolerate f={f} Byzantine faults, not {faulty} (n >= 3f+1)")
     return cls(make_config(agents, **bounds))
+
+
+#: the standard exhaustive check (spec/pbft.md, "Checked bounds"): one sequence number, no view change,
+#: no checkpoint (interval 2 > max_seq 1)
+STANDARD_BOUNDS: dict[str, Any] = {"max_view": 0, "max_seq": 1, "checkpoint_interval": 2, "watermark_window": 2}
+#: the standard bounds with a checkpoint after every request (the larger, slow exhaustive check)
+CHECKPOINT_BOUNDS: dict[str, Any] = {"max_view": 0, "max_seq": 1, "checkpoint_interval": 1, "watermark_window": 2}
+#: the view-change check: the view-0 primary is Byzantine but silent, so every honest replica times out
+VIEW_CHANGE_BOUNDS: dict[str, Any] = {"max_view": 1, "max_seq": 1, "checkpoint_interval": 1, "adversary": "silent"}
+
+
+def build_checked(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica,
+                  **bounds: Any) -> PBFTReplica:
+    """``build`` with :data:`STANDARD_BOUNDS` unless overridden (the registry's factory)."""
+    return build(agents, faulty, cls, **{**STANDARD_BOUNDS, **bounds})

@@ -6,7 +6,7 @@ honest replicas) the checkpoint is *stable*: it becomes the low watermark,
 and log entries, checkpoints and view changes at or below it are discarded,
 so the log never holds more than the watermark window. A replica counts
 others' checkpoints for a sequence number once it has its own (earlier ones
-are redelivered later); one that is behind adopts the stable checkpoint a
+are deferred); one that is behind adopts the stable checkpoint a
 NEW-VIEW proves (PBFT's state transfer; moving the state body itself is
 outside this model).
 """
@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ...core import AgentId, Broadcast, Effect, Step
-from .common import first_from, reject
+from .common import defer, first_from, reject
 from .messages import Checkpoint
 from .state import ReplicaState, add_vote, replace
 
@@ -41,11 +41,18 @@ def on_checkpoint(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Checkpoin
         return r.second_vote(state, counted, m)
     own = first_from(state.checkpoints, me, seq=m.seq)
     if own is None:
-        return reject(state, "early", m)  # counted once this replica reaches seq (redelivered)
+        return defer(state, m)  # counted once this replica reaches seq
     if m.digest != own.digest:
         return reject(state, "digest-mismatch", m)
     state = replace(state, checkpoints=add_vote(state.checkpoints, m))
-    return Step(try_stabilise(r, state))
+    stable_before = state.stable_seq
+    state = try_stabilise(r, state)
+    if state.stable_seq == stable_before:
+        return Step(state)
+    from .normal import propose  # the window moved: the primary may assign more sequence numbers
+
+    state, proposals = propose(r, me, state)
+    return Step(state, tuple(proposals))
 
 
 def try_stabilise(r: PBFTReplica, state: ReplicaState) -> ReplicaState:

@@ -1,17 +1,22 @@
-"""Small pieces every PBFT handler shares: rejections, evidence, first-vote bookkeeping."""
+"""Small pieces every PBFT handler shares: rejections, deferrals, evidence, first-vote bookkeeping."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from ...core import Effect, Message, Reject, Step
+from ...core import Defer, Effect, Message, Reject, Step
 from .auth import equivocation
 
 
 def reject(state: Any, reason: str, message: Message) -> Step:
     """Refuse ``message``: the state is unchanged and the driver counts the reason."""
     return Step(state, (Reject(reason, message),))
+
+
+def defer(state: Any, message: Message) -> Step:
+    """``message`` is valid but cannot count yet: the state is unchanged and the driver redelivers it later."""
+    return Step(state, (Defer(message),))
 
 
 def first_from(votes: Sequence[Message], sender: str, **slot: Any) -> Message | None:

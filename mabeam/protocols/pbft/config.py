@@ -32,6 +32,8 @@ class PBFTConfig:
     max_view: int = 2
     max_seq: int = 1
     base_timeout: float = 10.0  # first view-change timeout; doubles on every consecutive view change
+    #: what a Byzantine replica may send in a check: ``"full"`` (everything it can sign) or ``"silent"``
+    adversary: str = "full"
 
     def __post_init__(self) -> None:
         n = len(self.membership)
@@ -44,6 +46,8 @@ class PBFTConfig:
                 raise ConfigurationError(f"{name} must be at least 1")
         if self.watermark_window < self.checkpoint_interval:
             raise ConfigurationError("the watermark window must span at least one checkpoint interval")
+        if self.adversary not in ("full", "silent"):
+            raise ConfigurationError(f"adversary must be 'full' or 'silent', got {self.adversary!r}")
         if self.max_view < 0 or self.base_timeout <= 0:
             raise ConfigurationError("max_view must be >= 0 and base_timeout > 0")
         overlap = set(self.requesters) & set(self.membership)
@@ -66,8 +70,12 @@ class PBFTConfig:
 
     @property
     def quorum(self) -> int:
-        """2f+1: prepared needs 2f prepares plus the pre-prepare; committed needs 2f+1 commits."""
-        return 2 * self.f + 1
+        """(n+f)//2 + 1, which is 2f+1 when n = 3f+1: any two quorums share f+1 replicas, one honest.
+
+        Prepared needs the pre-prepare plus quorum-1 prepares; committed needs a quorum of commits.
+        A fixed 2f+1 would be unsafe for n > 3f+1 (two quorums of n = 3f+2 may share only f).
+        """
+        return (self.n + self.f) // 2 + 1
 
     def primary(self, view: int) -> AgentId:
         return self.membership.agents[view % self.n]

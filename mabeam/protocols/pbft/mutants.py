@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core import AgentId, Message, Step
+from ...core import AgentId, Broadcast, Message, SetTimer, Step
 from ...core.catalog import Mutant
 from .auth import equivocation
-from .build import build
-from .common import reject
-from .messages import NewView, PrePrepare, Request
+from .build import CHECKPOINT_BOUNDS, VIEW_CHANGE_BOUNDS, build_checked
+from .messages import NewView, PrePrepare, Prepare, Request
+from .normal import VIEW_CHANGE_TIMER
 from .replica import PBFTReplica
-from .state import ReplicaState, Slot
+from .state import NORMAL, VIEW_CHANGE, ReplicaState, Slot, replace
 
 
 class QuorumOf2f(PBFTReplica):
@@ -30,14 +30,20 @@ class NewViewWithoutProof(PBFTReplica):
         return None
 
 
-class NoEquivocationEvidence(PBFTReplica):
-    """Silently ignores a second, conflicting message instead of reporting evidence."""
+class NoEquivocationCheck(PBFTReplica):
+    """Does not notice an equivocating primary: it prepares every pre-prepare it receives for a slot.
 
-    def second_vote(self, state: ReplicaState, counted: Message, incoming: Message) -> Step:
-        return reject(state, "duplicate", incoming)
+    The backup keeps the first in its log but also broadcasts a prepare for the
+    second value, so it equivocates itself and may help prepare two values.
+    """
 
-    def second_pre_prepare(self, state: ReplicaState, slot: Slot, incoming: PrePrepare) -> Step | None:
-        return reject(state, "duplicate", incoming)
+    def second_pre_prepare(self, me: AgentId, state: ReplicaState, slot: Slot,
+                           incoming: PrePrepare) -> Step | None:
+        if slot.digest == incoming.digest:
+            return super().second_pre_prepare(me, state, slot, incoming)
+        own = self.signer(me).sign(Prepare(session=self.session, sender=me, view=incoming.view,
+                                           seq=incoming.seq, digest=incoming.digest))
+        return Step(state, (Broadcast(own),))
 
 
 class CommitWithoutPrepared(PBFTReplica):
@@ -48,17 +54,15 @@ class CommitWithoutPrepared(PBFTReplica):
 
 
 class LowersView(PBFTReplica):
-    """Accepts a NEW-VIEW for an older view and goes back to it."""
+    """Gives up a view change that takes too long by going back to the view it came from."""
 
-    def stale_new_view(self, state: ReplicaState, m: NewView) -> bool:
-        return m.view == state.view and state.phase == "normal"
-
-
-class AcceptsOldViewMessages(PBFTReplica):
-    """Skips the view check on normal-case messages: a replayed vote from an earlier view counts now."""
-
-    def view_mismatch(self, state: ReplicaState, view: int) -> str | None:
-        return super().view_mismatch(state, max(view, state.view))
+    def on_timer(self, agent: AgentId, state: Any, timer: str) -> Step:
+        if state.phase == VIEW_CHANGE and state.view > 0:
+            return Step(replace(state, view=state.view - 1, phase=NORMAL))
+        step = super().on_timer(agent, state, timer)
+        if step.state.phase == VIEW_CHANGE:  # keeps a timer to give up on the new view
+            return Step(step.state, step.effects + (SetTimer(VIEW_CHANGE_TIMER, self.config.base_timeout),))
+        return step
 
 
 class StableOnFPlus1(PBFTReplica):
@@ -116,36 +120,46 @@ class DuplicateIsEquivocation(PBFTReplica):
 
 def _mutant(name: str, cls: type[PBFTReplica], description: str, breaks: tuple[str, ...],
             byzantine: str | None = None, bounds: dict[str, Any] | None = None, **overrides: Any) -> Mutant:
+    """A mutant checked exhaustively on the standard bounds, or on its own smaller ones."""
     if byzantine is not None:
         overrides["byzantine"] = frozenset({byzantine})
     extra = dict(bounds or {})
     return Mutant("pbft", name, description, breaks,
-                  lambda agents, faulty: build(agents, faulty, cls, **extra), overrides)
+                  lambda agents, faulty: build_checked(agents, faulty, cls, **extra), overrides)
 
+
+#: no client requests: no timer is ever armed, so only a Byzantine replica's VIEW-CHANGE/NEW-VIEW can move anyone
+NO_REQUESTS: dict[str, Any] = {"max_view": 1, "requests": ()}
+#: an honest primary and a silent Byzantine backup: only honest messages, delivered any number of times
+HONEST_PRIMARY: dict[str, Any] = {"adversary": "silent"}
 
 MUTANTS = (
-    _mutant("quorum-2f", QuorumOf2f, "quorums of 2f instead of 2f+1", ("PBFT-S1", "PBFT-S2", "PBFT-S3")),
+    _mutant("quorum-2f", QuorumOf2f, "quorums of 2f instead of 2f+1",
+            ("PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-A1")),
     _mutant("new-view-without-proof", NewViewWithoutProof,
             "a NEW-VIEW is installed without checking its VIEW-CHANGEs and re-proposals",
-            ("PBFT-S1", "PBFT-S4", "PBFT-L3"), byzantine="a1"),
-    _mutant("no-equivocation-evidence", NoEquivocationEvidence,
-            "conflicting signed messages are ignored, not reported", ("PBFT-R3",)),
+            ("PBFT-L3", "PBFT-S1", "PBFT-S4"), byzantine="a1", bounds=NO_REQUESTS),
+    _mutant("no-equivocation-check", NoEquivocationCheck,
+            "an equivocating primary is not detected: a second pre-prepare replaces the first",
+            ("PBFT-A1", "PBFT-S2")),
     _mutant("commit-without-prepared", CommitWithoutPrepared,
             "commits as soon as a pre-prepare arrives", ("PBFT-S2", "PBFT-S3")),
-    _mutant("lowers-view", LowersView, "accepts a NEW-VIEW for an older view", ("PBFT-S8",)),
-    _mutant("replay-earlier-view", AcceptsOldViewMessages,
-            "counts normal-case messages from earlier views", ("PBFT-S2", "PBFT-S4", "PBFT-S1", "PBFT-A1")),
+    _mutant("lowers-view", LowersView, "goes back to the previous view when a view change times out",
+            ("PBFT-S8",), bounds=VIEW_CHANGE_BOUNDS),
     _mutant("checkpoint-f-plus-1", StableOnFPlus1, "a checkpoint is stable on f+1 matching digests",
-            ("PBFT-S7",)),
+            ("PBFT-S7",), bounds=CHECKPOINT_BOUNDS),
     _mutant("unchecked-request", UncheckedRequests, "pre-prepared requests are not authenticated",
             ("PBFT-S5",)),
     _mutant("executes-twice", ExecutesTwice, "a request is executed again at a later sequence number",
-            ("PBFT-S6",), bounds={"max_seq": 2, "max_view": 0}),
-    _mutant("sticky-primary", StickyPrimary, "the primary rotates every second view", ("PBFT-L2",)),
+            ("PBFT-S6",), byzantine="a3", bounds={**HONEST_PRIMARY, "max_seq": 2, "checkpoint_interval": 1,
+                                                "requests": (("c0", "x"),)}),
+    _mutant("sticky-primary", StickyPrimary, "the primary rotates every second view", ("PBFT-L2",),
+            bounds=VIEW_CHANGE_BOUNDS),
     _mutant("joins-on-one-view-change", JoinsOnOneViewChange,
-            "one VIEW-CHANGE pulls a replica to a higher view", ("PBFT-L3",)),
+            "one VIEW-CHANGE pulls a replica to a higher view", ("PBFT-L3",), bounds=NO_REQUESTS),
     _mutant("never-suspects", NeverSuspects, "no view change ever starts", ("PBFT-L1",),
-            bounds={"max_view": 1}),
+            bounds=VIEW_CHANGE_BOUNDS),
     _mutant("duplicate-is-equivocation", DuplicateIsEquivocation,
-            "an identical redelivered message is reported as equivocation", ("PBFT-A1",)),
+            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), byzantine="a3",
+            bounds=HONEST_PRIMARY),
 )

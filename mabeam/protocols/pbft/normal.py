@@ -7,10 +7,14 @@ commits it is *committed-local* and executes once every lower sequence number
 has executed. Each sender's first vote per slot is kept; a different second
 vote is equivocation and becomes evidence, never a replacement.
 
-A vote that cannot count yet (a prepare before its pre-prepare, a commit
-before the slot is prepared) or that matches no pre-prepare is refused rather
-than buffered: the network model redelivers any sent message later (PBFT
-retransmits), so nothing is lost, and the log holds only votes that count.
+A message that cannot count *yet* (a prepare before its pre-prepare, a
+commit before the slot is prepared, anything for a view the replica has not
+entered, or entered but not yet started) is deferred: the state is unchanged
+and the driver hands it back after the next state change, so the log holds
+only votes that count. A vote that can never count (stale view, outside the
+watermarks, a digest other than the pre-prepared one) is rejected. Once a
+slot is prepared it ignores further prepares, and once committed further
+commits: they could not change anything.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, SetTimer, Step
-from .common import duplicate_or_conflict, first_from, reject
+from .common import defer, first_from, reject
 from .messages import Commit, PrePrepare, Prepare, chain_digest, request_digest, request_value
 from .state import NORMAL, ReplicaState, Slot, add_vote, replace
 
@@ -28,10 +32,16 @@ if TYPE_CHECKING:
 VIEW_CHANGE_TIMER = "view-change"
 
 
+#: view mismatches that may resolve themselves: the message is deferred, not rejected
+NOT_YET = frozenset({"future-view", "view-change-in-progress"})
+
+
 def view_mismatch(r: PBFTReplica, state: ReplicaState, view: int) -> str | None:
     """Why a normal-case message for ``view`` cannot be processed now, or ``None``."""
     if view < state.view:
         return "stale-view"
+    if view > r.config.max_view:
+        return "beyond-view-bound"
     if view > state.view:
         return "future-view"
     if state.phase != NORMAL:
@@ -39,10 +49,18 @@ def view_mismatch(r: PBFTReplica, state: ReplicaState, view: int) -> str | None:
     return None
 
 
-def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepare) -> Step:
+def view_screen(r: PBFTReplica, state: ReplicaState, m: PrePrepare | Prepare | Commit) -> Step | None:
+    """Defer or reject a normal-case message whose view does not match, else ``None``."""
     reason = r.view_mismatch(state, m.view)
-    if reason:
-        return reject(state, reason, m)
+    if reason is None:
+        return None
+    return defer(state, m) if reason in NOT_YET else reject(state, reason, m)
+
+
+def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepare) -> Step:
+    screened = view_screen(r, state, m)
+    if screened is not None:
+        return screened
     if m.sender != r.primary(m.view):
         return reject(state, "not-primary", m)
     if not r.in_window(state, m.seq):
@@ -60,7 +78,7 @@ def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
     """Log a checked pre-prepare; a backup adds and broadcasts its own prepare."""
     slot = state.slot(m.view, m.seq)
     if slot.pre_prepare is not None:
-        step = r.second_pre_prepare(state, slot, m)
+        step = r.second_pre_prepare(me, state, slot, m)
         if step is not None:
             return step.state, list(step.effects)
         # a replica that lets a second pre-prepare replace the first (a mutant) also withdraws its prepare
@@ -81,9 +99,9 @@ def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
 
 
 def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
-    reason = r.view_mismatch(state, m.view)
-    if reason:
-        return reject(state, reason, m)
+    screened = view_screen(r, state, m)
+    if screened is not None:
+        return screened
     if m.sender == r.primary(m.view):
         return reject(state, "prepare-from-primary", m)
     if not r.in_window(state, m.seq):
@@ -91,11 +109,11 @@ def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> 
     slot = state.slot(state.view, m.seq)
     counted = first_from(slot.prepares, m.sender)
     if counted is not None:
-        return r.second_vote(state, counted, m)
-    if slot.pre_prepare is None:
-        return reject(state, "early", m)  # the network redelivers it once it can count
+        return r.second_vote(state, counted, m)  # evidence if it conflicts, even once prepared
     if slot.prepared:
-        return reject(state, "already-prepared", m)
+        return Step(state)  # a prepared slot needs no more prepares
+    if slot.pre_prepare is None:
+        return defer(state, m)
     if m.digest != slot.digest:
         return reject(state, "digest-mismatch", m)
     slot = Slot(slot.view, slot.seq, slot.pre_prepare, add_vote(slot.prepares, m), slot.commits,
@@ -105,19 +123,19 @@ def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> 
 
 
 def on_commit(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
-    reason = r.view_mismatch(state, m.view)
-    if reason:
-        return reject(state, reason, m)
+    screened = view_screen(r, state, m)
+    if screened is not None:
+        return screened
     if not r.in_window(state, m.seq):
         return reject(state, "outside-watermarks", m)
     slot = state.slot(state.view, m.seq)
     counted = first_from(slot.commits, m.sender)
     if counted is not None:
-        return r.second_vote(state, counted, m)
-    if not r.ready_for_commits(slot):
-        return reject(state, "early", m)
+        return r.second_vote(state, counted, m)  # evidence if it conflicts, even once committed
     if slot.committed:
-        return reject(state, "already-committed", m)
+        return Step(state)  # a committed slot needs no more commits
+    if not r.ready_for_commits(slot):
+        return defer(state, m)
     if m.digest != slot.digest:
         return reject(state, "digest-mismatch", m)
     slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, add_vote(slot.commits, m),

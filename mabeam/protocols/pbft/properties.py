@@ -108,9 +108,9 @@ def integrity(snap: Snapshot) -> bool:
 
 @always("PBFT-S7", "Checkpoint stability and garbage collection")
 def checkpoint_discipline(snap: Snapshot) -> bool:
-    """A stable checkpoint has 2f+1 matching signed checkpoints; only slots at or below it are collected."""
+    """A stable checkpoint has a quorum (2f+1 at n = 3f+1) of matching signed checkpoints; only slots at or below it are collected."""
     protocol = replica_protocol(snap)
-    quorum = 2 * protocol.f + 1
+    quorum = protocol.config.quorum
     for _, state in honest_states(snap):
         if state.stable_seq:
             proof = state.stable_proof
@@ -156,10 +156,17 @@ def no_view_change_without_honest_timeout(snap: Snapshot) -> bool:
 # ---------------------------------------------------------------- liveness
 @eventually("PBFT-L1", "Liveness after stabilisation")
 def requests_execute(snap: Snapshot) -> bool:
-    """Every request within the sequence bound is executed by at least f+1 correct replicas (a client's reply quorum)."""
+    """Every request within the sequence bound is executed by at least f+1 correct replicas (a client's reply quorum).
+
+    Promised only when some view within the bound has a correct primary: with
+    the view bound at a faulty primary's view no protocol can progress.
+    """
     protocol = replica_protocol(snap)
     target = min(protocol.config.max_seq, len(protocol.config.requests))
     bad = faulty(snap)
+    if all(protocol.primary(v) in bad or protocol.primary(v) in snap.crashed
+           for v in range(protocol.config.max_view + 1)):
+        return True
     done = sum(1 for a in snap.protocol.agents if a not in bad and a not in snap.crashed
                and snap.states.get(a) is not None and snap.states[a].last_executed >= target)
     return done >= protocol.f + 1
@@ -209,12 +216,14 @@ def someone_decides(snap: Snapshot) -> bool:
     return bool(honest_decisions(snap))
 
 
-@sometimes("PBFT-R2", "A view change completes")
+@sometimes("PBFT-R2", "A view change completes",
+           applies_to=lambda protocol: protocol.config.max_view >= 1)
 def view_change_completes(snap: Snapshot) -> bool:
     return any(s.view > 0 and s.phase == NORMAL for _, s in honest_states(snap))
 
 
-@sometimes("PBFT-R3", "An equivocating replica is exposed")
+@sometimes("PBFT-R3", "An equivocating replica is exposed",
+           applies_to=lambda protocol: protocol.config.adversary == "full")
 def equivocation_exposed(snap: Snapshot) -> bool:
     return any(e.against in faulty(snap) for e in snap.evidence)
 

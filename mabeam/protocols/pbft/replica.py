@@ -93,7 +93,8 @@ class PBFTReplica(Protocol):
     def second_vote(self, state: ReplicaState, counted: Message, incoming: Message) -> Step:
         return duplicate_or_conflict(state, counted, incoming)
 
-    def second_pre_prepare(self, state: ReplicaState, slot: Slot, incoming: PrePrepare) -> Step | None:
+    def second_pre_prepare(self, me: AgentId, state: ReplicaState, slot: Slot,
+                           incoming: PrePrepare) -> Step | None:
         """What to do with another pre-prepare for a slot that has one (``None``: replace it)."""
         assert slot.pre_prepare is not None
         return duplicate_or_conflict(state, slot.pre_prepare, incoming)
@@ -155,9 +156,12 @@ class PBFTReplica(Protocol):
         to different replicas), vote for any requested value in any view, start
         view changes, send checkpoints for any reachable state, send a NEW-VIEW
         without a proof, or stay silent. It cannot sign as anyone else, so it
-        cannot forge a client request or another replica's vote.
+        cannot forge a client request or another replica's vote. With
+        ``adversary="silent"`` it sends nothing (a crashed or mute replica).
         """
         cfg = self.config
+        if cfg.adversary == "silent":
+            return []
         sign = self.signer(faulty).sign
         s = self.session
         digests = [request_digest(q) for q in cfg.requests]
@@ -178,6 +182,8 @@ class PBFTReplica(Protocol):
                                  checkpoint_proof=(), prepared=()))
             out.append(vc)
             if self.primary(view) == faulty:  # a NEW-VIEW backed by its own VIEW-CHANGE only
+                out.append(sign(NewView(session=s, sender=faulty, view=view, view_changes=(vc,),
+                                        pre_prepares=())))
                 for q in cfg.requests:
                     pp = sign(PrePrepare(session=s, sender=faulty, view=view, seq=1,
                                          digest=request_digest(q), request=q))

@@ -6,6 +6,14 @@ reads itself: ``highest_view``, ``prepared_log``/``committed_log`` and
 ``suspected``. They are how the safety properties, which see one snapshot at a
 time, talk about the past (as history variables do in TLA+). They are bounded
 by the configured views and sequence numbers.
+
+The state keeps only what can still change a decision: a slot stops
+collecting prepares once prepared and commits once committed, votes that
+cannot count yet are deferred (left to the driver) instead of stored, and a
+replica keeps whole VIEW-CHANGE messages only for views it leads (it needs
+them for the NEW-VIEW proof); for other views it keeps their senders, which
+is all the f+1 join rule reads. Besides being smaller, this is what keeps the
+exhaustive check of n = 4 finite in practice (see spec/pbft.md).
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ class ReplicaState(msgspec.Struct, frozen=True):
     checkpoints: tuple[Checkpoint, ...] = ()  # received above the stable checkpoint, one per (sender, seq)
     stable_seq: int = 0  # low watermark
     stable_proof: tuple[Checkpoint, ...] = ()  # 2f+1 matching checkpoints for stable_seq
-    view_changes: tuple[ViewChange, ...] = ()  # for views >= view, one per (sender, view)
+    view_changes: tuple[ViewChange, ...] = ()  # for views >= view this replica leads, one per (sender, view)
+    view_change_senders: frozenset[tuple[int, AgentId]] = frozenset()  # (view, sender) of VIEW-CHANGEs above view
     attempts: int = 0  # consecutive view changes without progress: the timer backs off 2**attempts
     decision_proofs: tuple[tuple[Commit, ...], ...] = ()  # commit certificate of each decided seq
     # -- history, read only by properties ---------------------------------

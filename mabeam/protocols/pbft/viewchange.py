@@ -54,10 +54,12 @@ def prepared_certificates(r: PBFTReplica, state: ReplicaState) -> tuple[Prepared
 
 
 def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
-    """Move to ``view``: keep only prepared slots of older views (their certificates) and newer VCs."""
+    """Move to ``view``: keep only prepared slots of older views (their certificates) and VCs still of use."""
     keep = tuple(s for s in state.slots if s.view >= view or s.prepared)
     return replace(state, view=view, phase=phase, highest_view=max(state.highest_view, view), slots=keep,
-                   view_changes=tuple(vc for vc in state.view_changes if vc.view >= view))
+                   view_changes=tuple(vc for vc in state.view_changes
+                                      if vc.view > view or (vc.view == view and phase == VIEW_CHANGE)),
+                   view_change_senders=frozenset(vs for vs in state.view_change_senders if vs[0] > view))
 
 
 def start_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState,
@@ -67,7 +69,8 @@ def start_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState,
     own = r.signer(me).sign(ViewChange(
         session=r.session, sender=me, view=view, stable_seq=state.stable_seq,
         checkpoint_proof=state.stable_proof, prepared=prepared_certificates(r, state)))
-    state = replace(state, view_changes=add_vote(state.view_changes, own))
+    if me == r.primary(view):
+        state = replace(state, view_changes=add_vote(state.view_changes, own))
     effects: list[Effect] = [Broadcast(own)] + view_change_timer(r, me, state)
     state, more = after_view_change_counted(r, me, state)
     return state, effects + more
@@ -80,10 +83,19 @@ def on_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChan
         return reject(state, "beyond-view-bound", m)
     if not valid_view_change(r, m):
         return reject(state, "bad-view-change", m)
-    counted = first_from(state.view_changes, m.sender, view=m.view)
-    if counted is not None:
-        return r.second_vote(state, counted, m)
-    state = replace(state, view_changes=add_vote(state.view_changes, m))
+    leads = me == r.primary(m.view)
+    if leads:  # the new primary keeps the messages: they are its NEW-VIEW proof
+        counted = first_from(state.view_changes, m.sender, view=m.view)
+        if counted is not None:
+            return r.second_vote(state, counted, m)
+        state = replace(state, view_changes=add_vote(state.view_changes, m))
+    if m.view > state.view:  # the join rule needs only who asked for a higher view
+        heard = (m.view, m.sender)
+        if heard in state.view_change_senders and not leads:
+            return Step(state)
+        state = replace(state, view_change_senders=state.view_change_senders | {heard})
+    elif not leads:
+        return Step(state)  # a backup already changing to m.view has no use for it
     state, effects = after_view_change_counted(r, me, state)
     return Step(state, tuple(effects))
 
@@ -91,9 +103,9 @@ def on_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChan
 def after_view_change_counted(r: PBFTReplica, me: AgentId,
                               state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
     """Join a higher view on f+1 view changes; as the new primary, start the view on 2f+1."""
-    higher = [vc for vc in state.view_changes if vc.view > state.view and vc.sender != me]
-    if len({vc.sender for vc in higher}) >= r.join_threshold:
-        return start_view_change(r, me, state, min(vc.view for vc in higher))
+    higher = [(view, sender) for view, sender in state.view_change_senders if view > state.view and sender != me]
+    if len({sender for _, sender in higher}) >= r.join_threshold:
+        return start_view_change(r, me, state, min(view for view, _ in higher))
     if state.phase == VIEW_CHANGE and me == r.primary(state.view):
         proof = tuple(vc for vc in state.view_changes if vc.view == state.view)
         if len(proof) >= r.new_view_quorum:

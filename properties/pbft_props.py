@@ -1,0 +1,61 @@
+"""Hypothesis stateful suites for PBFT (spec: ``spec/pbft.md``).
+
+Long random runs over the same transition system the exhaustive checker uses,
+for groups too large to exhaust (n = 4, 7, 10, f = (n-1)//3), on a multiset
+network with message loss and duplication budgets, crashes of honest
+replicas, and a Byzantine view-0 primary that may send anything it can sign.
+After every step the safety properties PBFT-S1..S8, L2, L3 and A1 are asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from mabeam.checker import ActorModel
+from mabeam.checker.stateful import protocol_state_machine
+from mabeam.core import Kind
+from mabeam.protocols.pbft import ENTRY
+from mabeam.verify import build_model
+
+SAFETY_IDS = {"PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-S4", "PBFT-S5", "PBFT-S6", "PBFT-S7", "PBFT-S8",
+              "PBFT-L2", "PBFT-L3", "PBFT-A1"}
+
+
+def _model(agents: int, drops: int, duplicates: int, crashes: int, mutant: str | None = None) -> ActorModel:
+    return build_model(ENTRY, agents, (agents - 1) // 3, mutant=mutant, network="multiset", drops=drops,
+                       duplicates=duplicates, max_crashes=crashes)
+
+
+def _suite(agents: int, examples: int, steps: int) -> type:
+    machine = protocol_state_machine(lambda: _model(agents, drops=2, duplicates=2, crashes=1), ENTRY.properties,
+                                     name=f"PBFT{agents}")
+    machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+    return machine
+
+
+PBFT4 = _suite(4, examples=40, steps=40)
+PBFT7 = _suite(7, examples=10, steps=40)
+PBFT10 = _suite(10, examples=5, steps=40)
+
+TestPBFT4 = PBFT4.TestCase
+TestPBFT7 = PBFT7.TestCase
+TestPBFT10 = PBFT10.TestCase
+
+
+def test_the_suites_cover_the_safety_properties() -> None:
+    """The machines assert every ALWAYS property of the entry."""
+    assert {p.id for p in ENTRY.properties if p.kind is Kind.ALWAYS} == SAFETY_IDS
+
+
+@pytest.mark.parametrize(("mutant", "broken"), [("commit-without-prepared", r"PBFT-S[23]")])
+def test_a_mutant_makes_the_machine_fail(mutant: str, broken: str) -> None:
+    """The suite is only trusted because it rejects a deliberately broken protocol."""
+    machine = protocol_state_machine(lambda: _model(4, 0, 0, 0, mutant), ENTRY.properties,
+                                     name=f"Mutant_{mutant.replace('-', '_')}")
+    with pytest.raises(AssertionError, match=broken):
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=300, stateful_step_count=20, deadline=None, database=None,
+            phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))
