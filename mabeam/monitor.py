@@ -126,7 +126,8 @@ class LiveMonitor:
     def __init__(self, protocol: Protocol, properties: Sequence[Property] | None = None, *,
                  byzantine: Iterable[AgentId] = (), raise_on_violation: bool = False) -> None:
         self.protocol = protocol
-        self.properties = tuple(properties_for(protocol) if properties is None else properties)
+        declared = tuple(properties_for(protocol) if properties is None else properties)
+        self.properties = tuple(p for p in declared if p.applies(protocol))
         self.byzantine = frozenset(byzantine)
         self.raise_on_violation = raise_on_violation
         self.verdicts = {
@@ -135,6 +136,11 @@ class LiveMonitor:
                                   "unreached" if p.kind is Kind.SOMETIMES else "not-checked")
             for p in self.properties
         }
+        self.verdicts.update({
+            p.id: PropertyVerdict(p.id, p.name, p.kind.value, "not-checked",
+                                  note="not applicable to this configuration")
+            for p in declared if not p.applies(protocol)
+        })
         self._pending = [p for p in self.properties if p.kind is not Kind.EVENTUALLY]
 
     @property

@@ -217,13 +217,13 @@ def someone_decides(snap: Snapshot) -> bool:
 
 
 @sometimes("PBFT-R2", "A view change completes",
-           applies_to=lambda protocol: protocol.config.max_view >= 1)
+           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.max_view >= 1)
 def view_change_completes(snap: Snapshot) -> bool:
     return any(s.view > 0 and s.phase == NORMAL for _, s in honest_states(snap))
 
 
 @sometimes("PBFT-R3", "An equivocating replica is exposed",
-           applies_to=lambda protocol: protocol.config.adversary == "full")
+           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.adversary == "full")
 def equivocation_exposed(snap: Snapshot) -> bool:
     return any(e.against in faulty(snap) for e in snap.evidence)
 
