@@ -30,15 +30,16 @@ from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..monitor import CheckMode, CheckSchedule, LiveMonitor
 from ..network import NetworkModel
-from ..sim.deferral import DEFER_CAP, DeferredQueue, changed, redeliver
+from ..sim.deferral import DEFER_CAP, DeferredQueue, changed
+from ..sim.redelivery import Redelivery
 from ..sim.result import RunLedger, RunResult
-from ..sim.strategy import Strategy, strategy_step
+from ..sim.strategy import Strategy
 from .transport import InProcessTransport, Transport
 
 _START, _DELIVER, _TIMER = "start", "deliver", "timer"
 
 
-class AsyncRuntime:
+class AsyncRuntime(Redelivery):
     """One live run of ``protocol`` inside the running event loop (see :meth:`run`).
 
     Options mirror the simulator's; times (``crashes``, partitions, latencies, timer
@@ -268,34 +269,11 @@ class AsyncRuntime:
             elif kind is Reject:
                 ledger.reject(effect, self._clock())
             elif kind is Defer:
-                ledger.messages.deferred += 1
-                if not self._deferred[i].add(effect.message):
-                    ledger.rejected["defer-overflow"] += 1
+                self._defer(i, effect.message)
             else:
                 raise TypeError(f"the runtime does not know effect {kind.__name__}")
         if marked and self.schedule.due():
             self.monitor.check(self._snapshot(), self._clock(), self._events)
-
-    def _redeliver(self, i: int, agent: AgentId, strategy: Strategy | None) -> None:
-        """Hand agent ``i`` its deferred messages back, now that its state changed (runs in its task)."""
-        stats = self._ledger.messages
-        byzantine = strategy is not None
-
-        def receive(state: Any, message: Message) -> tuple[Any, tuple[Effect, ...]]:
-            stats.redelivered += 1
-            self._events += 1
-            if strategy is None:
-                step = self.protocol.receive(agent, state, message)
-                self._states[agent] = step.state  # the monitor may snapshot inside emit
-                return step
-            return strategy_step(strategy, state, message)
-
-        def emit(effects: tuple[Effect, ...]) -> None:
-            self._apply(i, agent, effects, byzantine)
-
-        final = redeliver(self._states[agent] if strategy is None else 0, self._deferred[i], receive, emit)
-        if strategy is None:
-            self._states[agent] = final
 
     def _arm(self, i: int, name: str, delay: float) -> None:
         if not delay >= 0:

@@ -30,21 +30,23 @@ from typing import Any
 from ..core.effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
+from ..core.messages import Message
 from ..core.properties import Property
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..monitor import CheckMode, CheckSchedule, LiveMonitor
 from ..network import NetworkModel
-from .deferral import DEFER_CAP, DeferredQueue, changed, redeliver
+from .deferral import DEFER_CAP, DeferredQueue, changed
+from .redelivery import Redelivery
 from .result import RunLedger, RunResult
-from .strategy import Strategy, strategy_step
+from .strategy import Strategy
 
 START, DELIVER, TIMER, CRASH, FAN_OUT = 0, 1, 2, 3, 4
 EVENT_NAMES = ("start", "deliver", "timer", "crash")
 REDELIVER = "redeliver"
 
 
-class Simulator:
+class Simulator(Redelivery):
     """One seeded run of ``protocol`` over ``network``, with optional crashes and Byzantine strategies.
 
     ``monitor`` says when safety properties are checked (see :data:`mabeam.monitor.CheckMode`);
@@ -294,34 +296,13 @@ class Simulator:
             elif kind is Reject:
                 ledger.reject(effect, self._now)
             elif kind is Defer:
-                ledger.messages.deferred += 1
-                if not self._deferred[i].add(effect.message):
-                    ledger.rejected["defer-overflow"] += 1
+                self._defer(i, effect.message)
             else:
                 raise TypeError(f"the simulator does not know effect {kind.__name__}")
 
-    def _redeliver(self, i: int, agent: AgentId, strategy: Strategy | None) -> None:
-        """Hand agent ``i`` its deferred messages back, now that its state changed."""
-        stats = self._ledger.messages
-        byzantine = strategy is not None
-
-        def receive(state: Any, message: Any) -> tuple[Any, tuple[Effect, ...]]:
-            stats.redelivered += 1
-            self._events += 1
-            if self._log is not None:
-                self._log.append((self._now, 0, REDELIVER, agent, _describe(message)))
-            if strategy is None:
-                step = self.protocol.receive(agent, state, message)
-                self._states[agent] = step.state  # a monitor check inside emit sees it
-                return step
-            return strategy_step(strategy, state, message)
-
-        def emit(effects: tuple[Effect, ...]) -> None:
-            self._apply(i, agent, effects, byzantine)
-
-        final = redeliver(self._states[agent] if strategy is None else 0, self._deferred[i], receive, emit)
-        if strategy is None:
-            self._states[agent] = final
+    def _on_redeliver(self, agent: AgentId, message: Message) -> None:
+        if self._log is not None:
+            self._log.append((self._now, 0, REDELIVER, agent, _describe(message)))
 
     @property
     def _all(self) -> tuple[int, ...]:
