@@ -283,10 +283,17 @@ def test_random_walks_are_deterministic_per_seed() -> None:
 @pytest.mark.parametrize("bad", [
     {"max_crashes": -1}, {"drops": -2}, {"duplicates": 1.5}, {"drops": "1"}, {"network": "lossy"},
     {"network": "duplicating", "drops": 1}, {"network": "duplicating", "duplicates": 1},
+    {"drops": True}, {"duplicates": False}, {"max_crashes": True}, {"max_depth": True}, {"max_depth": -1},
+    {"max_states": -5}, {"max_states": 2.0}, {"intruder": 1},
 ])
 def test_check_config_rejects_bad_budgets(bad: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         CheckConfig(**bad)
+
+
+def test_check_config_accepts_zero_and_unbounded_budgets() -> None:
+    config = CheckConfig(max_crashes=0, drops=0, duplicates=2, max_depth=None, max_states=0)
+    assert (config.drops, config.duplicates, config.max_depth, config.max_states) == (0, 2, None, 0)
 
 
 def test_byzantine_agents_must_be_members() -> None:

@@ -204,3 +204,46 @@ def test_runtime_bounds_the_deferred_queue() -> None:
     assert result.status == "decided" and result.rejected["defer-overflow"] >= 6
     with pytest.raises(ConfigurationError):
         AsyncRuntime(InOrder(), defer_cap=0)
+
+
+# ------------------------------------------------------------------ hosting part of the group
+def test_a_runtime_hosting_some_agents_is_validated() -> None:
+    from mabeam.runtime import TcpTransport
+
+    protocol = majority(4)
+    with pytest.raises(ConfigurationError, match="needs a transport"):
+        AsyncRuntime(protocol, local=("a0", "a1"))
+    with pytest.raises(ConfigurationError):
+        AsyncRuntime(protocol, local=())
+    with pytest.raises(KeyError):
+        AsyncRuntime(protocol, local=("zz",))
+    transport = TcpTransport(protocol, ("a0", "a1"))
+    with pytest.raises(ConfigurationError, match="another runtime hosts"):
+        AsyncRuntime(protocol, local=("a0", "a1"), transport=transport, crashes={"a2": 0.1})
+    with pytest.raises(ConfigurationError, match="another runtime hosts"):
+        AsyncRuntime(protocol, local=("a0", "a1"), transport=transport, byzantine={"a3": Strategy("a3")})
+    runtime = AsyncRuntime(protocol, local=("a0", "a1"), transport=transport)
+    assert runtime.partial and runtime.monitor.properties == ()  # group properties need the whole group
+    assert not AsyncRuntime(protocol).partial
+    with pytest.raises(ConfigurationError, match="has not run"):
+        runtime.observed()
+
+
+def test_a_partial_runtime_runs_only_its_own_agents_and_never_claims_quiescence() -> None:
+    """Half of a group with nobody at the other addresses: its agents start, vote, and wait until the deadline."""
+    from mabeam.runtime import TcpTransport
+
+    protocol = majority(4)
+
+    async def main() -> Any:
+        transport = TcpTransport(protocol, ("a0", "a1"), {"a2": ("127.0.0.1", 9), "a3": ("127.0.0.1", 9)},
+                                 close_grace=0.05)
+        runtime = AsyncRuntime(protocol, local=("a0", "a1"), transport=transport, timeout=0.3)
+        result = await runtime.run()
+        return result, runtime.observed()
+
+    (result, (states, decisions, _)), reports = run_clean(main)
+    assert reports == [] and set(states) == {"a0", "a1"} and all(s is not None for s in states.values())
+    assert result.status == "no-decision" and result.timed_out and not result.quiescent
+    assert result.messages.sent == 6 and result.messages.delivered == 2  # a0 <-> a1 in-process; 4 unreachable
+    assert decisions == frozenset() and result.properties == {}

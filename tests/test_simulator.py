@@ -361,3 +361,55 @@ def test_drivers_redeliver_to_strategies_after_a_step_that_did_more_than_defer()
     result = simulate(InOrder(parts=3), seed=0, byzantine={"a0": strategy})
     assert strategy.used == 3 and result.decisions["a0"][0].value == "done"
     assert result.messages.deferred == 3 and result.messages.redelivered == 3
+
+
+# ------------------------------------------------------------------ approximate agreement
+from fractions import Fraction  # noqa: E402
+
+from mabeam.protocols.iterative.numeric import ApproximateAgreement, RoundValue  # noqa: E402
+from mabeam.protocols.iterative.values import encode  # noqa: E402
+from mabeam.sim.result import agreement_tolerance, decisions_agree  # noqa: E402
+
+
+class SplitExtremes(Strategy):
+    """Sends every round's value at once: the low extreme to ``a0``, the high one to everyone else."""
+
+    def __init__(self, agent: str, protocol: ApproximateAgreement) -> None:
+        super().__init__(agent)
+        self.protocol = protocol
+
+    def on_start(self):  # type: ignore[no-untyped-def]
+        low, high = self.protocol.extremes()
+        return tuple(Send(to, RoundValue(session=self.protocol.session, sender=self.agent, round=r,
+                                         value=encode(low if to == "a0" else high)))
+                     for r in range(1, self.protocol.rounds + 1) for to in self.protocol.membership.others(self.agent))
+
+
+def test_approximate_agreement_counts_decisions_within_epsilon_as_agreement() -> None:
+    protocol = ApproximateAgreement(Membership.of_size(4), {"a0": 0, "a1": 1, "a2": 4, "a3": 2}, 1, (0, 4),
+                                    Fraction(1, 2))
+    result = simulate(protocol, seed=0, byzantine={"a3": SplitExtremes("a3", protocol)})
+    values = {a: ds[0].value for a, ds in result.decisions.items()}
+    assert set(values) == {"a0", "a1", "a2"}
+    assert len(set(values.values())) > 1  # the equivocation pulled the decisions apart: exact equality fails
+    spread = max(v[0][0] for v in values.values()) - min(v[0][0] for v in values.values())
+    assert 0 < spread <= protocol.epsilon
+    assert result.agreement and result.status == "decided" and not result.violations()
+    assert result.decided_value is None  # no single value to report
+
+
+def test_agreement_tolerance_is_duck_typed_and_exact_by_default() -> None:
+    class Eps:
+        def __init__(self, epsilon: object) -> None:
+            self.epsilon = epsilon
+
+    assert agreement_tolerance(majority(3)) is None and agreement_tolerance(None) is None
+    for ignored in (True, "0.5", float("nan"), float("inf"), -1):
+        assert agreement_tolerance(Eps(ignored)) is None
+    assert agreement_tolerance(Eps(Fraction(1, 4))) == Fraction(1, 4)
+    near, far = ((Fraction(1),), 2), ((Fraction(5, 4),), 2)
+    assert decisions_agree([near, far], Fraction(1, 4)) and not decisions_agree([near, far], Fraction(1, 8))
+    assert not decisions_agree([near, ((Fraction(1),), 3)], Fraction(1))  # round counts are numbers too
+    assert not decisions_agree([near, far]) and decisions_agree([near, near]) and decisions_agree([])
+    assert not decisions_agree([(1, 2), (1, 2, 3)], 10) and not decisions_agree(["x", "y"], 10)
+    assert not decisions_agree([True, False], 5) and decisions_agree([0.5, Fraction(3, 4)], 0.25)

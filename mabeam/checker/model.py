@@ -56,10 +56,15 @@ class CheckConfig:
     def __post_init__(self) -> None:
         if self.network not in ("multiset", "duplicating"):
             raise ConfigurationError(f"unknown network semantics {self.network!r}")
-        for name in ("max_crashes", "drops", "duplicates"):
+        for name in ("max_crashes", "drops", "duplicates", "max_depth", "max_states"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
+            if value is None and name in ("max_depth", "max_states"):
+                continue  # no bound
+            # bool is an int subclass: drops=True would silently mean one drop
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.intruder, bool):
+            raise ConfigurationError(f"intruder must be a bool, got {self.intruder!r}")
         if self.network == "duplicating" and (self.drops or self.duplicates):
             raise ConfigurationError("a duplicating network already loses and duplicates; "
                                      "drop/duplicate budgets apply to the multiset network only")

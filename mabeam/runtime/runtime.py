@@ -8,6 +8,17 @@ never fires stale). The run ends at quiescence (nothing in flight, queued or
 armed), when every correct agent has decided (if asked), or at the deadline,
 which yields an explicit ``no-decision`` result rather than a hang.
 
+A runtime may host only some agents (``local``) and reach the rest through a
+transport such as :class:`~mabeam.runtime.tcp.TcpTransport`: it then starts,
+runs and reports only its own agents. It cannot see the other processes'
+traffic, so it never judges quiescence: it ends when its agents have decided
+(``stop_when_decided``) or at the deadline. Its snapshots hold only its own
+agents' states, while a protocol's properties speak of the whole group (a
+quorum "prepared at f+1 honest replicas" is invisible from one node), so a
+partial runtime monitors only the ``properties`` it is explicitly given;
+:func:`~mabeam.runtime.cluster.run_local_cluster` checks the protocol's own
+properties on the nodes' merged states instead.
+
 ``Defer`` effects park a message in the agent's bounded deferred queue; the
 agent's own task hands it back right after a step that changed its state (see
 :mod:`mabeam.sim.deferral`). Deferred messages are not in flight: a run whose
@@ -18,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
@@ -47,7 +58,8 @@ class AsyncRuntime(Redelivery):
     so for ``monitor`` every deciding event counts as its own instant. A custom
     ``transport`` brings its own network behaviour; ``network`` then only describes it
     (whether links are fair, which decides if liveness can be judged). ``defer_cap`` and
-    ``summarize`` are as for the simulator.
+    ``summarize`` are as for the simulator. ``local`` names the agents this runtime hosts
+    (default: all); crashes and Byzantine strategies may only be given for them.
     """
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
@@ -56,26 +68,37 @@ class AsyncRuntime(Redelivery):
                  properties: Sequence[Property] | None = None, monitor: CheckMode = "auto",
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
                  transport: Transport | None = None, defer_cap: int = DEFER_CAP,
-                 summarize: Callable[[Mapping[AgentId, Any]], dict[str, Any]] | None = None) -> None:
+                 summarize: Callable[[Mapping[AgentId, Any]], dict[str, Any]] | None = None,
+                 local: Iterable[AgentId] | None = None) -> None:
         if not isinstance(protocol, Protocol):
             raise ConfigurationError(f"expected a Protocol, got {type(protocol).__name__}")
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                 or not 0 < timeout < float("inf")):
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.protocol = protocol
+        self.local = (frozenset(protocol.agents) if local is None
+                      else frozenset(protocol.membership.require(a) for a in local))
+        if not self.local:
+            raise ConfigurationError("a runtime must host at least one agent")
+        self.partial = len(self.local) < protocol.n
+        if self.partial and transport is None:
+            raise ConfigurationError("a runtime hosting some of the agents needs a transport that reaches "
+                                     "the others (e.g. TcpTransport)")
         self.network = (network or NetworkModel()).validate_for(protocol.agents)
         self.seed = seed
         self.timeout = float(timeout)
         self.crashes = dict(crashes or {})
         for agent, at in self.crashes.items():
-            protocol.membership.require(agent)
+            self._require_local(agent, "crash")
             if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < float("inf"):
                 raise ConfigurationError(f"crash time of {agent} must be a finite time >= 0, got {at!r}")
         self.strategies = dict(byzantine or {})
         for agent, strategy in self.strategies.items():
-            protocol.membership.require(agent)
+            self._require_local(agent, "Byzantine strategy")
             if not isinstance(strategy, Strategy) or strategy.agent != agent:
                 raise ConfigurationError(f"the strategy of {agent} must be a Strategy bound to {agent}")
+        if self.partial and properties is None:
+            properties = ()  # see the module docstring: group properties need the whole group
         self.schedule = CheckSchedule(monitor, protocol.n)
         self.monitor = LiveMonitor(protocol, properties, byzantine=self.strategies,
                                    raise_on_violation=raise_on_violation)
@@ -86,6 +109,18 @@ class AsyncRuntime(Redelivery):
         self.stop_when_decided = stop_when_decided
         self.transport = transport or InProcessTransport(self.network, SeededRandom(seed).derive("network"))
         self._ran = False
+
+    def observed(self) -> tuple[dict[AgentId, Any], frozenset[Any], frozenset[Any]]:
+        """After :meth:`run`: this runtime's agents' final states, decision facts and evidence."""
+        if not self._ran:
+            raise ConfigurationError("nothing observed yet: the runtime has not run")
+        states = {a: s for a, s in self._states.items() if a in self.local}
+        return states, frozenset(self._ledger.decision_facts), frozenset(self._ledger.evidence_facts)
+
+    def _require_local(self, agent: AgentId, what: str) -> None:
+        self.protocol.membership.require(agent)
+        if agent not in self.local:
+            raise ConfigurationError(f"a {what} was given for {agent}, which another runtime hosts")
 
     # ----------------------------------------------------------------- run
     async def run(self) -> RunResult:
@@ -109,20 +144,23 @@ class AsyncRuntime(Redelivery):
         self._crashed = [False] * len(agents)
         self._queued = 0
         self._events = 0
-        self._undecided = {a for a in agents if a not in self.strategies}
+        self._undecided = {a for a in agents if a not in self.strategies and a in self.local}
         self._done = asyncio.Event()
         self._failure: BaseException | None = None
         self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
         for agent, strategy in self.strategies.items():
             strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         self._inboxes: list[asyncio.Queue[tuple[str, Any, int]]] = [asyncio.Queue() for _ in agents]
+        start = getattr(self.transport, "start", None)
+        if start is not None:  # a network transport listens before the run (idempotent)
+            await start()
         self.transport.bind(self._deliver, self._clock)
 
         crash_handles = [loop.call_later(at, self._crash, self._index[agent])
                          for agent, at in self.crashes.items() if at > 0]
-        tasks = [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{a}")
-                 for i, a in enumerate(agents)]
-        for i in range(len(agents)):
+        hosted = [i for i, a in enumerate(agents) if a in self.local]
+        tasks = [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{agents[i]}") for i in hosted]
+        for i in hosted:
             self._enqueue(i, (_START, None, 0))
         for agent, at in self.crashes.items():
             if at <= 0:  # crashed before starting, as in the simulator
@@ -155,8 +193,11 @@ class AsyncRuntime(Redelivery):
         crashed = tuple(a for a, c in zip(agents, self._crashed) if c)
         self.monitor.finish(self._snapshot(), ended, self._events, quiescent=quiescent,
                             fair=self.network.fair)
-        correct = tuple(a for a in agents if a not in byzantine and a not in crashed)
-        status, value, agreement, rounds = ledger.outcome(correct, byzantine, self.monitor.violated)
+        correct = tuple(a for a in agents if a in self.local and a not in byzantine and a not in crashed)
+        for reason, count in self.transport.rejections().items():
+            ledger.rejected[reason] += count
+        status, value, agreement, rounds = ledger.outcome(correct, byzantine, self.monitor.violated,
+                                                         self.protocol)
         stats = self.transport.stats
         stats.delivered = ledger.messages.delivered
         stats.deferred = ledger.messages.deferred
@@ -297,6 +338,9 @@ class AsyncRuntime(Redelivery):
         self._inboxes[i].put_nowait(item)
 
     def _deliver(self, to: AgentId, message: Message, depth: int) -> None:
+        if self.partial and to not in self.local:
+            self._ledger.rejected["unknown-recipient"] += 1  # a transport misrouted it: nobody here reads it
+            return
         self._enqueue(self._index[to], (_DELIVER, message, depth))
 
     def _crash(self, i: int) -> None:
@@ -312,6 +356,8 @@ class AsyncRuntime(Redelivery):
             self._done.set()
 
     def _quiescent(self) -> bool:
+        if self.partial:
+            return False  # the other processes may still be talking
         return self._queued == 0 and self._armed_total == 0 and self.transport.in_flight == 0
 
     def _snapshot(self) -> Any:

@@ -4,8 +4,9 @@ The runtime talks to a :class:`Transport` only: ``send`` a message, and the
 transport later calls the ``deliver`` callback it was bound to on the receiving
 side. Protocols never see it. :class:`InProcessTransport` applies a
 :class:`~mabeam.network.NetworkModel` to deliveries inside one event loop; a TCP
-transport would encode with ``protocol.codec``, frame the bytes, decode on the
-other side (rejecting malformed frames) and call the same ``deliver``.
+transport (:class:`~mabeam.runtime.tcp.TcpTransport`) encodes with ``protocol.codec``,
+frames the bytes, decodes on the other side (rejecting malformed frames) and
+calls the same ``deliver``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class Transport(ABC):
         """Send one message to several agents (transports may batch the deliveries)."""
         for to in recipients:
             self.send(sender, to, message, depth)
+
+    def rejections(self) -> dict[str, int]:
+        """What the transport itself refused, by reason (e.g. malformed frames); none by default."""
+        return {}
 
     @property
     @abstractmethod

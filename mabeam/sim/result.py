@@ -9,8 +9,10 @@ independent of how a driver schedules events.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 from ..core.effects import Decide, Evidence, Reject
@@ -89,7 +91,7 @@ class RunResult:
     status: str  # decided | no-decision | violated
     decided_value: Any
     decisions: dict[AgentId, list[DecisionRecord]]
-    agreement: bool
+    agreement: bool  # honest decisions equal per instance (within the protocol's epsilon if it has one)
     duration: float  # virtual seconds (simulator) or wall seconds of the run (runtime)
     rounds: int
     messages: MessageStats
@@ -191,20 +193,63 @@ class RunLedger:
         return tuple(RejectionRecord(sender, reason, count, at, first)
                      for (sender, reason), (count, at, first) in sorted(self._by_sender.items()))
 
-    def outcome(self, correct: tuple[AgentId, ...], byzantine: frozenset[AgentId], violated: bool
-                ) -> tuple[str, Any, bool, int]:
-        """(status, decided value, agreement, rounds) judged over the correct agents."""
+    def outcome(self, correct: tuple[AgentId, ...], byzantine: frozenset[AgentId], violated: bool,
+                protocol: Any = None) -> tuple[str, Any, bool, int]:
+        """(status, decided value, agreement, rounds) judged over the correct agents.
+
+        Agreement is exact equality per instance, unless ``protocol`` declares an
+        ``epsilon`` (approximate agreement): then decisions agree when every number in
+        them (vectors coordinate-wise) lies within epsilon of the other's, integers
+        (counts such as a round number) are equal, and anything else is equal. The decided
+        value is reported only when the honest decisions are exactly equal.
+        """
+        tolerance = agreement_tolerance(protocol)
         honest = [d for a, ds in self.decisions.items() if a not in byzantine for d in ds]
-        by_instance: dict[Any, set[Any]] = {}
+        by_instance: dict[Any, dict[Any, Any]] = {}
         for d in honest:
-            by_instance.setdefault(_key(d.instance), set()).add(_key(d.value))
-        agreement = all(len(values) == 1 for values in by_instance.values())
+            by_instance.setdefault(_key(d.instance), {})[_key(d.value)] = d.value
+        agreement = all(decisions_agree(list(values.values()), tolerance) for values in by_instance.values())
         values = {_key(d.value): d.value for d in honest}
         decided_value = next(iter(values.values())) if len(values) == 1 else None
         everyone = bool(correct) and all(a in self.decisions for a in correct)
         status = VIOLATED if violated or not agreement else DECIDED if everyone else NO_DECISION
         rounds = max((d.round for d in honest), default=0)
         return status, decided_value, agreement, rounds
+
+
+def agreement_tolerance(protocol: Any) -> Any | None:
+    """The protocol's ``epsilon`` if it declares a finite non-negative number, else ``None`` (exact).
+
+    Duck-typed so that drivers need not know approximate-agreement protocols
+    (e.g. :class:`mabeam.protocols.iterative.numeric.ApproximateAgreement`).
+    """
+    epsilon = getattr(protocol, "epsilon", None)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, Real):
+        return None
+    return epsilon if 0 <= epsilon < math.inf else None
+
+
+def decisions_agree(values: list[Any], tolerance: Any | None = None) -> bool:
+    """Whether every two ``values`` agree: equal, or within ``tolerance`` number by number."""
+    if len(values) <= 1:
+        return True
+    if tolerance is None:
+        return len({_key(v) for v in values}) == 1
+    return all(_close(a, b, tolerance) for i, a in enumerate(values) for b in values[i + 1:])
+
+
+def _close(a: Any, b: Any, tolerance: Any) -> bool:
+    if isinstance(a, Integral) and isinstance(b, Integral):
+        return bool(a == b)  # counts (e.g. the iterative protocol's round number) must match exactly
+    if _is_number(a) and _is_number(b):
+        return bool(abs(a - b) <= tolerance)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_close(x, y, tolerance) for x, y in zip(a, b))
+    return bool(_key(a) == _key(b))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def _key(value: Any) -> Any:

@@ -139,7 +139,7 @@ class Simulator(Redelivery):
         ledger.events = self._events
         crashed_agents = tuple(a for a, c in zip(agents, self._crashed) if c)
         correct = tuple(a for a in agents if a not in byzantine and a not in crashed_agents)
-        status, value, agreement, rounds = ledger.outcome(correct, byzantine, self.monitor.violated)
+        status, value, agreement, rounds = ledger.outcome(correct, byzantine, self.monitor.violated, protocol)
         return RunResult(
             driver="simulator", protocol=protocol.name, seed=self.seed, status=status,
             decided_value=value, decisions=ledger.decisions, agreement=agreement,
