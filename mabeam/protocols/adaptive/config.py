@@ -1,0 +1,180 @@
+"""Stages of an adaptive chain and their quorum arithmetic (spec: ``spec/adaptive.md``).
+
+A stage is a quorum system over the whole membership: integer weights per
+member, a decision quorum ``q`` (units a value's commits must reach) and a
+fault budget ``F`` (units a Byzantine set may hold while the stage's guarantee
+holds). Leaving stage ``s`` needs SWITCH votes holding ``T - q + 1 + F'`` units,
+where ``F'`` is ``F`` when the next stage tolerates Byzantine agents and 0 when
+it is crash-only: every switch quorum then meets every decision quorum of
+``s`` in at least one honest member under the next stage's fault assumption,
+and that member's SWITCH reports the lock. ``models/adaptive.py`` proves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ...core import AgentId, ConfigurationError, InsufficientReplicasError, InvalidWeightError, Membership
+
+StageKind = Literal["byzantine", "weighted", "majority"]
+KINDS: tuple[str, ...] = ("byzantine", "weighted", "majority")
+
+#: the guarantee a decision reached in (or after passing through) a stage of each kind keeps
+GUARANTEES: dict[str, str] = {
+    "byzantine": "byzantine-count",  # safe with at most f Byzantine members
+    "weighted": "byzantine-weight",  # safe while Byzantine members hold at most F of the weight (< 1/3)
+    "majority": "crash-only",  # safe only if no member is Byzantine
+}
+#: strength rank of each kind; a chain must never get stronger
+RANK: dict[str, int] = {"byzantine": 0, "weighted": 1, "majority": 2}
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What a caller asks for: a stage kind and its parameters.
+
+    ``faulty`` is the Byzantine count bound for ``byzantine``; ``faulty_weight``
+    the Byzantine weight bound for ``weighted``; ``crash_bound`` the crash count
+    the caller assumes for ``majority`` (its precondition is ``crash_bound < n/2``).
+    ``share`` is the fraction of the session deadline the stage may use.
+    """
+
+    kind: str
+    faulty: int = 0
+    weights: Mapping[AgentId, int] | None = None
+    faulty_weight: int = 0
+    crash_bound: int = 0
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A validated stage: integer weights by membership position and quorum sizes in units."""
+
+    index: int
+    kind: str
+    weights: tuple[int, ...]
+    total: int
+    quorum: int  # decision (and lock) quorum, in units
+    fault_budget: int  # Byzantine units tolerated while the guarantee holds (0: crash-only)
+    crash_bound: int
+    budget: float  # stage timer delay (time units of the driver)
+
+    @property
+    def guarantee(self) -> str:
+        return GUARANTEES[self.kind]
+
+    @property
+    def byzantine_tolerant(self) -> bool:
+        return self.kind != "majority"
+
+    def precondition_holds(self, n: int) -> bool:
+        """Whether entering this stage is admissible by configuration (majority: crash bound < n/2)."""
+        return self.kind != "majority" or 2 * self.crash_bound < n
+
+
+def byzantine_quorum(n: int, f: int) -> int:
+    """Decision quorum of a Byzantine count stage: any two such quorums share f+1 members."""
+    return (n + f) // 2 + 1
+
+
+def weighted_quorum(total: int) -> int:
+    """Smallest integer weight strictly above 2/3 of ``total``."""
+    return (2 * total) // 3 + 1
+
+
+def majority_quorum(n: int) -> int:
+    return n // 2 + 1
+
+
+def switch_quorum(stage: Stage, target: Stage) -> int:
+    """Units of SWITCH votes needed to leave ``stage`` for ``target`` (see the module docstring)."""
+    carried = stage.fault_budget if target.byzantine_tolerant else 0
+    return stage.total - stage.quorum + 1 + carried
+
+
+def weakest(stages: Sequence[Stage]) -> str:
+    """The guarantee of the weakest stage among ``stages`` (the chain's order is never stronger)."""
+    return GUARANTEES[max((s.kind for s in stages), key=RANK.__getitem__)]
+
+
+def build_stages(membership: Membership, specs: Sequence[StageSpec], deadline: float) -> tuple[Stage, ...]:
+    """Validate a chain and compute each stage's quorum system and timer budget."""
+    if not specs:
+        raise ConfigurationError("an adaptive chain needs at least one stage")
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not 0 < deadline < float("inf"):
+        raise ConfigurationError(f"deadline must be a positive finite number, got {deadline!r}")
+    n = len(membership)
+    shares = [s.share for s in specs]
+    given = sum(x for x in shares if x is not None)
+    if any(x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x <= 1)
+           for x in shares) or given > 1:
+        raise ConfigurationError(f"stage shares must be in (0, 1] and sum to at most 1, got {shares}")
+    open_slots = sum(x is None for x in shares)
+    # the last stage runs until the deadline; the others get equal parts of what is left
+    default_share = (1 - given) / open_slots if open_slots else 0.0
+    stages = []
+    rank = -1
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, StageSpec) or spec.kind not in KINDS:
+            raise ConfigurationError(f"stage {i}: kind must be one of {', '.join(KINDS)}, got {spec!r}")
+        if RANK[spec.kind] < rank:
+            raise ConfigurationError(f"stage {i} ({spec.kind}) is stronger than an earlier stage: "
+                                     "a fallback chain only weakens")
+        rank = RANK[spec.kind]
+        weights = _weights(membership, spec)
+        total = sum(weights)
+        quorum, budget = _quorum(n, total, spec, i)
+        share = spec.share if spec.share is not None else default_share
+        stages.append(Stage(i, spec.kind, weights, total, quorum, budget, _crash_bound(n, spec),
+                            float(deadline) * share))
+    return tuple(stages)
+
+
+def _weights(membership: Membership, spec: StageSpec) -> tuple[int, ...]:
+    if spec.kind != "weighted":
+        if spec.weights is not None:
+            raise ConfigurationError(f"a {spec.kind} stage counts members; weights apply to weighted stages")
+        return (1,) * len(membership)
+    if spec.weights is None:
+        raise InvalidWeightError("a weighted stage needs weights")
+    unknown = set(spec.weights) - set(membership)
+    if unknown:
+        raise InvalidWeightError(f"weights for non-members {sorted(unknown)}")
+    out = []
+    for a in membership:
+        w = spec.weights.get(a)
+        if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+            raise InvalidWeightError(f"weight of {a} must be a non-negative integer, got {w!r}")
+        out.append(w)
+    if sum(out) <= 0:
+        raise InvalidWeightError("a weighted stage needs a positive total weight")
+    return tuple(out)
+
+
+def _quorum(n: int, total: int, spec: StageSpec, i: int) -> tuple[int, int]:
+    if spec.kind == "byzantine":
+        f = spec.faulty
+        if isinstance(f, bool) or not isinstance(f, int) or f < 0:
+            raise ConfigurationError(f"stage {i}: faulty must be a non-negative integer, got {f!r}")
+        if n < 3 * f + 1:
+            raise InsufficientReplicasError(f"stage {i}: tolerating f={f} Byzantine members needs n >= "
+                                            f"{3 * f + 1}, got {n}")
+        return byzantine_quorum(n, f), f
+    if spec.kind == "weighted":
+        fw = spec.faulty_weight
+        if isinstance(fw, bool) or not isinstance(fw, int) or fw < 0 or 3 * fw >= total:
+            raise InvalidWeightError(f"stage {i}: faulty_weight must be an integer below a third of "
+                                     f"the total weight {total}, got {fw!r}")
+        return weighted_quorum(total), fw
+    return majority_quorum(n), 0
+
+
+def _crash_bound(n: int, spec: StageSpec) -> int:
+    c = spec.crash_bound
+    if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= n:
+        raise ConfigurationError(f"crash_bound must be an integer in 0..{n}, got {c!r}")
+    return c
+

@@ -1,0 +1,429 @@
+"""The adaptive-coordination state machine: staged signed voting with certified fallbacks.
+
+Each stage of the chain is a two-phase signed vote. A node votes its input;
+on a quorum of votes for ``v`` it *locks* on ``v`` (keeping the signed votes as
+proof) and commits; on a quorum of commits it decides. A node leaves a stage
+only with a *switch certificate*: SWITCH votes holding the switch quorum,
+each reporting its sender's vote and highest lock. A node that voted SWITCH
+never locks again in that stage, so its report stays true. The next stage's
+vote is forced to the highest lock in the certificate (and the node's own);
+without any lock no value can have been decided, and the node keeps its input. A final deadline timer concludes
+every undecided node with an explicit no-decision. See ``spec/adaptive.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
+
+import msgspec
+
+from ...core import (
+    AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Envelope, Evidence, Membership,
+    Message, Protocol, Reject, SetTimer, Step,
+)
+from ..pbft.auth import Authenticator, Signer, SymbolicAuthenticator
+from .config import Stage, StageSpec, build_stages, switch_quorum, weakest
+from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
+from .state import DECIDED, NO_DECISION, AdaptiveState, Outcome, Refusal, SwitchRecord
+
+DEADLINE_TIMER = "deadline"
+#: what a Byzantine member may inject in exhaustive checks: everything it can sign (``full``);
+#: the override attack (``override``: help the first candidate win stage 0, equivocate there,
+#: then report and push the other candidate in every later stage); nothing (``silent``)
+ADVERSARIES = ("full", "override", "silent")
+
+
+def stage_timer(stage: int) -> str:
+    return f"stage-{stage}"
+
+
+class AdaptiveCoordination(Protocol):
+    """One adaptive session: ``inputs`` per member, a fallback ``chain`` and a ``deadline``.
+
+    ``allow_weaker_after_evidence`` lets a node that holds equivocation evidence
+    still fall back to a crash-only stage (refused by default).
+    """
+
+    name = "adaptive"
+    message_types = MESSAGE_TYPES
+    state_type: ClassVar[type[AdaptiveState]] = AdaptiveState
+
+    def __init__(self, membership: Membership | Iterable[AgentId], inputs: Mapping[AgentId, str],
+                 chain: Sequence[StageSpec], *, deadline: float = 10.0,
+                 allow_weaker_after_evidence: bool = False, auth: Authenticator | None = None,
+                 adversary: str = "full", session: str = "s0") -> None:
+        super().__init__(membership if isinstance(membership, Membership) else Membership(membership),
+                         session)
+        if not isinstance(inputs, Mapping) or set(inputs) != set(self.agents):
+            raise ConfigurationError("inputs must map every member (and only members) to a value")
+        for agent, value in inputs.items():
+            if not isinstance(value, str) or not 0 < len(value) <= 256:
+                raise ConfigurationError(f"input of {agent} must be a non-empty string, got {value!r}")
+        if not isinstance(allow_weaker_after_evidence, bool):
+            raise ConfigurationError("allow_weaker_after_evidence must be a bool")
+        if adversary not in ADVERSARIES:
+            raise ConfigurationError(f"adversary must be one of {', '.join(ADVERSARIES)}, got {adversary!r}")
+        self.adversary = adversary
+        self.inputs = dict(inputs)
+        self.stages: tuple[Stage, ...] = build_stages(self.membership, chain, deadline)
+        self.deadline = float(deadline)
+        self.allow_weaker_after_evidence = allow_weaker_after_evidence
+        self.auth = auth if auth is not None else SymbolicAuthenticator(self.agents, seed=session)
+        missing = [a for a in self.agents if a not in self.auth.principals]
+        if missing:
+            raise ConfigurationError(f"the authenticator holds no key for {missing}")
+        self._signers: dict[AgentId, Signer] = {}
+        self.candidates: tuple[str, ...] = tuple(sorted(set(self.inputs.values())))
+
+    # ------------------------------------------------------------- arithmetic
+    @property
+    def last(self) -> int:
+        return len(self.stages) - 1
+
+    def units(self, stage: int, senders: Iterable[AgentId]) -> int:
+        weights = self.stages[stage].weights
+        index = self.membership.index
+        return sum(weights[index(a)] for a in set(senders))
+
+    def switch_quorum(self, stage: int) -> int:
+        """Units of SWITCH votes that certify leaving ``stage`` for the next one."""
+        return switch_quorum(self.stages[stage], self.stages[stage + 1])
+
+    def guarantee_through(self, stage: int) -> str:
+        """The guarantee of a value decided in ``stage``: the weakest of the stages used so far."""
+        return weakest(self.stages[:stage + 1])
+
+    def admissible(self, state: AdaptiveState, target: int) -> str | None:
+        """Why this node must refuse to use ``target`` (as a fallback or a decision), or ``None``."""
+        stage = self.stages[target]
+        if not stage.precondition_holds(self.n):
+            return f"precondition: crash bound {stage.crash_bound} is not below n/2 = {self.n / 2:g}"
+        if not stage.byzantine_tolerant and state.evidence and not self.allow_weaker_after_evidence:
+            return f"equivocation evidence against {', '.join(sorted(state.evidence))}"
+        return None
+
+    # ---------------------------------------------------------------- signing
+    def signer(self, agent: AgentId) -> Signer:
+        signer = self._signers.get(agent)
+        if signer is None:
+            signer = self._signers[agent] = self.auth.signer(agent)
+        return signer
+
+    def _sign(self, message: Message) -> Message:
+        return self.signer(message.sender).sign(message)
+
+    def _valid(self, message: Message) -> bool:
+        return message.session == self.session and message.sender in self.membership \
+            and self.auth.verify(message)
+
+    def valid_lock(self, lock: Lock) -> bool:
+        """A quorum of distinct members' valid signed votes for ``lock.value`` in ``lock.stage``."""
+        if lock.stage > self.last:
+            return False
+        if not all(isinstance(v, Vote) and v.stage == lock.stage and v.value == lock.value and self._valid(v)
+                   for v in lock.proof):
+            return False
+        return self.units(lock.stage, (v.sender for v in lock.proof)) >= self.stages[lock.stage].quorum
+
+    def decision_evidence(self, stage: int) -> type[Message]:
+        """What backs a decision in ``stage``: commits, or votes in the lock-free last stage."""
+        return Vote if stage == self.last else Commit
+
+    def valid_decision(self, stage: int, value: str, proof: Iterable[Message]) -> bool:
+        """A quorum of distinct members' valid signed commits (last stage: votes) for ``value``."""
+        proof = tuple(proof)
+        if stage > self.last:
+            return False
+        kind = self.decision_evidence(stage)
+        if not all(type(c) is kind and c.stage == stage and c.value == value and self._valid(c)
+                   for c in proof):
+            return False
+        return self.units(stage, (c.sender for c in proof)) >= self.stages[stage].quorum
+
+    # ---------------------------------------------------------------- handlers
+    def on_start(self, agent: AgentId) -> Step:
+        state = self.state_type(stage=0, input=self.inputs[agent])
+        state, effects = self._enter(agent, state)
+        return Step(state, (SetTimer(DEADLINE_TIMER, self.deadline),) + effects)
+
+    def on_message(self, agent: AgentId, state: AdaptiveState, message: Message) -> Step:
+        if state.outcome is not None:
+            return Step(state)
+        if not self._valid(message):
+            return Step(state, (Reject("bad-signature", message),))
+        if isinstance(message, Alarm):
+            return self._on_alarm(state, message)
+        if isinstance(message, Decided):
+            return self._on_decided(agent, state, message)
+        assert isinstance(message, (Vote, Commit, Switch))
+        if message.stage > self.last:
+            return Step(state, (Reject("unknown-stage", message),))
+        if message.stage < state.stage:
+            return Step(state)  # a stage this node has left
+        if message.stage > state.stage:
+            return Step(state, (Defer(message),))  # used once this node gets there
+        if isinstance(message, Vote):
+            return self._on_vote(agent, state, message)
+        if isinstance(message, Commit):
+            return self._on_commit(agent, state, message)
+        return self._on_switch(agent, state, message)
+
+    def on_timer(self, agent: AgentId, state: AdaptiveState, timer: str) -> Step:
+        if timer == DEADLINE_TIMER:
+            return self._on_deadline(state)
+        if state.outcome is not None or timer != stage_timer(state.stage) or state.stage >= self.last:
+            return Step(state)
+        if state.switched or state.refused:
+            return Step(state)
+        return self._trigger(agent, state)
+
+    # ------------------------------------------------------------ one stage
+    def _enter(self, agent: AgentId, state: AdaptiveState) -> tuple[AdaptiveState, tuple]:
+        """Vote in the (new) current stage and arm its timer (the last stage runs to the deadline)."""
+        vote = self._sign(Vote(session=self.session, sender=agent, stage=state.stage, value=state.input))
+        state = msgspec.structs.replace(state, votes=frozenset({vote}))
+        effects: tuple = (Broadcast(vote),)
+        if state.stage < self.last:
+            effects += (SetTimer(stage_timer(state.stage), self.stages[state.stage].budget),)
+        state, more = self._maybe_lock(agent, state)
+        return state, effects + more
+
+    def _on_vote(self, agent: AgentId, state: AdaptiveState, vote: Vote) -> Step:
+        if (state.committed or state.switched) and not self._watching(state):
+            return Step(state)  # the vote can neither lock this node nor matter as evidence
+        first = next((v for v in state.votes if v.sender == vote.sender), None)
+        if first is not None:
+            if first.value == vote.value or vote.sender in state.evidence:
+                return Step(state)
+            return self._equivocation(agent, state, first, vote)
+        state = msgspec.structs.replace(state, votes=state.votes | {vote})
+        state, effects = self._maybe_lock(agent, state)
+        if self._hopeless(state):
+            step = self._trigger(agent, state, "quorum-quality: no value can still reach the quorum")
+            return Step(step.state, effects + step.effects)
+        return Step(state, effects)
+
+    def _hopeless(self, state: AdaptiveState) -> bool:
+        """Whether this stage can no longer produce a lock here: even if every member not heard
+        from voted the leading value, it would stay below the quorum (split votes). Then there is
+        no point waiting for the stage timer: the quorum-quality trigger fires at once."""
+        if state.stage >= self.last or state.committed or state.switched or state.refused \
+                or state.outcome is not None:
+            return False
+        stage = self.stages[state.stage]
+        heard = self.units(state.stage, (v.sender for v in state.votes))
+        best = max(self.units(state.stage, (v.sender for v in state.votes if v.value == value))
+                   for value in {v.value for v in state.votes})
+        return best + (stage.total - heard) < stage.quorum
+
+    def _watching(self, state: AdaptiveState) -> bool:
+        """Whether equivocation evidence could still change what this node may do."""
+        return not self.allow_weaker_after_evidence and any(
+            not s.byzantine_tolerant for s in self.stages[state.stage + 1:])
+
+    def _equivocation(self, agent: AgentId, state: AdaptiveState, first: Vote, second: Vote) -> Step:
+        """Keep the first vote; record and broadcast the two signed votes as transferable evidence."""
+        pair = tuple(sorted((first, second), key=lambda m: m.canonical()))
+        if not self._watching(state):
+            return Step(state, (Evidence("equivocation", second.sender, pair),))  # reported, not needed
+        state = msgspec.structs.replace(state, evidence=state.evidence | {second.sender})
+        alarm = self._sign(Alarm(session=self.session, sender=agent, first=pair[0], second=pair[1]))
+        return Step(state, (Evidence("equivocation", second.sender, pair), Broadcast(alarm)))
+
+    def _on_alarm(self, state: AdaptiveState, alarm: Alarm) -> Step:
+        a, b = alarm.first, alarm.second
+        if not (a.sender == b.sender and a.stage == b.stage and a.value != b.value
+                and a.sender in self.membership and self._valid(a) and self._valid(b)):
+            return Step(state, (Reject("invalid-evidence", alarm),))
+        if a.sender in state.evidence:
+            return Step(state)
+        return Step(msgspec.structs.replace(state, evidence=state.evidence | {a.sender}))
+
+    def _maybe_lock(self, agent: AgentId, state: AdaptiveState) -> tuple[AdaptiveState, tuple]:
+        """On a quorum of votes for a value, lock on it and commit (never after voting SWITCH).
+
+        The last stage has nothing to fall back to, so no lock is needed there: a quorum of
+        votes decides, with the votes as the proof.
+        """
+        if state.committed or state.switched:
+            return state, ()
+        quorum = self.stages[state.stage].quorum
+        for value in sorted({v.value for v in state.votes}):
+            backing = tuple(sorted((v for v in state.votes if v.value == value), key=lambda m: m.sender))
+            if self.units(state.stage, (v.sender for v in backing)) < quorum:
+                continue
+            if state.stage == self.last:
+                state, effects = self._decide(state, state.stage, value, backing)
+                return state, effects + (Broadcast(self._certificate(agent, state.stage, value, backing)),)
+            commit = self._sign(Commit(session=self.session, sender=agent, stage=state.stage, value=value))
+            state = msgspec.structs.replace(state, committed=True, lock=Lock(state.stage, value, backing),
+                                            commits=state.commits | {commit})
+            state, decided = self._maybe_decide(agent, state)
+            return state, (Broadcast(commit),) + decided
+        return state, ()
+
+    def _certificate(self, agent: AgentId, stage: int, value: str, proof: tuple) -> Decided:
+        return self._sign(Decided(session=self.session, sender=agent, stage=stage, value=value, proof=proof))
+
+    def _on_commit(self, agent: AgentId, state: AdaptiveState, commit: Commit) -> Step:
+        if any(c.sender == commit.sender for c in state.commits):
+            return Step(state)
+        state = msgspec.structs.replace(state, commits=state.commits | {commit})
+        state, effects = self._maybe_decide(agent, state)
+        return Step(state, effects)
+
+    def _maybe_decide(self, agent: AgentId, state: AdaptiveState) -> tuple[AdaptiveState, tuple]:
+        quorum = self.stages[state.stage].quorum
+        for value in sorted({c.value for c in state.commits}):
+            proof = tuple(sorted((c for c in state.commits if c.value == value), key=lambda m: m.sender))
+            if self.units(state.stage, (c.sender for c in proof)) >= quorum:
+                state, effects = self._decide(state, state.stage, value, proof)
+                return state, effects + (Broadcast(self._certificate(agent, state.stage, value, proof)),)
+        return state, ()
+
+    def _on_decided(self, agent: AgentId, state: AdaptiveState, message: Decided) -> Step:
+        if not self.valid_decision(message.stage, message.value, message.proof):
+            return Step(state, (Reject("invalid-certificate", message),))
+        if any(self.admissible(state, s) is not None for s in range(message.stage + 1)):
+            return Step(state)  # a decision under a protocol this node may not accept
+        state, effects = self._decide(state, message.stage, message.value, message.proof)
+        return Step(state, effects)
+
+    def _decide(self, state: AdaptiveState, stage: int, value: str, proof: tuple[Message, ...]
+                ) -> tuple[AdaptiveState, tuple]:
+        outcome = Outcome(DECIDED, stage, value, self.stages[stage].kind, self.guarantee_through(stage), proof)
+        state = self._concluded(state, outcome)
+        return state, (Decide(value), CancelTimer(DEADLINE_TIMER), CancelTimer(stage_timer(state.stage)))
+
+    def _on_deadline(self, state: AdaptiveState) -> Step:
+        if state.outcome is not None:
+            return Step(state)
+        outcome = Outcome(NO_DECISION, state.stage, reason="deadline reached without a decision")
+        return Step(self._concluded(state, outcome), (CancelTimer(stage_timer(state.stage)),))
+
+    def _concluded(self, state: AdaptiveState, outcome: Outcome) -> AdaptiveState:
+        """The final state: what the session's record needs (outcome, switch log, refusals,
+        evidence), without the stage's working sets, which can no longer matter."""
+        return self.state_type(stage=state.stage, input=state.input, lock=state.lock, evidence=state.evidence,
+                               outcome=outcome, log=state.log, refusals=state.refusals)
+
+    # ------------------------------------------------------------- fallback
+    def trigger_cause(self, state: AdaptiveState) -> str:
+        """Why the stage timer found this stage failing: silence, split votes, or just time."""
+        stage = self.stages[state.stage]
+        heard = self.units(state.stage, (v.sender for v in state.votes))
+        if heard < stage.quorum:
+            return f"unresponsive: heard {heard}/{stage.total} < quorum {stage.quorum}"
+        best = max(self.units(state.stage, (v.sender for v in state.votes if v.value == value))
+                   for value in {v.value for v in state.votes})
+        if best < stage.quorum:
+            return f"quorum-quality: best value {best}/{stage.total} < quorum {stage.quorum}"
+        return f"time-pressure: no decision within {stage.budget:g}"
+
+    def _trigger(self, agent: AgentId, state: AdaptiveState, cause: str | None = None) -> Step:
+        """The stage timer fired undecided (or the stage became hopeless): vote SWITCH, unless
+        the next stage is not admissible."""
+        target = state.stage + 1
+        reason = self.admissible(state, target)
+        if reason is not None:
+            refusal = Refusal(state.stage, target, reason)
+            return Step(msgspec.structs.replace(state, refused=True, refusals=state.refusals + (refusal,)))
+        cause = cause or self.trigger_cause(state)
+        mine = next((v.value for v in state.votes if v.sender == agent), None)
+        switch = self._sign(Switch(session=self.session, sender=agent, stage=state.stage, vote=mine,
+                                   lock=state.lock, cause=cause))
+        state = msgspec.structs.replace(state, switched=cause, switches=state.switches | {switch})
+        state, effects = self._maybe_leave(agent, state)
+        return Step(state, (Broadcast(switch),) + effects)
+
+    def _on_switch(self, agent: AgentId, state: AdaptiveState, switch: Switch) -> Step:
+        if state.stage >= self.last:
+            return Step(state, (Reject("no-next-stage", switch),))
+        if switch.lock is not None and not (switch.lock.stage <= switch.stage and self.valid_lock(switch.lock)):
+            return Step(state, (Reject("invalid-lock", switch),))
+        if any(s.sender == switch.sender for s in state.switches):
+            return Step(state)
+        state = msgspec.structs.replace(state, switches=state.switches | {switch})
+        state, effects = self._maybe_leave(agent, state)
+        return Step(state, effects)
+
+    def _maybe_leave(self, agent: AgentId, state: AdaptiveState) -> tuple[AdaptiveState, tuple]:
+        senders = tuple(sorted(s.sender for s in state.switches))
+        if self.units(state.stage, senders) < self.switch_quorum(state.stage):
+            return state, ()
+        target = state.stage + 1
+        reason = self.admissible(state, target)
+        if reason is not None:
+            if state.refused:
+                return state, ()
+            refusal = Refusal(state.stage, target, reason)
+            return msgspec.structs.replace(state, refused=True, refusals=state.refusals + (refusal,)), ()
+        lock = self.carried_lock(state)
+        value = lock.value if lock is not None else state.input
+        record = SwitchRecord(state.stage, target, state.switched or "peer-certificate", senders,
+                              lock.value if lock is not None else None, len(state.evidence))
+        left = state.stage
+        state = self.state_type(stage=target, input=value, lock=lock, evidence=state.evidence,
+                                log=state.log + (record,), refusals=state.refusals)
+        state, effects = self._enter(agent, state)
+        return state, (CancelTimer(stage_timer(left)),) + effects
+
+    def carried_lock(self, state: AdaptiveState) -> Lock | None:
+        """The highest lock among the certificate's reports and this node's own."""
+        locks = [s.lock for s in state.switches if s.lock is not None]
+        if state.lock is not None:
+            locks.append(state.lock)
+        return max(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+
+    # ------------------------------------------------------------ adversaries
+    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
+        """Every message the faulty member can sign up front: votes, commits and SWITCH votes
+        (without a lock: it cannot forge the quorum of honest votes a lock needs) for every
+        candidate in every stage; votes for two values are an equivocation."""
+        self.membership.require(faulty)
+        if self.adversary == "silent":
+            return []
+        out: list[Message] = []
+        first, other = self.candidates[0], self.candidates[-1]
+        for stage in range(len(self.stages)):
+            if self.adversary == "override":
+                # help the first candidate win stage 0 (and equivocate there), then push the other
+                wanted = (first, other) if stage == 0 else (other,)
+                out += [Vote(session=self.session, sender=faulty, stage=stage, value=v) for v in wanted]
+                out.append(Commit(session=self.session, sender=faulty, stage=stage,
+                                  value=first if stage == 0 else other))
+                if stage < self.last:
+                    out.append(Switch(session=self.session, sender=faulty, stage=stage, vote=other))
+                continue
+            for value in self.candidates:
+                out.append(Vote(session=self.session, sender=faulty, stage=stage, value=value))
+                out.append(Commit(session=self.session, sender=faulty, stage=stage, value=value))
+                if stage < self.last:
+                    out.append(Switch(session=self.session, sender=faulty, stage=stage, vote=value))
+        signed = [self._sign(m) for m in out]
+        return [Envelope(to, m) for m in signed for to in self.membership.others(faulty)]
+
+    def forged_messages(self) -> Iterable[Envelope]:
+        """An outsider's vote, and a vote under a member's name with a made-up signature."""
+        victim = self.agents[0]
+        forged = Vote(session=self.session, sender=victim, stage=0, value=self.candidates[0],
+                      signature=b"\x00" * 16)
+        outsider = Vote(session=self.session, sender="intruder", stage=0, value=self.candidates[0])
+        return [Envelope(a, m) for a in self.agents for m in (forged, outsider) if a != victim or m is outsider]
+
+    # ---------------------------------------------------------------- reports
+    def describe_state(self, state: AdaptiveState) -> str:
+        votes = ",".join(f"{v.sender}:{v.value}" for v in sorted(state.votes, key=lambda m: m.sender))
+        parts = [f"stage={state.stage} input={state.input} votes[{votes}]"]
+        if state.committed:
+            parts.append(f"locked={state.lock.value if state.lock else None}")
+        if state.switched:
+            parts.append(f"switched({state.switched})")
+        if state.refused:
+            parts.append(f"refused({state.refusals[-1].reason})")
+        if state.evidence:
+            parts.append(f"evidence={sorted(state.evidence)}")
+        if state.outcome is not None:
+            parts.append(f"{state.outcome.kind} {state.outcome.value!r} in stage {state.outcome.stage}")
+        return " ".join(parts)
