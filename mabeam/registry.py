@@ -14,6 +14,8 @@ PROTOCOL_MODULES = (
     "mabeam.protocols.pbft",
     "mabeam.protocols.iterative",
     "mabeam.protocols.iterative.categorical_entry",
+    "mabeam.protocols.adaptive",
+    "mabeam.protocols.hierarchical",
 )
 
 _entries: dict[str, ProtocolEntry] | None = None
