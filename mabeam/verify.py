@@ -35,8 +35,9 @@ def build_model(protocol: str | ProtocolEntry, agents: int | None = None, faulty
         settings.setdefault("max_crashes", faulty)
     else:
         settings.setdefault("byzantine", entry.faulty_agents(instance, faulty))
-    settings["max_depth"] = depth
-    settings["max_states"] = max_states
+    # a mutant whose broken space never closes may declare a budget; the first violation is still shortest
+    settings["max_depth"] = depth if depth is not None else settings.get("max_depth")
+    settings["max_states"] = max_states if max_states is not None else settings.get("max_states")
     known = {f.name for f in dataclasses.fields(CheckConfig)}
     unknown = set(settings) - known
     if unknown:

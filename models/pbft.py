@@ -9,6 +9,10 @@ quorums of n = 3f+2 may share only f replicas, all of them faulty; the
 general quorum keeps the honest intersection. The last checks show the method
 can fail: quorums of 2f (mutant ``quorum-2f``) and 2f+1 quorums of n = 3f+2
 are refuted, and :func:`run` reports each refutation as a passed bite check.
+Catch-up rests on the same arithmetic, stated for a commit certificate
+(q signed commits from distinct members): it meets every other quorum in an
+honest replica, symbolically and for every n up to the bound; a certificate of
+q-1 commits is refuted.
 """
 
 from __future__ import annotations
@@ -128,6 +132,48 @@ def _selection_keeps_the_committed_value(k: int) -> Callable[[z3.Solver], None]:
     return build
 
 
+def _certificate_intersection(concrete_n: int | None = None, size: Size = quorum) -> Callable[[z3.Solver], None]:
+    """Negation of: a catch-up certificate's commit senders share an honest replica with every quorum.
+
+    The certificate holds ``size`` commits from distinct members, so at least
+    ``size - f`` of its senders are honest replicas that prepared its value; any
+    quorum that prepares, commits, or proves a NEW-VIEW has at least ``q - f``
+    honest members. Both are sets of the n - f honest replicas; the negation
+    asks for them to be disjoint.
+    """
+    def build(solver: z3.Solver) -> None:
+        n, f, cert, honest_cert, other, honest_other, shared = z3.Ints(
+            "n f certificate honest_in_certificate quorum honest_in_quorum shared")
+        solver.add(f >= 0, n >= 3 * f + 1, cert >= size(n, f), cert <= n, other >= quorum(n, f), other <= n)
+        solver.add(honest_cert >= cert - f, honest_cert <= cert, honest_other >= other - f, honest_other <= other)
+        solver.add(honest_cert <= n - f, honest_other <= n - f, shared >= 0)
+        solver.add(honest_cert + honest_other - shared <= n - f)  # both are sets of honest replicas
+        if concrete_n is not None:
+            solver.add(n == concrete_n)
+        solver.add(shared == 0)
+    return build
+
+
+def _certificate_intersection_enumerated(n: int) -> Callable[[z3.Solver], None]:
+    """The same for one n (f = (n-1)//3), one Bool per replica: certificate senders, quorum, faulty."""
+    f = (n - 1) // 3
+
+    def build(solver: z3.Solver) -> None:
+        signed = [z3.Bool(f"C_{i}") for i in range(n)]
+        other = [z3.Bool(f"Q_{i}") for i in range(n)]
+        bad = [z3.Bool(f"F_{i}") for i in range(n)]
+        solver.add(z3.AtLeast(*signed, quorum(n, f)), z3.AtLeast(*other, quorum(n, f)))
+        solver.add(z3.AtMost(*bad, f) if f else z3.And(*[z3.Not(x) for x in bad]))
+        solver.add(*[z3.Implies(z3.And(x, y), z) for x, y, z in zip(signed, other, bad)])
+    return build
+
+
+def refuted_short_certificate() -> ProofResult:
+    """A certificate of q-1 commits (what mutant ``certificate-unverified`` effectively accepts) must fail."""
+    return prove_unsat("PBFT-S1", "a certificate of q-1 commits meets every quorum in an honest replica",
+                       _certificate_intersection(size=lambda n, f: quorum(n, f) - 1))
+
+
 def refuted_quorum_2f() -> ProofResult:
     """Honest intersection with quorums of 2f (mutant ``quorum-2f``): Z3 must find a counterexample."""
     return prove_unsat("PBFT-S1", "quorums of 2f share an honest replica",
@@ -172,6 +218,17 @@ def run() -> list[ProofResult]:
         prove_unsat("PBFT-S4", "every NEW-VIEW proof holds an honest replica that prepared a committed value",
                     _committed_value_reaches_every_new_view, "|P| + |Q_honest| - |P∩Q| <= n - f"),
     ]
+    results.append(prove_unsat(
+        "PBFT-S1", "a commit certificate (q signed commits) meets every quorum in an honest replica, all n >= 3f+1",
+        _certificate_intersection(), "why catch-up adopts only the value that committed"))
+    for n in SIZE_ENUMERATED:
+        results.append(prove_unsat(
+            "PBFT-L1", f"a commit certificate meets every quorum in an honest replica, n = {n}",
+            _certificate_intersection(concrete_n=n), "catch-up is safe at every size up to the bound"))
+    for n in BOOL_ENUMERATED:
+        results.append(prove_unsat(
+            "PBFT-S1", f"a commit certificate meets every quorum in an honest replica, n = {n} (enumerated)",
+            _certificate_intersection_enumerated(n), f"{3 * n} Bool membership variables"))
     for k in PROOF_SIZES:
         results.append(prove_unsat(
             "PBFT-S4", f"the highest-view certificate of a {k}-message NEW-VIEW proof keeps the committed value",
@@ -180,5 +237,7 @@ def run() -> list[ProofResult]:
         _bites(refuted_quorum_2f(), "the check bites: quorums of 2f may share only a faulty replica"),
         _bites(refuted_2f_plus_1_beyond_3f_plus_1(),
                "the check bites: a fixed 2f+1 quorum is unsafe when n = 3f+2"),
+        _bites(refuted_short_certificate(),
+               "the check bites: a certificate of q-1 commits may share only faulty replicas with a quorum"),
     ]
     return results

@@ -4,7 +4,10 @@ Long random runs over the same transition system the exhaustive checker uses,
 for groups too large to exhaust (n = 4, 7, 10, f = (n-1)//3), on a multiset
 network with message loss and duplication budgets, crashes of honest
 replicas, and a Byzantine view-0 primary that may send anything it can sign.
-After every step the safety properties PBFT-S1..S8, L2, L3 and A1 are asserted.
+After every step the safety properties PBFT-S1..S8, L2, L3 and A1 are asserted;
+one more suite keeps the pre-prepare history (``audit_pre_prepares``) and adds
+PBFT-A2 (an equivocating primary is exposed), with one view change allowed so
+catch-up, forwarded pre-prepares and VIEW-CHANGE certificates all occur.
 """
 
 from __future__ import annotations
@@ -13,19 +16,26 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from mabeam.checker import ActorModel
+from mabeam.checker import ActorModel, CheckConfig
 from mabeam.checker.stateful import protocol_state_machine
 from mabeam.core import Kind
-from mabeam.protocols.pbft import ENTRY
+from mabeam.protocols.pbft import ENTRY, PBFTReplica, build_checked
+from mabeam.protocols.pbft.mutants import PrimaryEquivocationIgnored
 from mabeam.verify import build_model
 
 SAFETY_IDS = {"PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-S4", "PBFT-S5", "PBFT-S6", "PBFT-S7", "PBFT-S8",
-              "PBFT-L2", "PBFT-L3", "PBFT-A1"}
+              "PBFT-L2", "PBFT-L3", "PBFT-A1", "PBFT-A2"}
 
 
 def _model(agents: int, drops: int, duplicates: int, crashes: int, mutant: str | None = None) -> ActorModel:
     return build_model(ENTRY, agents, (agents - 1) // 3, mutant=mutant, network="multiset", drops=drops,
                        duplicates=duplicates, max_crashes=crashes)
+
+
+def _audited(cls: type[PBFTReplica] = PBFTReplica) -> ActorModel:
+    """n = 4 with the A2 history kept and one view change: the full Byzantine view-0 primary."""
+    return ActorModel(build_checked(4, 1, cls, max_view=1, audit_pre_prepares=True),
+                      CheckConfig(network="multiset", duplicates=2, byzantine=frozenset({"a0"})))
 
 
 def _suite(agents: int, examples: int, steps: int) -> type:
@@ -39,10 +49,14 @@ def _suite(agents: int, examples: int, steps: int) -> type:
 PBFT4 = _suite(4, examples=40, steps=40)
 PBFT7 = _suite(7, examples=10, steps=40)
 PBFT10 = _suite(10, examples=5, steps=40)
+PBFT4Audited = protocol_state_machine(_audited, ENTRY.properties, name="PBFT4Audited")
+PBFT4Audited.TestCase.settings = settings(max_examples=30, stateful_step_count=40, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
 
 TestPBFT4 = PBFT4.TestCase
 TestPBFT7 = PBFT7.TestCase
 TestPBFT10 = PBFT10.TestCase
+TestPBFT4Audited = PBFT4Audited.TestCase
 
 
 def test_the_suites_cover_the_safety_properties() -> None:
@@ -56,6 +70,16 @@ def test_a_mutant_makes_the_machine_fail(mutant: str, broken: str) -> None:
     machine = protocol_state_machine(lambda: _model(4, 0, 0, 0, mutant), ENTRY.properties,
                                      name=f"Mutant_{mutant.replace('-', '_')}")
     with pytest.raises(AssertionError, match=broken):
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=300, stateful_step_count=20, deadline=None, database=None,
+            phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))
+
+
+def test_ignoring_an_equivocating_primary_makes_the_audited_machine_fail() -> None:
+    """PBFT-A2 in random runs: a replica that keeps quiet about conflicting pre-prepares is caught."""
+    machine = protocol_state_machine(lambda: _audited(PrimaryEquivocationIgnored), ENTRY.properties,
+                                     name="Mutant_primary_equivocation_ignored")
+    with pytest.raises(AssertionError, match=r"PBFT-A2"):
         run_state_machine_as_test(machine, settings=settings(
             max_examples=300, stateful_step_count=20, deadline=None, database=None,
             phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))

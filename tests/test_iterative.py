@@ -306,3 +306,13 @@ def test_z3_proofs_up_to_n_10() -> None:
     assert results and all(r.ok for r in results), [(r.name, r.status, r.detail) for r in results if not r.ok]
     assert {r.id for r in results} == {"IR-S1", "IR-S2", "IR-S3"}
     assert (10, 3) in sizes() and sum("n=10 f=3" in r.name for r in results) == 2
+
+
+def test_a_crash_within_f_still_terminates_for_the_correct_agents() -> None:
+    """IR-L1 covers correct agents: a crashed one (one of the f faults) need not decide."""
+    from mabeam.protocols.iterative import build
+    from mabeam.session import run_protocol
+
+    result = run_protocol(build(4, 1), crashes={"a3": 0.0})
+    assert result.status == "decided" and result.agreement
+    assert result.properties["IR-L1"]["status"] == "holds"

@@ -10,6 +10,11 @@
 (* are abstracted to the set of senders a replica has seen for a          *)
 (* (view, value); a prepared certificate is abstracted to <<view, value>>. *)
 (* Checkpoints are abstracted to the stable sequence number of a replica.  *)
+(* Catch-up: a decided replica's commit certificate is abstracted to a     *)
+(* "decided" message for <<view, value>>; it is adopted only if a quorum    *)
+(* of commits for it was sent (what q signatures prove). Backups forward   *)
+(* the primary's pre-prepare in their prepares, so a prepare for another   *)
+(* value in the accepted view exposes the primary (variable exposed).      *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -41,6 +46,7 @@ Msgs ==
     \cup [type : {"viewchange"}, view : Views, sender : Replicas,
           cert : [view : Views \cup {None}, value : Values \cup {None}]]
     \cup [type : {"newview"}, view : Views, sender : Replicas, value : Values \cup {None}]
+    \cup [type : {"decided"}, view : Views, sender : Replicas, value : Values]
 
 VARIABLES
     view,        \* view[r]: current view
@@ -52,9 +58,11 @@ VARIABLES
     suspected,   \* suspected[r]: views whose primary r's own timer gave up on (PBFT-L3)
     highest,     \* highest[r]: the highest view r ever entered (PBFT-S8)
     stable,      \* stable[r]: 1 once a checkpoint of the decision is stable at r
+    exposed,     \* views whose primary an honest replica holds equivocation evidence against
+    adopted,     \* honest replicas that executed by adopting a commit certificate (PBFT-R4)
     sent         \* every message sent so far
 
-vars == <<view, phase, accepted, prepared, committed, decided, suspected, highest, stable, sent>>
+vars == <<view, phase, accepted, prepared, committed, decided, suspected, highest, stable, exposed, adopted, sent>>
 
 Senders(type, v, val) == {m.sender : m \in {x \in sent : x.type = type /\ x.view = v /\ x.value = val}}
 
@@ -85,27 +93,29 @@ Init ==
     /\ suspected = [r \in Replicas |-> {}]
     /\ highest = [r \in Replicas |-> 0]
     /\ stable = [r \in Replicas |-> 0]
+    /\ exposed = {}
+    /\ adopted = {}
     /\ sent = {}
 
 \* ---------------------------------------------------------------- adversary
 ByzantineSend(m) ==
     /\ m.sender \in Byzantine /\ m \in Msgs /\ m \notin sent
     /\ sent' = sent \cup {m}
-    /\ UNCHANGED <<view, phase, accepted, prepared, committed, decided, suspected, highest, stable>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, accepted, prepared, committed, decided, suspected, highest, stable>>
 
 \* ------------------------------------------------------------- normal case
 Propose(r, val) ==
     /\ r \in Honest /\ r = Primary[view[r]] /\ phase[r] = "normal" /\ accepted[r] = None
     /\ sent' = sent \cup {[type |-> "preprepare", view |-> view[r], sender |-> r, value |-> val]}
     /\ accepted' = [accepted EXCEPT ![r] = <<view[r], val>>]
-    /\ UNCHANGED <<view, phase, prepared, committed, decided, suspected, highest, stable>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, prepared, committed, decided, suspected, highest, stable>>
 
 AcceptPrePrepare(r, m) ==
     /\ r \in Honest /\ r # Primary[view[r]] /\ phase[r] = "normal" /\ accepted[r] = None
     /\ m \in sent /\ m.type = "preprepare" /\ m.view = view[r] /\ m.sender = Primary[view[r]]
     /\ accepted' = [accepted EXCEPT ![r] = <<view[r], m.value>>]
     /\ sent' = sent \cup {[type |-> "prepare", view |-> view[r], sender |-> r, value |-> m.value]}
-    /\ UNCHANGED <<view, phase, prepared, committed, decided, suspected, highest, stable>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, prepared, committed, decided, suspected, highest, stable>>
 
 Prepared(r) ==
     /\ r \in Honest /\ phase[r] = "normal" /\ accepted[r] # None
@@ -114,7 +124,7 @@ Prepared(r) ==
        /\ Cardinality(Senders("prepare", v, val) \ {Primary[v]}) >= Quorum - 1
        /\ prepared' = [prepared EXCEPT ![r] = @ \cup {<<v, val>>}]
        /\ sent' = sent \cup {[type |-> "commit", view |-> v, sender |-> r, value |-> val]}
-    /\ UNCHANGED <<view, phase, accepted, committed, decided, suspected, highest, stable>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, accepted, committed, decided, suspected, highest, stable>>
 
 Commit(r) ==
     /\ r \in Honest /\ phase[r] = "normal" /\ accepted[r] # None /\ decided[r] = None
@@ -123,7 +133,7 @@ Commit(r) ==
        /\ Cardinality(Senders("commit", v, val)) >= Quorum
        /\ committed' = [committed EXCEPT ![r] = @ \cup {<<v, val>>}]
        /\ decided' = [decided EXCEPT ![r] = val]
-    /\ UNCHANGED <<view, phase, accepted, prepared, suspected, highest, stable, sent>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, accepted, prepared, suspected, highest, stable, sent>>
 
 \* a checkpoint of the decision becomes stable on a quorum of honest-or-not replicas that decided it
 Stabilise(r) ==
@@ -131,7 +141,31 @@ Stabilise(r) ==
     /\ Cardinality({s \in Honest : decided[s] = decided[r]}) + Cardinality(Byzantine) >= Quorum
     /\ Cardinality({s \in Honest : decided[s] = decided[r]}) >= Quorum - F
     /\ stable' = [stable EXCEPT ![r] = 1]
-    /\ UNCHANGED <<view, phase, accepted, prepared, committed, decided, suspected, highest, sent>>
+    /\ UNCHANGED <<exposed, adopted, view, phase, accepted, prepared, committed, decided, suspected, highest, sent>>
+
+\* ------------------------------------------------------------------ catch-up
+\* a replica that executed hands its certificate to one that has not
+Answer(r, s) ==
+    /\ r \in Honest /\ s \in Honest /\ decided[s] = None /\ committed[r] # {}
+    /\ \E c \in committed[r] :
+        sent' = sent \cup {[type |-> "decided", view |-> c[1], sender |-> r, value |-> c[2]]}
+    /\ UNCHANGED <<exposed, adopted, view, phase, accepted, prepared, committed, decided, suspected, highest, stable>>
+
+\* the validation rule: a quorum of signed commits for exactly that view and value
+CatchUp(r, m) ==
+    /\ r \in Honest /\ decided[r] = None /\ m \in sent /\ m.type = "decided"
+    /\ Cardinality(Senders("commit", m.view, m.value)) >= Quorum
+    /\ decided' = [decided EXCEPT ![r] = m.value]
+    /\ adopted' = adopted \cup {r}
+    /\ UNCHANGED <<exposed, view, phase, accepted, prepared, committed, suspected, highest, stable, sent>>
+
+\* a forwarded pre-prepare for another value in the view r accepted: evidence against its primary
+Expose(r, m) ==
+    /\ r \in Honest /\ accepted[r] # None /\ m \in sent /\ m.type = "prepare"
+    /\ m.view = accepted[r][1] /\ m.value # accepted[r][2] /\ m.sender \in Honest
+    /\ m.view \notin exposed
+    /\ exposed' = exposed \cup {m.view}
+    /\ UNCHANGED <<adopted, view, phase, accepted, prepared, committed, decided, suspected, highest, stable, sent>>
 
 \* --------------------------------------------------------------- view change
 EnterViewChange(r, v) ==
@@ -145,13 +179,13 @@ Timeout(r) ==
     /\ r \in Honest /\ decided[r] = None /\ view[r] < MaxView /\ r # Primary[view[r]]
     /\ suspected' = [suspected EXCEPT ![r] = @ \cup {view[r]}]
     /\ EnterViewChange(r, view[r] + 1)
-    /\ UNCHANGED <<prepared, committed, decided, stable>>
+    /\ UNCHANGED <<exposed, adopted, prepared, committed, decided, stable>>
 
 Join(r, v) ==
     /\ r \in Honest /\ v > view[r]
     /\ Cardinality({m.sender : m \in {x \in sent : x.type = "viewchange" /\ x.view = v /\ x.sender # r}}) >= F + 1
     /\ EnterViewChange(r, v)
-    /\ UNCHANGED <<prepared, committed, decided, suspected, stable>>
+    /\ UNCHANGED <<exposed, adopted, prepared, committed, decided, suspected, stable>>
 
 SendNewView(r) ==
     /\ r \in Honest /\ r = Primary[view[r]] /\ phase[r] = "view-change"
@@ -160,7 +194,7 @@ SendNewView(r) ==
         /\ LET val == Selected({m.cert : m \in proof}) IN
            /\ sent' = sent \cup {[type |-> "newview", view |-> view[r], sender |-> r, value |-> val]}
     /\ phase' = [phase EXCEPT ![r] = "normal"]
-    /\ UNCHANGED <<view, accepted, prepared, committed, decided, suspected, highest, stable>>
+    /\ UNCHANGED <<exposed, adopted, view, accepted, prepared, committed, decided, suspected, highest, stable>>
 
 \* a valid NEW-VIEW (its proof is re-checked by the receiver) starts the view;
 \* its re-proposal, if any, is accepted as the view's pre-prepare
@@ -176,7 +210,7 @@ InstallNewView(r, m) ==
     /\ accepted' = [accepted EXCEPT ![r] = IF m.value = None THEN None ELSE <<m.view, m.value>>]
     /\ sent' = IF m.value = None \/ r = Primary[m.view] THEN sent
                ELSE sent \cup {[type |-> "prepare", view |-> m.view, sender |-> r, value |-> m.value]}
-    /\ UNCHANGED <<prepared, committed, decided, suspected, stable>>
+    /\ UNCHANGED <<exposed, adopted, prepared, committed, decided, suspected, stable>>
 
 Next ==
     \/ \E m \in Msgs : ByzantineSend(m)
@@ -184,6 +218,8 @@ Next ==
     \/ \E r \in Replicas, m \in sent : AcceptPrePrepare(r, m) \/ InstallNewView(r, m)
     \/ \E r \in Replicas : Prepared(r) \/ Commit(r) \/ Stabilise(r) \/ Timeout(r) \/ SendNewView(r)
     \/ \E r \in Replicas, v \in Views : Join(r, v)
+    \/ \E r, s \in Replicas : Answer(r, s)
+    \/ \E r \in Replicas, m \in sent : CatchUp(r, m) \/ Expose(r, m)
 
 Fairness ==
     /\ \A r \in Honest : WF_vars(Prepared(r)) /\ WF_vars(Commit(r)) /\ WF_vars(Timeout(r))
@@ -191,6 +227,8 @@ Fairness ==
     /\ \A r \in Honest, m \in Msgs : WF_vars(AcceptPrePrepare(r, m)) /\ WF_vars(InstallNewView(r, m))
     /\ \A r \in Honest, val \in Values : WF_vars(Propose(r, val))
     /\ \A r \in Honest, v \in Views : WF_vars(Join(r, v))
+    /\ \A r, s \in Honest : WF_vars(Answer(r, s))
+    /\ \A r \in Honest, m \in Msgs : WF_vars(CatchUp(r, m)) /\ WF_vars(Expose(r, m))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
@@ -229,15 +267,23 @@ PBFT_A1_Accountability ==
         (m1.sender = r /\ m2.sender = r /\ m1.type = m2.type /\ m1.type \in {"prepare", "commit"}
          /\ m1.view = m2.view) => m1.value = m2.value
 
-\* liveness, under the fairness above, when some view within the bound has an honest primary
+\* an honest replica only ever exposes a primary that signed two pre-prepares for one view
+PBFT_A2_PrimaryExposed ==
+    \A v \in exposed : Primary[v] \in Byzantine
+        /\ \E m1, m2 \in sent : m1.type = "preprepare" /\ m2.type = "preprepare" /\ m1.view = v
+            /\ m2.view = v /\ m1.value # m2.value
+
+\* liveness, under the fairness above, when some view within the bound has an honest primary:
+\* every honest replica executes (catch-up brings along those left behind)
 PBFT_L1_Liveness ==
     (\E v \in Views : Primary[v] \in Honest)
-        => <>(Cardinality({r \in Honest : decided[r] # None}) >= F + 1)
+        => <>(\A r \in Honest : decided[r] # None)
 
-\* non-vacuity (PBFT-R1..R3): TLC reports these "violated" when listed as invariants
+\* non-vacuity (PBFT-R1..R4): TLC reports these "violated" when listed as invariants
 PBFT_R1_NoDecision == \A r \in Honest : decided[r] = None
 PBFT_R2_NoViewChange == \A r \in Honest : view[r] = 0 \/ phase[r] = "view-change"
 PBFT_R3_NoEquivocation ==
     \A m1, m2 \in sent : (m1.sender \in Byzantine /\ m2.sender \in Byzantine /\ m1.type = "preprepare"
         /\ m2.type = "preprepare" /\ m1.view = m2.view) => m1.value = m2.value
+PBFT_R4_NoCatchUp == adopted = {}
 =============================================================================

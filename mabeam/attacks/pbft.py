@@ -34,7 +34,9 @@ class PBFTAdapter(MessageAdapter):
         if isinstance(message, PrePrepare):
             other = self._other_request(message.request)
             return self.resign(message.replace(request=other, digest=request_digest(other)))
-        if isinstance(message, (Prepare, Commit)):
+        if isinstance(message, Prepare):  # the forwarded pre-prepare would give the lie away: leave it out
+            return self.resign(message.replace(digest=self._other_digest(message.digest), pre_prepare=None))
+        if isinstance(message, Commit):
             return self.resign(message.replace(digest=self._other_digest(message.digest)))
         if isinstance(message, Checkpoint):
             return self.resign(message.replace(digest=_scrambled(message.digest)))

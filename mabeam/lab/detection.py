@@ -4,7 +4,9 @@ Two tiers, never mixed:
 
 * an **accusation** names an agent together with evidence that an honest agent
   never produces, checked here before it counts: two conflicting messages
-  signed by the accused (reported live, or found by auditing the honest
+  signed by the accused (reported live: a primary's conflicting pre-prepares
+  meet at an honest replica because backups forward the pre-prepare in their
+  PREPAREs, and are reported as ``primary-equivocation``; or found by auditing the honest
   replicas' commit certificates; checked with
   :func:`~mabeam.protocols.pbft.auth.verify_evidence`), or a message the
   accused's own authenticated link carried under another member's name that
@@ -28,7 +30,9 @@ from typing import Any
 
 from ..core.identity import AgentId
 from ..core.properties import Kind, Snapshot
+from ..core.effects import Evidence
 from ..protocols.pbft.auth import verify_evidence
+from ..protocols.pbft.messages import PrePrepare
 from ..protocols.pbft.properties import audit
 from .run import LabRun
 
@@ -38,7 +42,7 @@ LIVENESS = "PBFT-L1"
 @dataclass(frozen=True)
 class Accusation:
     against: AgentId
-    kind: str  # equivocation | certificate-equivocation | impersonation
+    kind: str  # primary-equivocation | equivocation | certificate-equivocation | impersonation
     basis: str  # signed (transferable to any third party) | link (attested by the authenticated channel)
     at: float
 
@@ -57,7 +61,7 @@ def accusations(run: LabRun) -> tuple[list[Accusation], int]:
     unverifiable = 0
     for record in run.result.evidence:
         if record.effect is not None and verify_evidence(record.effect, auth):
-            found.append(Accusation(record.against, record.kind, "signed", record.at))
+            found.append(Accusation(record.against, _kind(record.effect), "signed", record.at))
         else:
             unverifiable += 1
     snapshot = Snapshot(run.protocol, dict(run.states), frozenset(), run.byzantine, frozenset(), frozenset())
@@ -75,6 +79,12 @@ def accusations(run: LabRun) -> tuple[list[Accusation], int]:
         else:
             unverifiable += record.count
     return _earliest(found), unverifiable
+
+
+def _kind(evidence: Evidence) -> str:
+    """``primary-equivocation`` for two conflicting signed pre-prepares (met directly, forwarded in
+    PREPAREs, or inside VIEW-CHANGE / catch-up certificates), else the evidence's own kind."""
+    return "primary-equivocation" if isinstance(evidence.proof[0], PrePrepare) else evidence.kind
 
 
 def suspicions(run: LabRun) -> list[Suspicion]:

@@ -7,6 +7,8 @@ value an agent leaves round r with is its round-(r+1) value.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 from fractions import Fraction
@@ -157,15 +159,30 @@ def one_value_per_sender(snap: Snapshot) -> bool:
     return True
 
 
-@eventually("IR-L1", "Termination within R rounds")
 @_memoised
-def termination(snap: Snapshot) -> bool:
-    """Every honest agent decides, after exactly R = min(ceil(log2(width/epsilon)), max_rounds) rounds."""
+def _all_terminated(snap: Snapshot) -> bool:
     protocol = snap.protocol
     assert isinstance(protocol, ApproximateAgreement)
     return _all_honest_decided(snap) and all(
         len(state.history) == protocol.rounds and state.decided[1] == protocol.rounds
         for _, state in _honest_states(snap))
+
+
+@eventually("IR-L1", "Termination within R rounds")
+def termination(snap: Snapshot) -> bool:
+    """Every correct agent decides, after exactly R = min(ceil(log2(width/epsilon)), max_rounds) rounds.
+
+    A crash is one of the f faults: the promise covers the honest agents that have
+    not crashed, and holds while Byzantine plus crashed agents number at most f.
+    """
+    protocol = snap.protocol
+    assert isinstance(protocol, ApproximateAgreement)
+    if len(snap.byzantine) + len(snap.crashed) > protocol.f:
+        return True  # beyond the fault bound nothing is promised (spec IR-L1)
+    if not snap.crashed:
+        return _all_terminated(snap)
+    # judge the correct agents only: treat the crashed ones like the faulty ones
+    return _all_terminated(replace(snap, byzantine=snap.byzantine | snap.crashed))
 
 
 @sometimes("IR-R1", "Some agent terminates")

@@ -1,9 +1,12 @@
 """PBFT: Byzantine consensus with view change (spec: ``spec/pbft.md``)."""
 
-from .build import CHECKPOINT_BOUNDS, STANDARD_BOUNDS, VIEW_CHANGE_BOUNDS, build, build_checked, make_config
+from .build import (
+    CATCH_UP_BOUNDS, CHECKPOINT_BOUNDS, EXPOSURE_BOUNDS, STANDARD_BOUNDS, VIEW_CHANGE_BOUNDS, build, build_checked,
+    make_config,
+)
 from .replica import PHASES, PBFTReplica
 
-__all__ = ["CHECKPOINT_BOUNDS", "PHASES", "PBFTReplica", "STANDARD_BOUNDS", "VIEW_CHANGE_BOUNDS", "build", "build_checked", "make_config"]
+__all__ = ["CATCH_UP_BOUNDS", "CHECKPOINT_BOUNDS", "EXPOSURE_BOUNDS", "PHASES", "PBFTReplica", "STANDARD_BOUNDS", "VIEW_CHANGE_BOUNDS", "build", "build_checked", "make_config"]
 
 from ...core.catalog import ProtocolEntry  # noqa: E402
 from .mutants import MUTANTS  # noqa: E402

@@ -40,6 +40,13 @@ CHECKPOINT_BOUNDS: dict[str, Any] = {"max_view": 0, "max_seq": 1, "checkpoint_in
 #: the view-change check: the view-0 primary is Byzantine but silent, so every honest replica times out
 VIEW_CHANGE_BOUNDS: dict[str, Any] = {"max_view": 1, "max_seq": 1, "checkpoint_interval": 1, "adversary": "silent"}
 
+#: the equivocating primary's own messages only (both pre-prepares, commits), with the history PBFT-A2 reads
+EXPOSURE_BOUNDS: dict[str, Any] = {"adversary": "primary", "audit_pre_prepares": True}
+#: catch-up: the Byzantine view-0 primary pre-prepares only to two honest replicas and may commit with
+#: them, so they execute and the third is left behind alone; view 1 (honest primary) makes PBFT-L1 a promise, but
+#: one replica's VIEW-CHANGE moves nobody, so only a catch-up answer lets it execute
+CATCH_UP_BOUNDS: dict[str, Any] = {"max_view": 1, "adversary": "lagging", "requests": (("c0", "x"),)}
+
 
 def build_checked(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica,
                   **bounds: Any) -> PBFTReplica:

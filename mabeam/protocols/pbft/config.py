@@ -10,6 +10,10 @@ from .auth import Authenticator
 from .messages import Request
 
 
+#: what a Byzantine replica may send in an exhaustive check (see PBFTReplica.adversary_messages)
+ADVERSARIES = ("full", "silent", "primary", "lagging")
+
+
 @dataclass(frozen=True)
 class PBFTConfig:
     """Everything a replica knows before it starts.
@@ -32,8 +36,13 @@ class PBFTConfig:
     max_view: int = 2
     max_seq: int = 1
     base_timeout: float = 10.0  # first view-change timeout; doubles on every consecutive view change
-    #: what a Byzantine replica may send in a check: ``"full"`` (everything it can sign) or ``"silent"``
+    #: what a Byzantine replica may send in a check: ``"full"`` (everything it can sign), ``"silent"``,
+    #: ``"primary"`` (only its pre-prepares, certificates and commits for the views it leads) or
+    #: ``"lagging"`` (the same, withheld from the last replica)
     adversary: str = "full"
+    #: keep the history PBFT-A2 reads (``ReplicaState.pre_prepares_seen``): every replica that is shown a
+    #: conflicting pre-prepare then differs from one that was not, which costs the exhaustive check states
+    audit_pre_prepares: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.membership)
@@ -46,8 +55,8 @@ class PBFTConfig:
                 raise ConfigurationError(f"{name} must be at least 1")
         if self.watermark_window < self.checkpoint_interval:
             raise ConfigurationError("the watermark window must span at least one checkpoint interval")
-        if self.adversary not in ("full", "silent"):
-            raise ConfigurationError(f"adversary must be 'full' or 'silent', got {self.adversary!r}")
+        if self.adversary not in ADVERSARIES:
+            raise ConfigurationError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
         if self.max_view < 0 or self.base_timeout <= 0:
             raise ConfigurationError("max_view must be >= 0 and base_timeout > 0")
         overlap = set(self.requesters) & set(self.membership)

@@ -35,9 +35,18 @@ class PrePrepare(Message, frozen=True, tag="pbft.pre-prepare"):
 
 
 class Prepare(Message, frozen=True, tag="pbft.prepare"):
+    """A backup's vote for the primary's pre-prepare, which it forwards (signed by the primary).
+
+    Forwarding makes two conflicting pre-prepares for one (view, seq) meet at some
+    honest replica, which turns them into evidence against the primary.
+    ``pre_prepare`` is optional on the wire (the vote counts without it), but an
+    honest backup always includes it, and one that is included must match.
+    """
+
     view: int
     seq: int
     digest: bytes
+    pre_prepare: PrePrepare | None = None
     signature: bytes = b""
 
 
@@ -63,6 +72,39 @@ class PreparedCertificate(msgspec.Struct, frozen=True):
     prepares: tuple[Prepare, ...]
 
 
+class CommitCertificate(msgspec.Struct, frozen=True):
+    """Proof that ``pre_prepare`` committed: it plus a quorum of matching signed commits.
+
+    Any quorum shares an honest replica with the quorum that prepared the slot,
+    so no other value can commit at ``pre_prepare.seq`` (spec/pbft.md, catch-up).
+    """
+
+    pre_prepare: PrePrepare
+    commits: tuple[Commit, ...]
+
+    @property
+    def seq(self) -> int:
+        return self.pre_prepare.seq
+
+    @property
+    def view(self) -> int:
+        return self.pre_prepare.view
+
+
+class Decided(Message, frozen=True, tag="pbft.decided"):
+    """A decided replica's answer to a replica still working on ``seq``: its commit certificate.
+
+    Sent in reply to normal-case messages for a decided sequence number and to
+    VIEW-CHANGEs (a replica that keeps timing out asks this way). The receiver
+    checks the certificate itself; the answering replica's signature only binds
+    the message to its sender and session.
+    """
+
+    seq: int
+    certificate: CommitCertificate
+    signature: bytes = b""
+
+
 class ViewChange(Message, frozen=True, tag="pbft.view-change"):
     """The sender moves to ``view``; carries its stable checkpoint proof and prepared certificates."""
 
@@ -83,12 +125,12 @@ class NewView(Message, frozen=True, tag="pbft.new-view"):
 
 
 MESSAGE_TYPES: tuple[type[Message], ...] = (
-    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView)
+    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Decided)
 
 #: the phase of each signed message kind, used in rejection reasons and evidence
 PHASE_OF: dict[type[Message], str] = {
     Request: "request", PrePrepare: "pre-prepare", Prepare: "prepare", Commit: "commit",
-    Checkpoint: "checkpoint", ViewChange: "view-change", NewView: "new-view",
+    Checkpoint: "checkpoint", ViewChange: "view-change", NewView: "new-view", Decided: "decided",
 }
 
 NULL_VALUE = "(null)"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core import AgentId, Broadcast, Message, SetTimer, Step
+from ...core import AgentId, Broadcast, Effect, Message, Reject, SetTimer, Step
 from ...core.catalog import Mutant
 from .auth import equivocation
-from .build import CHECKPOINT_BOUNDS, VIEW_CHANGE_BOUNDS, build_checked
-from .messages import NewView, PrePrepare, Prepare, Request
+from .build import CATCH_UP_BOUNDS, CHECKPOINT_BOUNDS, EXPOSURE_BOUNDS, VIEW_CHANGE_BOUNDS, build_checked
+from .messages import Commit, NewView, PrePrepare, Prepare, Request
 from .normal import VIEW_CHANGE_TIMER
 from .replica import PBFTReplica
 from .state import NORMAL, VIEW_CHANGE, ReplicaState, Slot, replace
@@ -35,7 +35,13 @@ class NoEquivocationCheck(PBFTReplica):
 
     The backup keeps the first in its log but also broadcasts a prepare for the
     second value, so it equivocates itself and may help prepare two values.
+    Catch-up answers are left out: its own equivocation is what the check
+    catches, and answering every conflicting prepare it provokes made the
+    exhaustive run exceed 450,000 states without completing.
     """
+
+    def answers(self, me: AgentId, state: ReplicaState, message: Message) -> tuple[Effect, ...]:
+        return ()
 
     def second_pre_prepare(self, me: AgentId, state: ReplicaState, slot: Slot,
                            incoming: PrePrepare) -> Step | None:
@@ -118,6 +124,51 @@ class DuplicateIsEquivocation(PBFTReplica):
         return super().second_vote(state, counted, incoming)
 
 
+class UnverifiedCertificate(PBFTReplica):
+    """Adopts a catch-up certificate without verifying the signatures on its commits.
+
+    It still counts a quorum of distinct senders, but only one signature in the
+    Byzantine primary's forged certificate is real: fewer than a quorum vouch for it.
+    """
+
+    def commit_signature_ok(self, commit: Commit) -> bool:
+        return True
+
+
+class NoCatchUp(PBFTReplica):
+    """Never answers a lagging replica with its commit certificate."""
+
+    def answers(self, me: AgentId, state: ReplicaState, message: Message) -> tuple[Effect, ...]:
+        return ()
+
+
+class PrimaryEquivocationIgnored(PBFTReplica):
+    """Logs conflicting pre-prepares of the primary (direct, forwarded, in certificates) but reports nothing."""
+
+    def primary_equivocation(self, own: PrePrepare, shown: PrePrepare) -> tuple[Effect, ...]:
+        return ()
+
+    def second_pre_prepare(self, me: AgentId, state: ReplicaState, slot: Slot,
+                           incoming: PrePrepare) -> Step | None:
+        assert slot.pre_prepare is not None
+        return Step(state, (Reject("equivocation", incoming),)) if slot.pre_prepare != incoming else \
+            super().second_pre_prepare(me, state, slot, incoming)
+
+
+class AcceptsEarlierView(PBFTReplica):
+    """Processes a replayed normal-case message from an earlier view instead of rejecting it as stale.
+
+    A replica that has moved to view v+1 keeps preparing and committing view-v
+    slots from redelivered messages, so view v can still commit after the view
+    change already decided what view v+1 re-proposes.
+    """
+
+    def view_mismatch(self, state: ReplicaState, view: int) -> str | None:
+        if view < state.view:
+            return None
+        return super().view_mismatch(state, view)
+
+
 def _mutant(name: str, cls: type[PBFTReplica], description: str, breaks: tuple[str, ...],
             byzantine: str | None = None, bounds: dict[str, Any] | None = None, **overrides: Any) -> Mutant:
     """A mutant checked exhaustively on the standard bounds, or on its own smaller ones."""
@@ -132,6 +183,9 @@ def _mutant(name: str, cls: type[PBFTReplica], description: str, breaks: tuple[s
 NO_REQUESTS: dict[str, Any] = {"max_view": 1, "requests": ()}
 #: an honest primary and a silent Byzantine backup: only honest messages, delivered any number of times
 HONEST_PRIMARY: dict[str, Any] = {"adversary": "silent"}
+#: an honest primary, a silent Byzantine backup and one view change: timers may fire while view 0 is in flight,
+#: so old-view messages are redelivered after the view change (the duplicating network replays them)
+REPLAYED_VIEW: dict[str, Any] = {"adversary": "silent", "max_view": 1}
 
 MUTANTS = (
     _mutant("quorum-2f", QuorumOf2f, "quorums of 2f instead of 2f+1",
@@ -159,6 +213,17 @@ MUTANTS = (
             "one VIEW-CHANGE pulls a replica to a higher view", ("PBFT-L3",), bounds=NO_REQUESTS),
     _mutant("never-suspects", NeverSuspects, "no view change ever starts", ("PBFT-L1",),
             bounds=VIEW_CHANGE_BOUNDS),
+    _mutant("certificate-unverified", UnverifiedCertificate,
+            "a catch-up certificate is adopted without checking its commits' signatures", ("PBFT-S1",),
+            bounds={"adversary": "primary", "requests": (("c0", "x"),)}),
+    _mutant("no-catch-up", NoCatchUp, "a decided replica never answers a lagging one", ("PBFT-L1",),
+            bounds=CATCH_UP_BOUNDS),
+    _mutant("primary-equivocation-ignored", PrimaryEquivocationIgnored,
+            "conflicting signed pre-prepares of the primary produce no evidence", ("PBFT-A2",),
+            bounds=EXPOSURE_BOUNDS),
+    _mutant("accepts-earlier-view", AcceptsEarlierView,
+            "a replayed message from an earlier view is processed instead of rejected as stale",
+            ("PBFT-S3", "PBFT-A1"), byzantine="a3", bounds=REPLAYED_VIEW, max_states=60_000),
     _mutant("duplicate-is-equivocation", DuplicateIsEquivocation,
             "an identical redelivered message is reported as equivocation", ("PBFT-A1",), byzantine="a3",
             bounds=HONEST_PRIMARY),

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, SetTimer, Step
+from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, Reject, SetTimer, Step
+from .auth import conflicting
+from .catchup import shown_pre_prepare, signed_by_primary
 from .common import defer, first_from, reject
-from .messages import Commit, PrePrepare, Prepare, chain_digest, request_digest, request_value
+from .messages import Commit, CommitCertificate, PrePrepare, Prepare, chain_digest, request_digest, request_value
 from .state import NORMAL, ReplicaState, Slot, add_vote, replace
 
 if TYPE_CHECKING:
@@ -65,17 +67,38 @@ def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepa
         return reject(state, "not-primary", m)
     if not r.in_window(state, m.seq):
         return reject(state, "outside-watermarks", m)
-    if m.request is None or not r.valid_request(m.request):
+    if m.request is None:
+        return exposing(r, state, m, "bad-request")
+    if not r.valid_request(m.request):
         return reject(state, "bad-request", m)
     if m.digest != request_digest(m.request):
-        return reject(state, "digest-mismatch", m)
+        return exposing(r, state, m, "digest-mismatch")
     state, effects = accept_pre_prepare(r, me, state, m)
     return Step(state, tuple(effects))
+
+
+def exposing(r: PBFTReplica, state: ReplicaState, m: PrePrepare, reason: str) -> Step:
+    """Refuse an unusable pre-prepare; if the primary signed another one for the slot, that is evidence.
+
+    Used for a null request (only a NEW-VIEW may carry one) and a digest that does not match the
+    request. One carrying a request no configured client signed is refused without evidence: it is
+    equally conflicting, but the exhaustive check's adversary sends one, and reporting it doubled the
+    standard state space (spec/pbft.md, "Checked bounds").
+    """
+    logged = state.slot(m.view, m.seq).pre_prepare
+    if logged is None or not conflicting(logged, m):
+        return reject(state, reason, m)
+    if r.config.audit_pre_prepares:
+        state = replace(state, pre_prepares_seen=state.pre_prepares_seen | {
+            (logged.view, logged.seq, logged.digest), (m.view, m.seq, request_digest(m.request))})
+    return Step(state, r.primary_equivocation(logged, m) + (Reject(reason, m),))
 
 
 def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
                        m: PrePrepare) -> tuple[ReplicaState, list[Effect]]:
     """Log a checked pre-prepare; a backup adds and broadcasts its own prepare."""
+    if r.config.audit_pre_prepares:
+        state = replace(state, pre_prepares_seen=state.pre_prepares_seen | {(m.view, m.seq, m.digest)})
     slot = state.slot(m.view, m.seq)
     if slot.pre_prepare is not None:
         step = r.second_pre_prepare(me, state, slot, m)
@@ -88,7 +111,7 @@ def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
     effects: list[Effect] = []
     if me != r.primary(m.view):
         own = r.signer(me).sign(Prepare(session=r.session, sender=me, view=m.view, seq=m.seq,
-                                        digest=m.digest))
+                                        digest=m.digest, pre_prepare=m))
         if first_from(slot.prepares, me) is None:
             slot = Slot(slot.view, slot.seq, slot.pre_prepare, add_vote(slot.prepares, own),
                         slot.commits, slot.prepared, slot.committed)
@@ -106,6 +129,19 @@ def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> 
         return reject(state, "prepare-from-primary", m)
     if not r.in_window(state, m.seq):
         return reject(state, "outside-watermarks", m)
+    forwarded = m.pre_prepare
+    if forwarded is None:
+        return count_prepare(r, me, state, m)
+    if (forwarded.view, forwarded.seq, forwarded.digest) != (m.view, m.seq, m.digest) \
+            or not signed_by_primary(r, forwarded):
+        return reject(state, "bad-forwarded-pre-prepare", m)
+    state, evidence = shown_pre_prepare(r, state, forwarded)  # the primary told us something else
+    step = count_prepare(r, me, state, m)
+    return Step(step.state, evidence + step.effects) if evidence else step
+
+
+def count_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
+    """Count a screened prepare towards its slot (or defer, reject, or expose its sender)."""
     slot = state.slot(state.view, m.seq)
     counted = first_from(slot.prepares, m.sender)
     if counted is not None:
@@ -191,7 +227,7 @@ def execute_ready(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[Rep
         if request is not None:
             table = tuple(sorted({**dict(table), request.sender: request.timestamp}.items()))
         value = request_value(request)
-        certificate = tuple(matching(slot.commits, slot.digest))
+        certificate = CommitCertificate(slot.pre_prepare, tuple(matching(slot.commits, slot.digest)))
         state = replace(state, last_executed=seq, state_digest=chain_digest(state.state_digest, value),
                         client_table=table, decision_proofs=state.decision_proofs + (certificate,),
                         attempts=0)

@@ -8,6 +8,7 @@ from the replicas' history fields, see :mod:`.state`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from itertools import combinations
@@ -16,7 +17,7 @@ from typing import Any
 from ...core import AgentId, Evidence, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .auth import conflicting, equivocation, verify_evidence
-from .messages import NULL_VALUE
+from .messages import NULL_VALUE, PrePrepare
 from .replica import PBFTReplica
 from .state import NORMAL, ReplicaState
 
@@ -156,10 +157,13 @@ def no_view_change_without_honest_timeout(snap: Snapshot) -> bool:
 # ---------------------------------------------------------------- liveness
 @eventually("PBFT-L1", "Liveness after stabilisation")
 def requests_execute(snap: Snapshot) -> bool:
-    """Every request within the sequence bound is executed by at least f+1 correct replicas (a client's reply quorum).
+    """Every correct replica executes every request within the sequence bound.
 
     Promised only when some view within the bound has a correct primary: with
-    the view bound at a faulty primary's view no protocol can progress.
+    the view bound at a faulty primary's view no protocol can progress. A
+    replica that missed the commits of the view in which a request committed
+    (misled by an equivocating primary, cut off, or moved ahead in views)
+    executes it through catch-up.
     """
     protocol = replica_protocol(snap)
     target = min(protocol.config.max_seq, len(protocol.config.requests))
@@ -167,9 +171,8 @@ def requests_execute(snap: Snapshot) -> bool:
     if all(protocol.primary(v) in bad or protocol.primary(v) in snap.crashed
            for v in range(protocol.config.max_view + 1)):
         return True
-    done = sum(1 for a in snap.protocol.agents if a not in bad and a not in snap.crashed
-               and snap.states.get(a) is not None and snap.states[a].last_executed >= target)
-    return done >= protocol.f + 1
+    return all(snap.states.get(a) is not None and snap.states[a].last_executed >= target
+               for a in snap.protocol.agents if a not in bad and a not in snap.crashed)
 
 
 # ---------------------------------------------------------------- accountability
@@ -178,7 +181,7 @@ def audit(snap: Snapshot) -> set[Evidence]:
     commits: dict[tuple[AgentId, int, int], set] = defaultdict(set)
     for _, state in honest_states(snap):
         for certificate in state.decision_proofs:
-            for c in certificate:
+            for c in certificate.commits:
                 commits[(c.sender, c.view, c.seq)].add(c)
     found = set()
     for group in commits.values():
@@ -200,9 +203,8 @@ def accountability(snap: Snapshot) -> bool:
         return True
     views = defaultdict(set)
     for _, state in honest_states(snap):
-        for seq, certificate in enumerate(state.decision_proofs, start=1):
-            if certificate:
-                views[seq].add(certificate[0].view)
+        for certificate in state.decision_proofs:
+            views[certificate.seq].add(certificate.view)
     if not any(len(v) == 1 for v in views.values()):
         return True  # a break across views is not attributable from commit certificates alone
     culprits = {e.against for e in set(snap.evidence) | audit(snap)
@@ -210,10 +212,45 @@ def accountability(snap: Snapshot) -> bool:
     return len(culprits) >= protocol.f + 1 and culprits <= bad
 
 
+@always("PBFT-A2", "An equivocating primary is exposed")
+def primary_exposed(snap: Snapshot) -> bool:
+    """An honest replica that held two conflicting signed pre-prepares of one primary for one (view, seq)
+    (delivered directly, forwarded in a PREPARE, or inside a VIEW-CHANGE or commit certificate) has
+    produced verifiable equivocation evidence against that primary.
+
+    Needs the ``pre_prepares_seen`` history, kept only when the configuration asks for it.
+    """
+    protocol = replica_protocol(snap)
+    exposed = {(e.proof[0].view, e.proof[0].seq) for e in snap.evidence
+               if e.kind == "equivocation" and len(e.proof) == 2 and isinstance(e.proof[0], PrePrepare)
+               and e.against == protocol.primary(e.proof[0].view) and verify_evidence(e, protocol.auth)}
+    for _, state in honest_states(snap):
+        digests: dict[tuple[int, int], set[bytes]] = defaultdict(set)
+        for view, seq, digest in state.pre_prepares_seen:
+            digests[(view, seq)].add(digest)
+        if any(len(ds) > 1 and slot not in exposed for slot, ds in digests.items()):
+            return False
+    return True
+
+
+#: A2 reads a history only configurations with ``audit_pre_prepares`` keep (see PBFTConfig)
+primary_exposed = dataclasses.replace(
+    primary_exposed, applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.audit_pre_prepares)
+
+
 # ---------------------------------------------------------------- non-vacuity
 @sometimes("PBFT-R1", "Some honest replica decides")
 def someone_decides(snap: Snapshot) -> bool:
     return bool(honest_decisions(snap))
+
+
+@sometimes("PBFT-R4", "A replica catches up from a commit certificate")
+def caught_up(snap: Snapshot) -> bool:
+    """Some honest replica executed a sequence number whose commits it did not collect itself.
+
+    Its committed slot holds the certificate it adopted, which has no prepared flag.
+    """
+    return any(s.committed and not s.prepared for _, state in honest_states(snap) for s in state.slots)
 
 
 @sometimes("PBFT-R2", "A view change completes",
@@ -223,7 +260,7 @@ def view_change_completes(snap: Snapshot) -> bool:
 
 
 @sometimes("PBFT-R3", "An equivocating replica is exposed",
-           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.adversary == "full")
+           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.adversary in ("full", "primary"))
 def equivocation_exposed(snap: Snapshot) -> bool:
     return any(e.against in faulty(snap) for e in snap.evidence)
 
@@ -236,5 +273,5 @@ def _honest_only(snap: Snapshot) -> Snapshot:
 
 PROPERTIES = (agreement, prepared_uniqueness, committed_backed, view_change_preservation, validity,
               integrity, checkpoint_discipline, views_monotone, honest_primary_within_f_plus_1,
-              no_view_change_without_honest_timeout, requests_execute, accountability,
-              someone_decides, view_change_completes, equivocation_exposed)
+              no_view_change_without_honest_timeout, requests_execute, accountability, primary_exposed,
+              someone_decides, view_change_completes, equivocation_exposed, caught_up)

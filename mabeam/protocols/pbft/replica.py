@@ -11,15 +11,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...core import (
-    AgentId, Envelope, Message, PhaseGraph, PhaseTransition, Protocol, SetTimer, Step,
+    AgentId, Defer, Effect, Envelope, Message, PhaseGraph, PhaseTransition, Protocol, SetTimer, Step,
 )
-from . import checkpoint, normal, viewchange
-from .auth import Signer
+from . import catchup, checkpoint, normal, viewchange
+from .auth import Signer, equivocation
 from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig
 from .messages import (
-    MESSAGE_TYPES, Checkpoint, Commit, NewView, PrePrepare, Prepare, Request, ViewChange,
-    chain_digest, request_digest,
+    MESSAGE_TYPES, Checkpoint, Commit, CommitCertificate, Decided, NewView, PrePrepare, Prepare, Request,
+    ViewChange, chain_digest, request_digest,
 )
 from .state import NORMAL, VIEW_CHANGE, ReplicaState, Slot
 
@@ -50,6 +50,7 @@ class PBFTReplica(Protocol):
         self.commit_quorum = quorum
         self.checkpoint_quorum = quorum
         self.new_view_quorum = quorum
+        self.certificate_quorum = quorum  # signed commits a catch-up certificate must carry
         self.join_threshold = config.f + 1
         self._requests = {(q.sender, q.timestamp): q for q in config.requests}
 
@@ -105,6 +106,25 @@ class PBFTReplica(Protocol):
     def new_view_problem(self, m: NewView) -> str | None:
         return viewchange.new_view_problem(self, m)
 
+    def certificate_problem(self, cert: CommitCertificate) -> str | None:
+        return catchup.certificate_problem(self, cert)
+
+    def commit_signature_ok(self, commit: Commit) -> bool:
+        """Whether a commit inside a catch-up certificate carries its sender's valid signature."""
+        return self.auth.verify(commit)
+
+    def decided_again(self, me: AgentId, state: ReplicaState, m: Decided) -> Step:
+        """A certificate for a sequence number already executed."""
+        return catchup.already_adopted(self, me, state, m)
+
+    def primary_equivocation(self, own: PrePrepare, shown: PrePrepare) -> tuple[Effect, ...]:
+        """The evidence for two conflicting signed pre-prepares of one primary for one (view, seq)."""
+        return (equivocation(own, shown),)
+
+    def answers(self, me: AgentId, state: ReplicaState, message: Message) -> tuple[Effect, ...]:
+        """Catch-up: certificates for a sender whose traffic shows it has not executed what we have."""
+        return catchup.answers(self, me, state, message)
+
     # -------------------------------------------------------------- handlers
     def on_start(self, agent: AgentId) -> Step:
         state = ReplicaState()
@@ -120,6 +140,17 @@ class PBFTReplica(Protocol):
     def on_message(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
         if not self.auth.verify(message):
             return reject(state, "bad-signature", message)
+        step = self._dispatch(agent, state, message)
+        if isinstance(message, (PrePrepare, Prepare, Commit, ViewChange)) and state.last_executed \
+                and not any(isinstance(e, Defer) for e in step.effects):
+            answers = self.answers(agent, state, message)
+            if answers:
+                return Step(step.state, step.effects + answers)
+        return step
+
+    def _dispatch(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
+        if isinstance(message, Decided):
+            return catchup.on_decided(self, agent, state, message)
         if isinstance(message, PrePrepare):
             return normal.on_pre_prepare(self, agent, state, message)
         if isinstance(message, Prepare):
@@ -155,9 +186,13 @@ class PBFTReplica(Protocol):
         It may equivocate (the network delivers different pre-prepares or votes
         to different replicas), vote for any requested value in any view, start
         view changes, send checkpoints for any reachable state, send a NEW-VIEW
-        without a proof, or stay silent. It cannot sign as anyone else, so it
-        cannot forge a client request or another replica's vote. With
-        ``adversary="silent"`` it sends nothing (a crashed or mute replica).
+        without a proof, send a catch-up certificate for its own pre-prepare
+        whose other commits carry signatures it could not make, or stay silent.
+        It cannot sign as anyone else, so it cannot forge a client request or
+        another replica's vote. With ``adversary="silent"`` it sends nothing (a
+        crashed or mute replica); with ``adversary="primary"`` only the
+        pre-prepares, certificates and commits of the views it leads; with
+        ``adversary="lagging"`` the same, to every replica but the last one.
         """
         cfg = self.config
         if cfg.adversary == "silent":
@@ -167,16 +202,28 @@ class PBFTReplica(Protocol):
         digests = [request_digest(q) for q in cfg.requests]
         out: list[Message] = []
         forged = sign(Request(session=s, sender=faulty, timestamp=1, operation=f"forged-by-{faulty}"))
+        only_primary = cfg.adversary in ("primary", "lagging")
         for view in range(cfg.max_view + 1):
+            leads = self.primary(view) == faulty
+            if only_primary and not leads:
+                continue
             for seq in range(1, cfg.max_seq + 1):
-                if self.primary(view) == faulty:
-                    for q in (*cfg.requests, forged):
+                if leads:
+                    for q in cfg.requests if only_primary else (*cfg.requests, forged):
                         out.append(sign(PrePrepare(session=s, sender=faulty, view=view, seq=seq,
                                                    digest=request_digest(q), request=q)))
+                    for q in (*cfg.requests, None):  # "certificates" only its own signature really backs
+                        pp = sign(PrePrepare(session=s, sender=faulty, view=view, seq=seq,
+                                             digest=request_digest(q), request=q))
+                        out.append(sign(Decided(session=s, sender=faulty, seq=seq, certificate=CommitCertificate(
+                            pp, self._fake_commits(faulty, pp)))))
                 for d in digests:
-                    if self.primary(view) != faulty:
+                    if not leads:
                         out.append(sign(Prepare(session=s, sender=faulty, view=view, seq=seq, digest=d)))
                     out.append(sign(Commit(session=s, sender=faulty, view=view, seq=seq, digest=d)))
+        if only_primary:  # "lagging" leaves the last replica out of everything it sends
+            audience = self.agents[:-1] if cfg.adversary == "lagging" else self.agents
+            return [Envelope(to, m) for m in out for to in audience if to != faulty]
         for view in range(1, cfg.max_view + 1):
             vc = sign(ViewChange(session=s, sender=faulty, view=view, stable_seq=0,
                                  checkpoint_proof=(), prepared=()))
@@ -193,6 +240,18 @@ class PBFTReplica(Protocol):
             for digest in _reachable_digests(cfg.requests, seq):
                 out.append(sign(Checkpoint(session=s, sender=faulty, seq=seq, digest=digest)))
         return [Envelope(to, m) for m in out for to in self.agents if to != faulty]
+
+    def _fake_commits(self, faulty: AgentId, pp: PrePrepare) -> tuple[Commit, ...]:
+        """Its own signed commit for ``pp`` plus commits it claims from the others (signatures it cannot make)."""
+        out = []
+        for agent in self.agents[: self.certificate_quorum]:
+            commit = Commit(session=self.session, sender=agent, view=pp.view, seq=pp.seq, digest=pp.digest)
+            out.append(self.signer(faulty).sign(commit) if agent == faulty
+                       else commit.replace(signature=b"\x00" * 16))
+        if faulty not in self.agents[: self.certificate_quorum]:
+            out[-1] = self.signer(faulty).sign(Commit(session=self.session, sender=faulty, view=pp.view,
+                                                      seq=pp.seq, digest=pp.digest))
+        return tuple(sorted(out, key=lambda c: c.sender))
 
     def forged_messages(self) -> Iterable[Envelope]:
         """An outsider's messages: a non-member's vote and a member's vote with a bad signature."""

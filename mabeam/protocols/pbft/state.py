@@ -7,6 +7,9 @@ reads itself: ``highest_view``, ``prepared_log``/``committed_log`` and
 time, talk about the past (as history variables do in TLA+). They are bounded
 by the configured views and sequence numbers.
 
+``pre_prepares_seen`` grows only when a replica logs a pre-prepare or is shown
+one that conflicts with its log, so it stays as small as the evidence itself.
+
 The state keeps only what can still change a decision: a slot stops
 collecting prepares once prepared and commits once committed, votes that
 cannot count yet are deferred (left to the driver) instead of stored, and a
@@ -21,7 +24,7 @@ from __future__ import annotations
 import msgspec
 
 from ...core import AgentId
-from .messages import GENESIS_DIGEST, Checkpoint, Commit, PrePrepare, Prepare, ViewChange
+from .messages import GENESIS_DIGEST, Checkpoint, Commit, CommitCertificate, PrePrepare, Prepare, ViewChange
 
 NORMAL = "normal"
 VIEW_CHANGE = "view-change"
@@ -56,12 +59,15 @@ class ReplicaState(msgspec.Struct, frozen=True):
     view_changes: tuple[ViewChange, ...] = ()  # for views >= view this replica leads, one per (sender, view)
     view_change_senders: frozenset[tuple[int, AgentId]] = frozenset()  # (view, sender) of VIEW-CHANGEs above view
     attempts: int = 0  # consecutive view changes without progress: the timer backs off 2**attempts
-    decision_proofs: tuple[tuple[Commit, ...], ...] = ()  # commit certificate of each decided seq
+    decision_proofs: tuple[CommitCertificate, ...] = ()  # commit certificate of each executed seq, in order
     # -- history, read only by properties ---------------------------------
     highest_view: int = 0
     prepared_log: frozenset[tuple[int, int, bytes]] = frozenset()  # (view, seq, digest) ever prepared
     committed_log: frozenset[tuple[int, int, bytes]] = frozenset()  # (view, seq, digest) committed-local
     suspected: frozenset[int] = frozenset()  # views whose primary this replica's own timer gave up on
+    #: (view, seq, digest) of the primary's validly signed pre-prepares this replica logged or was shown
+    #: conflicting with its log (directly, forwarded in a PREPARE, in a VIEW-CHANGE or a commit certificate)
+    pre_prepares_seen: frozenset[tuple[int, int, bytes]] = frozenset()
 
     def slot(self, view: int, seq: int) -> Slot:
         for s in self.slots:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core import AgentId, Broadcast, Effect, SetTimer, Step
+from .catchup import shown_pre_prepare
 from .checkpoint import collect_garbage, valid_checkpoint_proof
 from .common import first_from, reject
 from .messages import NewView, PrePrepare, PreparedCertificate, ViewChange, request_digest
@@ -54,8 +55,8 @@ def prepared_certificates(r: PBFTReplica, state: ReplicaState) -> tuple[Prepared
 
 
 def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
-    """Move to ``view``: keep only prepared slots of older views (their certificates) and VCs still of use."""
-    keep = tuple(s for s in state.slots if s.view >= view or s.prepared)
+    """Move to ``view``: keep only prepared or committed slots of older views (their certificates) and VCs still of use."""
+    keep = tuple(s for s in state.slots if s.view >= view or s.prepared or s.committed)
     return replace(state, view=view, phase=phase, highest_view=max(state.highest_view, view), slots=keep,
                    view_changes=tuple(vc for vc in state.view_changes
                                       if vc.view > view or (vc.view == view and phase == VIEW_CHANGE)),
@@ -83,6 +84,15 @@ def on_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChan
         return reject(state, "beyond-view-bound", m)
     if not valid_view_change(r, m):
         return reject(state, "bad-view-change", m)
+    exposed: tuple[Effect, ...] = ()
+    for cert in m.prepared:  # each carries the primary's signed pre-prepare: compare it with ours
+        state, more = shown_pre_prepare(r, state, cert.pre_prepare)
+        exposed += more
+    step = count_view_change(r, me, state, m)
+    return Step(step.state, exposed + step.effects) if exposed else step
+
+
+def count_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChange) -> Step:
     leads = me == r.primary(m.view)
     if leads:  # the new primary keeps the messages: they are its NEW-VIEW proof
         counted = first_from(state.view_changes, m.sender, view=m.view)
