@@ -63,8 +63,12 @@ def test_mutant_on_the_full_adversary_is_caught(mutant: str, prop: str, length: 
     _assert_caught(mutant, prop, length)
 
 
+#: mutants whose broken space never closes: caught within their declared state budget (own test below)
+BUDGETED = {"accepts-earlier-view"}
+
+
 def test_every_mutant_is_listed_here() -> None:
-    assert {m for m, _, _ in FAST + SLOWER} == {m.name for m in ENTRY.mutants}
+    assert {m for m, _, _ in FAST + SLOWER} | BUDGETED == {m.name for m in ENTRY.mutants}
 
 
 def test_view_change_configuration_is_exhaustively_safe_and_live() -> None:
