@@ -102,6 +102,7 @@ def test_isolated_minority_catches_up_after_healing() -> None:
     isolated = run.protocol.agents[12:]
     assert all(run.states[a].decision_proofs for a in isolated)
     assert all(d.at >= 3.0 for a in isolated for d in run.result.decisions[a])  # only after the heal
+    assert report.time_to_decide_after_heal is not None and report.time_to_decide_after_heal > 0
 
 
 def test_equivocating_primary_is_accused_with_its_own_pre_prepares() -> None:

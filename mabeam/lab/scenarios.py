@@ -153,7 +153,8 @@ class PartitionReport:
     liveness: str
     violations: list[str]
     last_heal: float
-    #: the longest wait from a heal to a decision, when every honest agent decided after some heal
+    #: the longest wait from the latest heal before it to a decision made after a heal (0.0 when every
+    #: honest agent decided while still split); None when some honest agent never decided
     time_to_decide_after_heal: float | None
     messages_sent: int
     deliveries_during_partition: int
@@ -208,7 +209,7 @@ def partition_report(scenario: PartitionScenario, run: LabRun) -> PartitionRepor
         decided_value=result.decided_value,
         safety=monitors_safe and result.agreement and not minority and not rolled_back,
         liveness=result.properties.get(LIVENESS, {}).get("status", "not-checked"), violations=result.violations(),
-        last_heal=last_heal, time_to_decide_after_heal=max(after) if everyone and len(after) == len(decided_at) else None,
+        last_heal=last_heal, time_to_decide_after_heal=(max(after) if after else 0.0) if everyone else None,
         messages_sent=result.messages.sent, deliveries_during_partition=_delivered_while_partitioned(run, scenario),
         duration=result.duration, view_changes=int(result.extras.get("view_changes", 0)))
 
