@@ -136,3 +136,28 @@ def test_phase_graph_accepts_declared_and_refuses_undeclared_moves() -> None:
     with pytest.raises(UndeclaredTransitionError, match="done --begin--> idle"):
         graph.check("done", "begin", "idle")
     assert "busy --> done: finish [all acks]" in graph.mermaid()
+
+
+def test_property_memos_release_finished_sessions() -> None:
+    """Memoised verdicts are held per protocol instance and dropped with it (no growth across sessions)."""
+    import gc
+
+    from mabeam.core.memo import ProtocolMemo
+    from mabeam.protocols.iterative import build
+    from mabeam.protocols.iterative.numeric_properties import validity
+    from mabeam.session import run_protocol
+
+    for seed in range(3):
+        assert run_protocol(build(4, 1), seed=seed).status == "decided"
+    gc.collect()
+    assert validity.predicate.memo.tables() == 0
+
+    class Owner:
+        pass
+
+    memo, owner = ProtocolMemo(limit=2), Owner()
+    assert [memo.get(owner, k, lambda k=k: k * 10) for k in (1, 2, 3, 3)] == [10, 20, 30, 30]
+    assert memo.tables() == 1
+    del owner
+    gc.collect()
+    assert memo.tables() == 0

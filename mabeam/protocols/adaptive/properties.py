@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...core import Snapshot, always, eventually, sometimes
+from ...core.memo import ProtocolMemo
 from .config import GUARANTEES, RANK, Stage, switch_quorum
 from .machine import AdaptiveCoordination
 from .messages import Commit, Vote
@@ -91,18 +92,12 @@ def _per_node(check: Callable[[AdaptiveCoordination, AdaptiveState], bool]
               ) -> Callable[[Snapshot], bool]:
     """A property that holds when ``check`` holds at every honest node; node states are immutable
     values shared by many global states, so each verdict is memoised per (protocol, state)."""
-    memo: dict[tuple[AdaptiveCoordination, AdaptiveState], bool] = {}
+    memo = ProtocolMemo(1 << 18)
 
     def predicate(snap: Snapshot) -> bool:
         protocol = _protocol(snap)
         for _, state in _honest(snap):
-            key = (protocol, state)
-            verdict = memo.get(key)
-            if verdict is None:
-                if len(memo) > 1 << 18:
-                    memo.clear()
-                verdict = memo[key] = check(protocol, state)
-            if not verdict:
+            if not memo.get(protocol, state, lambda: check(protocol, state)):
                 return False
         return True
 

@@ -7,15 +7,15 @@ value an agent leaves round r with is its round-(r+1) value.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from dataclasses import replace
 from fractions import Fraction
-from functools import lru_cache, wraps
+from functools import wraps
 from itertools import combinations
+from typing import Any, NamedTuple
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
+from ...core.memo import ProtocolMemo
 from .numeric import ApproximateAgreement, NumericState, RoundRecord
 from .values import Vector
 
@@ -34,13 +34,15 @@ def _memoised(check: Callable[[Any], bool]) -> Callable[[Snapshot], bool]:
     The checker meets the same node states under many network and timer states;
     node states cache their hashes, so a repeat costs one dictionary lookup.
     """
-    @lru_cache(maxsize=1 << 16)
-    def cached(protocol: ApproximateAgreement, nodes: tuple[tuple[AgentId, Any], ...]) -> bool:
-        return check(_Nodes(protocol, dict(nodes), tuple(a for a, _ in nodes)))
+    memo = ProtocolMemo()
 
     @wraps(check)
     def predicate(snap: Snapshot) -> bool:
-        return cached(snap.protocol, tuple((a, snap.states.get(a)) for a in snap.honest))
+        protocol = snap.protocol
+        nodes = tuple((a, snap.states.get(a)) for a in snap.honest)
+        return memo.get(protocol, nodes,
+                        lambda: check(_Nodes(protocol, dict(nodes), tuple(a for a, _ in nodes))))
+    predicate.memo = memo  # type: ignore[attr-defined]
     return predicate
 
 
