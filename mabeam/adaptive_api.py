@@ -218,7 +218,7 @@ def run_adaptive_coordination(
         from .sim.simulator import Simulator
 
         sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, **options)
-        protocol.clock = lambda: sim._now
+        protocol.clock = lambda: sim.now
         return _result(protocol, sim.run())
     try:
         asyncio.get_running_loop()

@@ -95,6 +95,11 @@ class Simulator(Redelivery):
         self._ran = False
 
     # ------------------------------------------------------------------ run
+    @property
+    def now(self) -> float:
+        """The simulator's virtual time (for reports that timestamp what they observe)."""
+        return self._now
+
     def run(self) -> RunResult:
         if self._ran:
             raise ConfigurationError("a Simulator runs once; build a new one for another run")
