@@ -26,7 +26,7 @@ from .core.protocol import Step
 from .network import NetworkModel
 from .protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
 from .protocols.adaptive.state import DECIDED, NO_DECISION
-from .protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+from .core.auth import Ed25519Authenticator, SymbolicAuthenticator
 from .sim.result import RunResult
 from .sim.strategy import Strategy
 

@@ -25,7 +25,7 @@ from .core.errors import ConfigurationError, InsufficientReplicasError
 from .core.identity import AgentId, Membership
 from .protocols.hierarchical.config import Group, group_quorum
 from .protocols.hierarchical.machine import GroupCertificate, GroupVote, Hierarchical, certificate_fault
-from .protocols.pbft.auth import Authenticator, Ed25519Authenticator
+from .core.auth import Authenticator, Ed25519Authenticator
 from .session import Driver, SessionResult, run_protocol, start_byzantine_consensus, start_weighted_vote
 
 Consume = Callable[[Any], Any]

@@ -413,3 +413,25 @@ def test_agreement_tolerance_is_duck_typed_and_exact_by_default() -> None:
     assert not decisions_agree([near, far]) and decisions_agree([near, near]) and decisions_agree([])
     assert not decisions_agree([(1, 2), (1, 2, 3)], 10) and not decisions_agree(["x", "y"], 10)
     assert not decisions_agree([True, False], 5) and decisions_agree([0.5, Fraction(3, 4)], 0.25)
+
+
+def test_protocols_import_only_the_core_and_themselves() -> None:
+    """ARCHITECTURE.md layering: a protocol depends on the core types, never on another protocol or a driver."""
+    base = ROOT / "mabeam" / "protocols"
+    for path in sorted(base.rglob("*.py")):
+        own = path.relative_to(base).parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                depth = len(path.relative_to(base).parts) - 1  # 0 for protocols/x.py, 1 for protocols/pkg/x.py
+                up = node.level - depth  # 1: mabeam.protocols, 2: mabeam
+                module = node.module or ""
+                if up <= 0:
+                    continue  # inside its own package
+                target = ("protocols." if up == 1 else "") + module
+                assert target.startswith("core") or target.startswith(f"protocols.{own}") or target == "protocols", \
+                    f"{path.relative_to(ROOT)} imports {'.' * node.level}{module}"
+            elif isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                for name in names:
+                    assert not name.startswith("mabeam.") or name.startswith(("mabeam.core", f"mabeam.protocols.{own}")), \
+                        f"{path.relative_to(ROOT)} imports {name}"

@@ -22,7 +22,7 @@ from ...core import (
     AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Envelope, Evidence, Membership,
     Message, Protocol, Reject, SetTimer, Step,
 )
-from ..pbft.auth import Authenticator, Signer, SymbolicAuthenticator
+from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
 from .config import Stage, StageSpec, build_stages, switch_quorum, weakest
 from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
 from .state import DECIDED, NO_DECISION, AdaptiveState, Outcome, Refusal, SwitchRecord

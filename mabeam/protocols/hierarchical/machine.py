@@ -23,7 +23,7 @@ import msgspec
 
 from ...core import AgentId, Decide, Envelope, Evidence, Message, Reject, Send, Step
 from ...core.protocol import Protocol
-from ..pbft.auth import Authenticator, SymbolicAuthenticator
+from ...core.auth import Authenticator, SymbolicAuthenticator
 from .config import Group, validate_layout, validate_upper
 
 Value = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
