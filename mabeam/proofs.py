@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from collections.abc import Callable
@@ -46,6 +47,19 @@ def prove_unsat(id: str, name: str, build: Callable[[z3.Solver], None], detail: 
     if verdict == z3.sat:
         return ProofResult(id, name, "refuted", f"counterexample: {solver.model()}", seconds)
     return ProofResult(id, name, "unknown", solver.reason_unknown(), seconds)
+
+
+def expect_refuted(result: ProofResult, name: str | None = None) -> ProofResult:
+    """A check that the proofs bite: a deliberately wrong claim must be refuted.
+
+    The refutation is reported as ``proved`` (the model tells right from wrong),
+    anything else as ``refuted``, optionally under a new ``name``.
+    """
+    name = result.name if name is None else name
+    if result.status == "refuted":
+        return dataclasses.replace(result, name=name, status="proved")
+    return dataclasses.replace(result, name=name, status="refuted",
+                               detail=f"expected a counterexample, got {result.status}")
 
 
 def run_proofs(protocol: str) -> list[ProofResult]:

@@ -17,12 +17,11 @@ q-1 commits is refuted.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import z3
 
-from mabeam.proofs import ProofResult, prove_unsat
+from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
 
 #: group sizes enumerated with one Bool per replica and set
 BOOL_ENUMERATED = range(1, 11)
@@ -186,13 +185,6 @@ def refuted_2f_plus_1_beyond_3f_plus_1() -> ProofResult:
                        _honest_intersection(lambda n, f: 2 * f + 1, lambda n, f: n == 3 * f + 2))
 
 
-def _bites(result: ProofResult, name: str) -> ProofResult:
-    """A refutation expected on purpose, reported as a passed check (and vice versa)."""
-    expected = result.status == "refuted"
-    return dataclasses.replace(result, name=name, status="proved" if expected else "refuted",
-                               detail=result.detail if expected else f"expected a counterexample, got {result.status}")
-
-
 def run() -> list[ProofResult]:
     results = [
         prove_unsat("PBFT-S1", "two quorums (n+f)//2+1 share an honest replica, all n >= 3f+1",
@@ -234,10 +226,10 @@ def run() -> list[ProofResult]:
             "PBFT-S4", f"the highest-view certificate of a {k}-message NEW-VIEW proof keeps the committed value",
             _selection_keeps_the_committed_value(k), "selection rule over certificate views"))
     results += [
-        _bites(refuted_quorum_2f(), "the check bites: quorums of 2f may share only a faulty replica"),
-        _bites(refuted_2f_plus_1_beyond_3f_plus_1(),
-               "the check bites: a fixed 2f+1 quorum is unsafe when n = 3f+2"),
-        _bites(refuted_short_certificate(),
-               "the check bites: a certificate of q-1 commits may share only faulty replicas with a quorum"),
+        expect_refuted(refuted_quorum_2f(), "the check bites: quorums of 2f may share only a faulty replica"),
+        expect_refuted(refuted_2f_plus_1_beyond_3f_plus_1(),
+                       "the check bites: a fixed 2f+1 quorum is unsafe when n = 3f+2"),
+        expect_refuted(refuted_short_certificate(),
+                       "the check bites: a certificate of q-1 commits may share only faulty replicas with a quorum"),
     ]
     return results
