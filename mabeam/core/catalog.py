@@ -1,13 +1,14 @@
-"""How a protocol module describes itself to the rest of mabeam.
+"""How a protocol package describes itself to the rest of mabeam.
 
-Each protocol module exports one :class:`ProtocolEntry`: how to build a
-checkable instance, its properties, its mutants and where its Z3 proofs live.
-The registry, CLI, checker front-end and tests read only this.
+Each protocol package exports one :class:`ProtocolEntry` as ``ENTRY``: how to
+build a checkable instance, its properties, its mutants. Its companion files
+follow one naming rule from the registry name (see :class:`Companions`). The
+registry, CLI, checker front-end and tests read only this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,84 @@ class Mutant:
     faulty: int | None = None
 
 
+def mutant(cls: type[Protocol], name: str, description: str, breaks: Sequence[str], *,
+           build: Callable[..., Protocol], size: tuple[int, int] | None = None,
+           options: Mapping[str, Any] | None = None, **check_overrides: Any) -> Mutant:
+    """Declare a mutant: the broken class ``cls``, built as ``build(agents, faulty, cls, **options)``.
+
+    ``size`` = (agents, faulty) is where the bug already shows, for mutants whose
+    state space at the protocol's default size is needlessly large;
+    ``check_overrides`` are :class:`~mabeam.checker.CheckConfig` fields it needs
+    (a duplicate budget, an intruder, a search budget).
+    """
+    settings = dict(options or {})
+    agents, faulty = size if size is not None else (None, None)
+    return Mutant(cls.name, name, description, tuple(breaks),
+                  lambda n, f: build(n, f, cls, **settings), dict(check_overrides), agents, faulty)
+
+
+@dataclass(frozen=True)
+class Companions:
+    """Where a protocol's companion artifacts live, all derived from its registry name.
+
+    For registry name ``iterative-categorical``: package
+    ``mabeam.protocols.iterative_categorical``, ``spec/iterative-categorical.md``,
+    ``tla/IterativeCategorical.tla`` and ``.cfg``, Z3 model ``models/iterative_categorical.py``
+    (importable as ``mabeam.models.iterative_categorical``) and Hypothesis suite
+    ``properties/iterative_categorical_props.py``.
+    """
+
+    name: str
+
+    @property
+    def module_name(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def package(self) -> str:
+        return f"mabeam.protocols.{self.module_name}"
+
+    @property
+    def spec(self) -> str:
+        return f"spec/{self.name}.md"
+
+    @property
+    def tla_module(self) -> str:
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+    @property
+    def tla(self) -> str:
+        return f"tla/{self.tla_module}.tla"
+
+    @property
+    def tla_cfg(self) -> str:
+        return f"tla/{self.tla_module}.cfg"
+
+    @property
+    def model(self) -> str:
+        return f"models/{self.module_name}.py"
+
+    @property
+    def proofs(self) -> str:
+        """The importable module whose ``run()`` returns the Z3 proof results."""
+        return f"mabeam.models.{self.module_name}"
+
+    @property
+    def hypothesis_suite(self) -> str:
+        return f"properties/{self.module_name}_props.py"
+
+    def files(self) -> tuple[str, ...]:
+        return (self.spec, self.tla, self.tla_cfg, self.model, self.hypothesis_suite)
+
+
+#: the modules every protocol package has (see docs/architecture.md)
+PACKAGE_MODULES = ("__init__", "messages", "state", "machine", "config", "properties", "mutants", "adversary")
+
+
+def _last_agents(protocol: Protocol, f: int) -> frozenset[AgentId]:
+    return frozenset(protocol.agents[len(protocol.agents) - f:]) if f else frozenset()
+
+
 @dataclass(frozen=True)
 class ProtocolEntry:
     name: str
@@ -47,11 +126,19 @@ class ProtocolEntry:
     #: CheckConfig fields for the standard check (network semantics, budgets, intruder)
     check_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: which agents are Byzantine when ``faulty`` are asked for (byzantine fault model)
-    faulty_agents: Callable[[Protocol, int], frozenset[AgentId]] = (
-        lambda protocol, f: frozenset(protocol.agents[len(protocol.agents) - f:]))
-    #: importable module whose ``run()`` returns the Z3 proof results
-    proofs: str | None = None
-    spec: str = ""  # path of the human-readable contract, e.g. spec/majority.md
+    faulty_agents: Callable[[Protocol, int], frozenset[AgentId]] = _last_agents
+
+    @property
+    def companions(self) -> Companions:
+        return Companions(self.name)
+
+    @property
+    def spec(self) -> str:
+        return self.companions.spec
+
+    @property
+    def proofs(self) -> str:
+        return self.companions.proofs
 
     def mutant(self, name: str) -> Mutant:
         from .errors import UnknownProtocolError

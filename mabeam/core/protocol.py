@@ -11,12 +11,17 @@ I/O, which is what lets one definition be model-checked and run live.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from .adversary import Adversary
+from .agreement import exactly_equal
 from .effects import Effect, Reject
 from .identity import AgentId, Membership
 from .messages import Message, MessageCodec
+
+if TYPE_CHECKING:
+    from .properties import Property
 
 
 class Step(NamedTuple):
@@ -36,6 +41,18 @@ class Envelope(NamedTuple):
         return (self.to, self.message.canonical())
 
 
+class _MethodsAdversary(Adversary):
+    """Transitional: reads the pre-redesign ``adversary_messages``/``forged_messages`` methods."""
+
+    def messages(self, protocol: Protocol, faulty: AgentId) -> Iterable[Envelope]:
+        method = getattr(protocol, "adversary_messages", None)
+        return () if method is None else method(faulty)
+
+    def forged(self, protocol: Protocol) -> Iterable[Envelope]:
+        method = getattr(protocol, "forged_messages", None)
+        return () if method is None else method()
+
+
 class Protocol(ABC):
     """One protocol instance: configuration plus pure transition functions."""
 
@@ -43,6 +60,10 @@ class Protocol(ABC):
     name: ClassVar[str]
     #: every message type this protocol sends or accepts
     message_types: ClassVar[tuple[type[Message], ...]]
+    #: the safety, reachability and liveness properties every driver judges this protocol by
+    properties: ClassVar[tuple[Property, ...]] = ()
+    #: what a Byzantine member or an outsider may inject in the model checker (``adversary.py``)
+    adversary: ClassVar[Adversary] = _MethodsAdversary()
 
     def __init__(self, membership: Membership, session: str = "s0") -> None:
         if not isinstance(membership, Membership):
@@ -98,24 +119,6 @@ class Protocol(ABC):
             return "own-message"
         return None
 
-    # ------------------------------------------------------------ adversaries
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """Every message the faulty agent may inject, for exhaustive checking.
-
-        A Byzantine agent holds only its own identity/key: it may send any
-        message *it* can sign, to anyone, in any order, or nothing at all. The
-        default is a silent adversary.
-        """
-        return ()
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """Messages an outsider (not a member, holding no member's key) may inject.
-
-        Used by the checker's ``intruder`` option to show that screening rejects
-        them; the default is none.
-        """
-        return ()
-
     # ------------------------------------------------------------------ helpers
     @property
     def agents(self) -> tuple[AgentId, ...]:
@@ -134,6 +137,16 @@ class Protocol(ABC):
     def decision_of(self, state: Any) -> Any:
         """The value this node has decided, or ``None`` (used by reports and monitors)."""
         return getattr(state, "decided", None)
+
+    def phase_of(self, state: Any) -> str | None:
+        """The name of the phase a node state is in (observers report phase changes), or ``None``."""
+        phase = getattr(state, "phase", None)
+        return phase if isinstance(phase, str) else None
+
+    def decisions_agree(self, values: Sequence[Any]) -> bool:
+        """Whether honest decisions for one instance agree; exact equality unless a protocol
+        promises less (approximate agreement overrides this with its epsilon)."""
+        return exactly_equal(values)
 
     def describe_state(self, state: Any) -> str:
         """A one-line rendering of a node state for traces."""

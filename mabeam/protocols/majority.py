@@ -305,6 +305,4 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=1,
     check_defaults={"network": "multiset", "intruder": True},
-    proofs="mabeam.models.majority",
-    spec="spec/majority.md",
 )

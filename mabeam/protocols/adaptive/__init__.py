@@ -125,6 +125,4 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=0,
     check_defaults={"network": "duplicating", "intruder": True},
-    proofs="mabeam.models.adaptive",
-    spec="spec/adaptive.md",
 )

@@ -72,6 +72,4 @@ ENTRY = ProtocolEntry(
     default_faulty=3,
     check_defaults={"network": "duplicating", "intruder": True},
     faulty_agents=placed_byzantine,
-    proofs="mabeam.models.hierarchical",
-    spec="spec/hierarchical.md",
 )

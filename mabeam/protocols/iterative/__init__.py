@@ -23,8 +23,6 @@ ENTRY = ProtocolEntry(
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
-    proofs="mabeam.models.iterative",
-    spec="spec/iterative.md",
 )
 
 __all__ = ["ENTRY", "ApproximateAgreement", "NumericState", "RoundValue", "build", "convergence_history"]

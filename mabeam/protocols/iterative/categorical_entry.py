@@ -94,5 +94,4 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
-    spec="spec/iterative.md",
 )

@@ -30,6 +30,4 @@ ENTRY = ProtocolEntry(
     default_faulty=1,
     check_defaults={"network": "duplicating"},
     faulty_agents=_primaries_first,
-    proofs="mabeam.models.pbft",
-    spec="spec/pbft.md",
 )

@@ -101,6 +101,4 @@ ENTRY = ProtocolEntry(
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
-    proofs="mabeam.models.weighted",
-    spec="spec/weighted.md",
 )

@@ -1,0 +1,93 @@
+"""The one place where effects are dispatched.
+
+A protocol step returns effects; every driver (the checker's compile step,
+the simulator, the asyncio runtime, attack strategies) hands them to
+:func:`interpret` together with an :class:`EffectSink` of its own. Adding an
+effect type means one case here and one method per sink, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from .effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
+from .identity import AgentId
+from .messages import Message
+
+
+class EffectSink(Protocol):
+    """What a driver does with each kind of effect, for the agent whose step produced them."""
+
+    def send(self, to: AgentId, message: Message) -> None: ...
+
+    def broadcast(self, message: Message, include_self: bool) -> None: ...
+
+    def set_timer(self, name: str, delay: float) -> None: ...
+
+    def cancel_timer(self, name: str) -> None: ...
+
+    def decide(self, value: Any, instance: Any) -> None: ...
+
+    def evidence(self, evidence: Evidence) -> None: ...
+
+    def reject(self, reason: str, message: Message | None) -> None: ...
+
+    def defer(self, message: Message) -> None: ...
+
+
+def interpret(effects: Iterable[Effect], sink: EffectSink) -> None:
+    """Hand each effect, in order, to the matching method of ``sink``."""
+    for effect in effects:
+        match effect:  # ordered by how often each kind occurs
+            case Broadcast():
+                sink.broadcast(effect.message, effect.include_self)
+            case Send():
+                sink.send(effect.to, effect.message)
+            case SetTimer():
+                sink.set_timer(effect.name, effect.delay)
+            case CancelTimer():
+                sink.cancel_timer(effect.name)
+            case Decide():
+                sink.decide(effect.value, effect.instance)
+            case Reject():
+                sink.reject(effect.reason, effect.message)
+            case Defer():
+                sink.defer(effect.message)
+            case Evidence():
+                sink.evidence(effect)
+            case _:
+                raise TypeError(f"unknown effect {type(effect).__name__}: teach mabeam.core.interpret about it")
+
+
+class EffectRecorder:
+    """A sink that turns calls back into effect values (for wrappers that rewrite some of them)."""
+
+    __slots__ = ("effects",)
+
+    def __init__(self) -> None:
+        self.effects: list[Effect] = []
+
+    def send(self, to: AgentId, message: Message) -> None:
+        self.effects.append(Send(to, message))
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        self.effects.append(Broadcast(message, include_self))
+
+    def set_timer(self, name: str, delay: float) -> None:
+        self.effects.append(SetTimer(name, delay))
+
+    def cancel_timer(self, name: str) -> None:
+        self.effects.append(CancelTimer(name))
+
+    def decide(self, value: Any, instance: Any) -> None:
+        self.effects.append(Decide(value, instance))
+
+    def evidence(self, evidence: Evidence) -> None:
+        self.effects.append(evidence)
+
+    def reject(self, reason: str, message: Message | None) -> None:
+        self.effects.append(Reject(reason, message))
+
+    def defer(self, message: Message) -> None:
+        self.effects.append(Defer(message))
