@@ -6,8 +6,8 @@
 
 Prints one JSON object ``{"results": [...], "machine": {...}, "notes": [...]}``.
 Each row is one (protocol, driver, agents): ``runs`` sessions run back to back with
-seeds 0..runs-1 through the public API (:mod:`mabeam.session`,
-:func:`mabeam.adaptive_api.run_adaptive_coordination`, :func:`mabeam.pipeline.run_pipeline`),
+seeds 0..runs-1 through the public API (:mod:`mabeam.api.session`,
+:func:`mabeam.api.adaptive.run_adaptive_coordination`, :func:`mabeam.api.pipeline.run_pipeline`),
 then one more session under ``tracemalloc`` for the peak memory. Every session must
 decide with agreement and no violated property, or the benchmark stops with an error.
 
@@ -35,14 +35,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``mabeam`` importable from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mabeam.adaptive_api import run_adaptive_coordination  # noqa: E402
+from mabeam.api.adaptive import run_adaptive_coordination  # noqa: E402
 from mabeam.attacks import make_attack  # noqa: E402
 from mabeam.core.identity import Membership  # noqa: E402
-from mabeam.network import Latency, NetworkModel  # noqa: E402
-from mabeam.pipeline import ConsensusLevel, RefinementLevel, WeightedLevel, run_pipeline  # noqa: E402
+from mabeam.live.network import Latency, NetworkModel  # noqa: E402
+from mabeam.api.pipeline import ConsensusLevel, RefinementLevel, WeightedLevel, run_pipeline  # noqa: E402
 from mabeam.protocols.iterative.categorical import CategoricalRefinement  # noqa: E402
 from mabeam.protocols.iterative.numeric import ApproximateAgreement  # noqa: E402
-from mabeam.session import (  # noqa: E402
+from mabeam.api.session import (  # noqa: E402
     run_protocol, start_byzantine_consensus, start_majority_vote, start_weighted_vote,
 )
 

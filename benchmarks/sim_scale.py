@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make ``mabeam`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mabeam.core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Step  # noqa: E402
-from mabeam.network import Latency, NetworkModel  # noqa: E402
+from mabeam.live.network import Latency, NetworkModel  # noqa: E402
 from mabeam.protocols.majority import MajorityVoting  # noqa: E402
 from mabeam.sim import simulate  # noqa: E402
 

@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mabeam.adaptive_api import AdaptiveResult, report, run_adaptive_coordination
+from mabeam.api.adaptive import AdaptiveResult, report, run_adaptive_coordination
 from mabeam.core import Membership
-from mabeam.network import Latency, NetworkModel
+from mabeam.live.network import Latency, NetworkModel
 
 AGENTS = Membership.of_size(50).agents
 #: expertise weights for the weighted stage: the first ten agents are experts

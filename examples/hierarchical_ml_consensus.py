@@ -20,7 +20,7 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from mabeam.pipeline import (
+from mabeam.api.pipeline import (
     ConsensusLevel, PipelineReport, RefinementLevel, WeightedLevel, render, run_pipeline,
 )
 

@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's benchmarks package
 
 from benchmarks.protocols import Faults, Outcome, agents_of, expertise, run_session  # noqa: E402
-from mabeam.network import Latency, NetworkModel, Partition  # noqa: E402
+from mabeam.live.network import Latency, NetworkModel, Partition  # noqa: E402
 
 #: (protocol, agents) drawn uniformly per session
 MIX = (("majority", 5), ("majority", 9), ("weighted", 7), ("pbft", 4), ("pbft", 7), ("iterative", 7),

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 ENUMERATED_SIZES = range(1, 6)
 MAX_WEIGHT = 3

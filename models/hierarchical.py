@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 #: symbolic checks range over all sizes up to this bound
 MAX_N = 64

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 MAX_N = 10
 ROUND_BOUND = 16

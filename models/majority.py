@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 #: every group size the Bool-vector enumeration covers, one query each
 ENUMERATED_SIZES = range(1, 13)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 #: group sizes enumerated with one Bool per replica and set
 BOOL_ENUMERATED = range(1, 11)

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import z3
 
-from mabeam.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
 
 #: the enumerated check covers every weight vector of these sizes with weights in 0..MAX_WEIGHT
 ENUMERATED_SIZES = range(1, 6)

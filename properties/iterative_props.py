@@ -21,7 +21,7 @@ from mabeam.protocols.iterative import ENTRY, ApproximateAgreement, build
 from mabeam.protocols.iterative import numeric_mutants
 from mabeam.protocols.iterative.categorical_entry import ENTRY as CATEGORICAL
 from mabeam.protocols.iterative.numeric_properties import synchronous_rounds
-from mabeam.verify import build_model
+from mabeam.api.verify import build_model
 
 NUMERIC_SAFETY = {"IR-S1", "IR-S2", "IR-S3", "IR-S4"}
 CATEGORICAL_SAFETY = {"IR-C1", "IR-C2"}

@@ -17,7 +17,7 @@ from mabeam.checker import ActorModel
 from mabeam.checker.stateful import protocol_state_machine
 from mabeam.core import Kind
 from mabeam.protocols.majority import ENTRY
-from mabeam.verify import build_model
+from mabeam.api.verify import build_model
 
 SAFETY_IDS = {"MAJ-S1", "MAJ-S2", "MAJ-S3", "MAJ-S4", "MAJ-S5"}
 

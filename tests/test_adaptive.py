@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from mabeam.adaptive_api import report, run_adaptive_coordination
+from mabeam.api.adaptive import report, run_adaptive_coordination
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
     Broadcast, ConfigurationError, Decide, Defer, Evidence, InsufficientReplicasError, InvalidWeightError,
@@ -20,7 +20,7 @@ from mabeam.protocols.adaptive import (
 )
 from mabeam.protocols.adaptive.config import byzantine_quorum, switch_quorum
 from mabeam.protocols.adaptive.state import DECIDED, NO_DECISION
-from mabeam.verify import check_protocol
+from mabeam.api.verify import check_protocol
 
 GROUP = Membership.of_size(4).agents  # a0..a3
 
@@ -308,7 +308,7 @@ def test_api_errors_are_typed(kwargs: dict) -> None:
 def test_the_async_runner_works_inside_an_event_loop() -> None:
     import asyncio
 
-    from mabeam.adaptive_api import run_adaptive_coordination_async
+    from mabeam.api.adaptive import run_adaptive_coordination_async
 
     async def inside() -> object:
         with pytest.raises(ConfigurationError):

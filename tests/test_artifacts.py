@@ -1,6 +1,6 @@
 """Cross-artifact consistency: spec/, tla/, models/ and mutants agree with the code.
 
-Generic over :func:`mabeam.registry.entries`, so a new protocol is held to the
+Generic over :func:`mabeam.api.registry.entries`, so a new protocol is held to the
 same rules as soon as it is registered: its contract names every property ID,
 its TLA+ companion parses and its ``.cfg`` names only defined operators, its Z3
 model cites real property IDs, and every safety and liveness property has a
@@ -17,9 +17,9 @@ import tla
 
 from mabeam.core import Kind
 from mabeam.core.catalog import Mutant, ProtocolEntry
-from mabeam.proofs import run_proofs
-from mabeam.registry import all_mutants, entries
-from mabeam.verify import check_protocol
+from mabeam.api.proofs import run_proofs
+from mabeam.api.registry import all_mutants, entries
+from mabeam.api.verify import check_protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TLA_FILES = sorted((ROOT / "tla").glob("*.tla"))

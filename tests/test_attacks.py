@@ -9,14 +9,15 @@ from mabeam.attacks import (
 )
 from mabeam.attacks.pbft import pbft_adapter
 from mabeam.core import ConfigurationError, Membership, SeededRandom, Send, SetTimer, UnknownAgentError
-from mabeam.network import Latency, NetworkModel
+from mabeam.live.network import Latency, NetworkModel
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.protocols.pbft import make_config
 from mabeam.protocols.pbft.auth import Ed25519Authenticator, conflicting, verify_evidence
 from mabeam.protocols.pbft.messages import PrePrepare, Prepare
 from mabeam.protocols.pbft.replica import PBFTReplica
-from mabeam.sim import HonestStrategy, simulate
-from mabeam.sim.strategy import Strategy
+from mabeam.live.strategy import HonestStrategy
+from mabeam.sim import simulate
+from mabeam.live.strategy import Strategy
 
 
 def pbft(n: int = 4) -> PBFTReplica:

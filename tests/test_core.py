@@ -145,7 +145,7 @@ def test_property_memos_release_finished_sessions() -> None:
     from mabeam.core.memo import ProtocolMemo
     from mabeam.protocols.iterative import build
     from mabeam.protocols.iterative.numeric_properties import validity
-    from mabeam.session import run_protocol
+    from mabeam.api.session import run_protocol
 
     for seed in range(3):
         assert run_protocol(build(4, 1), seed=seed).status == "decided"

@@ -1,4 +1,4 @@
-"""The hierarchical protocol (spec/hierarchical.md) and live multi-level pipelines (mabeam.pipeline)."""
+"""The hierarchical protocol (spec/hierarchical.md) and live multi-level pipelines (mabeam.api.pipeline)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from mabeam.core import (
     ConfigurationError, Decide, DuplicateAgentError, Evidence, InsufficientReplicasError, Reject,
 )
-from mabeam.pipeline import (
+from mabeam.api.pipeline import (
     CertificateError, ConsensusLevel, GroupVoteLevel, RefinementLevel, WeightedLevel, _HandOver, render,
     run_pipeline,
 )
@@ -21,8 +21,8 @@ from mabeam.protocols.hierarchical import (
     upper_threshold,
 )
 from mabeam.protocols.pbft.auth import Ed25519Authenticator
-from mabeam.session import run_protocol
-from mabeam.verify import check_protocol
+from mabeam.api.session import run_protocol
+from mabeam.api.verify import check_protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 

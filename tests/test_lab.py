@@ -15,7 +15,7 @@ from mabeam.lab import (
 from mabeam.lab.detection import accusations
 from mabeam.lab.run import build_pbft, run_pbft
 from mabeam.lab.scenarios import LAB_NETWORK, PartitionScenario
-from mabeam.sim.result import EvidenceRecord
+from mabeam.live.result import EvidenceRecord
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -23,8 +23,8 @@ from mabeam.core import (
 from mabeam.core.catalog import Mutant
 from mabeam.core.properties import Property
 from mabeam.protocols.majority import ENTRY, PHASES, MajorityState, MajorityVoting, Vote, build
-from mabeam.proofs import run_proofs
-from mabeam.verify import build_model, check_protocol
+from mabeam.api.proofs import run_proofs
+from mabeam.api.verify import build_model, check_protocol
 
 INPUTS = {"a0": "x", "a1": "x", "a2": "y", "a3": "y", "a4": "y"}
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "majority.md"

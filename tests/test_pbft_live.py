@@ -13,9 +13,9 @@ import pytest
 from mabeam.core import (
     ConfigurationError, EmptyAgentPoolError, InsufficientReplicasError, UnknownAgentError,
 )
-from mabeam.network import Latency, NetworkModel
-from mabeam.session import start_byzantine_consensus, start_byzantine_consensus_async
-from mabeam.sim import Strategy
+from mabeam.live.network import Latency, NetworkModel
+from mabeam.api.session import start_byzantine_consensus, start_byzantine_consensus_async
+from mabeam.live.strategy import Strategy
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from mabeam.core import Broadcast, ConfigurationError, Membership
-from mabeam.monitor import PropertyViolation
-from mabeam.network import Latency, NetworkModel, Partition
+from mabeam.live.monitor import PropertyViolation
+from mabeam.live.network import Latency, NetworkModel, Partition
 from mabeam.protocols.majority import MajorityVoting, Vote, _QuorumOffByOne
 from mabeam.runtime import AsyncRuntime, InProcessTransport, Transport, run_live
-from mabeam.sim import Strategy, simulate
+from mabeam.live.strategy import Strategy
+from mabeam.sim import simulate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402

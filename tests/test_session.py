@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from mabeam.core import Broadcast, ConfigurationError, InvalidWeightError, Membership
-from mabeam.network import Latency, NetworkModel, Partition
+from mabeam.live.network import Latency, NetworkModel, Partition
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.session import (
+from mabeam.api.session import (
     SessionResult, run_protocol, run_protocol_async, start_majority_vote, start_weighted_vote,
 )
-from mabeam.sim import RunResult, Strategy
+from mabeam.live.result import RunResult
+from mabeam.live.strategy import Strategy
 
 sys.path.insert(0, str(Path(__file__).parent))
 from driver_toys import Forever  # noqa: E402
@@ -166,13 +167,13 @@ def test_weighted_vote_200_agents_in_the_simulator_under_faults() -> None:
 
 
 # ------------------------------------------------------------------ any registered protocol
-REGISTERED = sorted(__import__("mabeam.registry", fromlist=["entries"]).entries())
+REGISTERED = sorted(__import__("mabeam.api.registry", fromlist=["entries"]).entries())
 
 
 @pytest.mark.parametrize("name", REGISTERED)
 @pytest.mark.parametrize("driver", ["simulator", "runtime"])
 def test_every_registered_protocol_decides_unchanged_on_both_drivers(name: str, driver: str) -> None:
-    from mabeam.registry import get
+    from mabeam.api.registry import get
 
     entry = get(name)
     protocol = entry.factory(entry.default_agents, 0)
@@ -186,7 +187,7 @@ def test_every_registered_protocol_decides_unchanged_on_both_drivers(name: str, 
 
 @pytest.mark.parametrize("name", REGISTERED)
 def test_every_registered_protocol_stays_safe_under_network_faults(name: str) -> None:
-    from mabeam.registry import get
+    from mabeam.api.registry import get
 
     entry = get(name)
     for seed in range(3):

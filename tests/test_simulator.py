@@ -12,10 +12,11 @@ import pytest
 from mabeam.core import (
     Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Membership, SeededRandom, Send,
 )
-from mabeam.monitor import PropertyViolation, properties_for
-from mabeam.network import Latency, NetworkModel, Partition
+from mabeam.live.monitor import PropertyViolation, properties_for
+from mabeam.live.network import Latency, NetworkModel, Partition
 from mabeam.protocols.majority import ENTRY as MAJORITY, MajorityVoting, Vote, _QuorumOffByOne
-from mabeam.sim import HonestStrategy, Simulator, Strategy, simulate
+from mabeam.live.strategy import HonestStrategy, Strategy
+from mabeam.sim import Simulator, simulate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
@@ -368,7 +369,7 @@ from fractions import Fraction  # noqa: E402
 
 from mabeam.protocols.iterative.numeric import ApproximateAgreement, RoundValue  # noqa: E402
 from mabeam.protocols.iterative.values import encode  # noqa: E402
-from mabeam.sim.result import agreement_tolerance, decisions_agree  # noqa: E402
+from mabeam.core.agreement import exactly_equal, within_tolerance  # noqa: E402
 
 
 class SplitExtremes(Strategy):
@@ -398,21 +399,18 @@ def test_approximate_agreement_counts_decisions_within_epsilon_as_agreement() ->
     assert result.decided_value is None  # no single value to report
 
 
-def test_agreement_tolerance_is_duck_typed_and_exact_by_default() -> None:
-    class Eps:
-        def __init__(self, epsilon: object) -> None:
-            self.epsilon = epsilon
-
-    assert agreement_tolerance(majority(3)) is None and agreement_tolerance(None) is None
-    for ignored in (True, "0.5", float("nan"), float("inf"), -1):
-        assert agreement_tolerance(Eps(ignored)) is None
-    assert agreement_tolerance(Eps(Fraction(1, 4))) == Fraction(1, 4)
+def test_a_protocol_declares_how_its_decisions_agree() -> None:
+    assert majority(3).decisions_agree(["x", "x"]) and not majority(3).decisions_agree(["x", "y"])
     near, far = ((Fraction(1),), 2), ((Fraction(5, 4),), 2)
-    assert decisions_agree([near, far], Fraction(1, 4)) and not decisions_agree([near, far], Fraction(1, 8))
-    assert not decisions_agree([near, ((Fraction(1),), 3)], Fraction(1))  # round counts are numbers too
-    assert not decisions_agree([near, far]) and decisions_agree([near, near]) and decisions_agree([])
-    assert not decisions_agree([(1, 2), (1, 2, 3)], 10) and not decisions_agree(["x", "y"], 10)
-    assert not decisions_agree([True, False], 5) and decisions_agree([0.5, Fraction(3, 4)], 0.25)
+    assert within_tolerance([near, far], Fraction(1, 4)) and not within_tolerance([near, far], Fraction(1, 8))
+    assert not within_tolerance([near, ((Fraction(1),), 3)], Fraction(1))  # round counts are numbers too
+    assert not exactly_equal([near, far]) and exactly_equal([near, near]) and exactly_equal([])
+    assert not within_tolerance([(1, 2), (1, 2, 3)], 10) and not within_tolerance(["x", "y"], 10)
+    assert not within_tolerance([True, False], 5) and within_tolerance([0.5, Fraction(3, 4)], 0.25)
+    loose = ApproximateAgreement(Membership.of_size(4), {"a0": 0, "a1": 1, "a2": 4, "a3": 2}, 1, (0, 4),
+                                 Fraction(1, 2))
+    assert loose.decisions_agree([((Fraction(1),), 1), ((Fraction(5, 4),), 1)])
+    assert not loose.decisions_agree([((Fraction(1),), 1), ((Fraction(2),), 1)])
 
 
 def test_protocols_import_only_the_core_and_themselves() -> None:

@@ -18,11 +18,11 @@ from mabeam.core import (
     Kind, MalformedMessageError, Membership, Reject, Snapshot, UnknownAgentError,
 )
 from mabeam.models import weighted as z3_model
-from mabeam.proofs import prove_unsat
+from mabeam.api.proofs import prove_unsat
 from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedState, WeightedVoting, build
 from mabeam.protocols.weighted.properties import one_counted_vote_per_member
-from mabeam.session import run_protocol
-from mabeam.verify import check_protocol
+from mabeam.api.session import run_protocol
+from mabeam.api.verify import check_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = [p.id for p in PROPERTIES]

@@ -13,7 +13,7 @@ from typing import Any
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.protocol import Protocol
-from ..sim.strategy import HonestStrategy, Strategy
+from ..live.strategy import HonestStrategy, Strategy
 from .adaptive import Adaptive, Notice, pbft_suspicion
 from .base import Distorting, MessageAdapter
 from .coalition import CoalitionMember, CoalitionPlan, make_coalition

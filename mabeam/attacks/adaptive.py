@@ -24,7 +24,7 @@ from ..core.messages import Message
 from ..core.rng import SeededRandom
 from ..protocols.pbft.messages import ViewChange
 from ..protocols.pbft.replica import PBFTReplica
-from ..sim.strategy import HonestStrategy
+from ..live.strategy import HonestStrategy
 from .base import ATTACK_TIMER, Distorting, MessageAdapter
 from .strategies import Delaying, Equivocating, Forging, Replaying, Silent
 

@@ -1,6 +1,6 @@
 """The shape every attack shares: an honest node underneath, its outgoing effects distorted.
 
-An attack strategy wraps a :class:`~mabeam.sim.strategy.HonestStrategy` for its
+An attack strategy wraps a :class:`~mabeam.live.strategy.HonestStrategy` for its
 own identity, so it follows the protocol well enough to be dangerous (it votes,
 proposes and changes views like everyone else) and only bends what it sends.
 What it knows about the protocol comes from a :class:`MessageAdapter`, which
@@ -19,7 +19,7 @@ from ..core.effects import Broadcast, Effect, Send
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.rng import SeededRandom
-from ..sim.strategy import HonestStrategy, Strategy
+from ..live.strategy import HonestStrategy, Strategy
 
 ATTACK_TIMER = "attack:"
 

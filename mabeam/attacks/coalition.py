@@ -20,7 +20,7 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.protocol import Protocol
-from ..sim.strategy import HonestStrategy, Strategy
+from ..live.strategy import HonestStrategy, Strategy
 from .base import Distorting, MessageAdapter
 
 

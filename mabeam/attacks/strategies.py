@@ -14,7 +14,7 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.rng import SeededRandom
-from ..sim.strategy import HonestStrategy
+from ..live.strategy import HonestStrategy
 from .base import Distorting, MessageAdapter, timer
 
 

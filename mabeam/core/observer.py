@@ -14,7 +14,7 @@ the run started in the runtime, and the breadth-first depth in the checker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from .identity import AgentId
 from .messages import Message
 
 if TYPE_CHECKING:
+    from .properties import Snapshot
     from .protocol import Protocol
 
 #: step kinds: the agent starts, a message is delivered (or handed back after a deferral), a timer fires
@@ -37,7 +38,8 @@ class RunInfo:
     protocol: Protocol
     seed: int | str | None = None
     byzantine: frozenset[AgentId] = frozenset()
-    options: dict[str, Any] = field(default_factory=dict)
+    #: a global snapshot of the run as it is now (live drivers; ``None`` in the checker)
+    snapshot: Callable[[], Snapshot] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -69,28 +71,40 @@ class ObservedStep:
 class Observer:
     """Base class: override the notifications you need."""
 
-    def run_started(self, run: RunInfo) -> None:
+    def on_run_start(self, run: RunInfo) -> None:
         """Before the first event."""
 
-    def step(self, step: ObservedStep) -> None:
+    def on_step(self, step: ObservedStep) -> None:
         """After an agent handled an event (its effects not yet interpreted)."""
 
-    def decided(self, agent: AgentId, value: Any, instance: Any, at: float) -> None:
-        """An honest agent decided."""
+    def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
+        """An agent decided; ``round`` is the causal message depth of the deciding step."""
 
-    def evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
+    def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
         """An agent reported transferable proof of misbehaviour."""
 
-    def rejected(self, agent: AgentId, reason: str, message: Message | None, at: float) -> None:
-        """A message was refused: by ``agent``'s protocol, or by the driver (e.g. impersonation)."""
+    def on_rejection(self, reason: str, sender: AgentId | None, message: Message | None, at: float) -> None:
+        """A message was refused, by a protocol or by the driver. ``sender`` is who it is attributed
+        to: the name a refused message claimed, or for a driver-level refusal such as
+        ``impersonation`` the agent that really sent it (the driver runs the links); ``None`` when
+        nobody is to blame (e.g. a full deferral queue)."""
 
-    def timer(self, agent: AgentId, name: str, action: str, at: float) -> None:
+    def on_timer(self, agent: AgentId, name: str, action: str, at: float) -> None:
         """A timer was armed (``set``), disarmed (``cancel``) or fired (``fire``)."""
 
-    def fault(self, agent: AgentId, kind: str, at: float) -> None:
-        """A fault was injected: ``crash``, or a driver-level refusal such as ``impersonation``."""
+    def on_fault(self, agent: AgentId, kind: str, at: float) -> None:
+        """A fault happened to or was caught at ``agent``: ``crash``, or a driver-level refusal
+        such as ``impersonation``."""
 
-    def run_ended(self, outcome: Any) -> None:
+    def on_settled(self, at: float, events: int, instant_over: bool) -> None:
+        """Every consequence of the last event was handled; ``instant_over`` when no further event
+        shares its time (the simulator's instants; in the runtime every event is its own instant)."""
+
+    def on_run_stopping(self, at: float, events: int, quiescent: bool, fair: bool) -> None:
+        """After the last event, before the result is built: whether the run reached quiescence,
+        and whether its network was fair (what a final liveness judgement needs)."""
+
+    def on_run_end(self, outcome: Any) -> None:
         """After the last event; ``outcome`` is the driver's result object."""
 
 

@@ -146,6 +146,11 @@ class Protocol(ABC):
     def decisions_agree(self, values: Sequence[Any]) -> bool:
         """Whether honest decisions for one instance agree; exact equality unless a protocol
         promises less (approximate agreement overrides this with its epsilon)."""
+        epsilon = getattr(self, "epsilon", None)  # TRANSITIONAL: until iterative overrides this
+        if epsilon is not None and not isinstance(epsilon, bool):
+            from .agreement import within_tolerance
+
+            return within_tolerance(values, epsilon)
         return exactly_equal(values)
 
     def describe_state(self, state: Any) -> str:

@@ -1,6 +1,6 @@
 """One seeded PBFT run for the lab, keeping what the session API throws away.
 
-:func:`mabeam.session.start_byzantine_consensus` refuses more Byzantine agents
+:func:`mabeam.api.session.start_byzantine_consensus` refuses more Byzantine agents
 than the bound and returns only the run result. The lab needs both ends: runs
 beyond the bound (to see what breaks), and the honest replicas' final states
 (their commit certificates, to audit, and which primaries their timers gave
@@ -16,16 +16,16 @@ from typing import Any
 
 from ..core.errors import ConfigurationError, InsufficientReplicasError
 from ..core.identity import AgentId, Membership
-from ..network import NetworkModel
+from ..live.network import NetworkModel
 from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
 from ..protocols.pbft.config import PBFTConfig, signed_requests
 from ..protocols.pbft.normal import VIEW_CHANGE_TIMER
 from ..protocols.pbft.replica import PBFTReplica
 from ..protocols.pbft.state import ReplicaState
-from ..session import PROPOSER
-from ..sim.result import RunResult
+from ..api.session import PROPOSER
+from ..live.result import RunResult
 from ..sim.simulator import Simulator
-from ..sim.strategy import Strategy
+from ..live.strategy import Strategy
 
 #: builds the Byzantine strategies once the protocol (and so every agent's key) exists
 Attackers = Callable[[PBFTReplica], Mapping[AgentId, Strategy]]

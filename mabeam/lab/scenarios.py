@@ -2,7 +2,7 @@
 
 Attackers are the first agents, the primaries of the first views, where a
 Byzantine node does the most damage. Partition scenarios use the shared
-:class:`~mabeam.network.NetworkModel` (reliable links hold a message sent
+:class:`~mabeam.live.network.NetworkModel` (reliable links hold a message sent
 across a partition until it heals) and judge, beside the live property
 monitors, what only the partition layout can tell: whether an agent decided
 while cut off in a group smaller than a quorum.
@@ -20,9 +20,9 @@ from ..attacks import (
 from ..attacks.pbft import pbft_adapter
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
-from ..network import Latency, NetworkModel, Partition
+from ..live.network import Latency, NetworkModel, Partition
 from ..protocols.pbft.replica import PBFTReplica
-from ..sim.strategy import HonestStrategy, Strategy
+from ..live.strategy import HonestStrategy, Strategy
 from .detection import LIVENESS, AttackReport, attack_report
 from .run import LabRun, build_pbft, run_pbft
 

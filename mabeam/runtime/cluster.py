@@ -18,8 +18,8 @@ from typing import Any
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.protocol import Protocol
-from ..monitor import LiveMonitor
-from ..sim.result import RunResult, agreement_tolerance, decisions_agree
+from ..live.monitor import LiveMonitor
+from ..live.result import RunResult
 from .runtime import AsyncRuntime
 from .tcp import Address, TcpTransport
 
@@ -54,11 +54,10 @@ def node_runtime(protocol: Protocol, transport: TcpTransport, *, timeout: float,
 def cluster_agreement(protocol: Protocol, decisions: Mapping[AgentId, Sequence[Any]]) -> tuple[bool, Any]:
     """(agreement, the common value or ``None``) over every node's decisions, ``agent -> [value, ...]``.
 
-    Exact equality, or within the protocol's ``epsilon`` for approximate agreement
-    (see :func:`mabeam.sim.result.decisions_agree`).
+    Agreement is what the protocol says it is (:meth:`~mabeam.core.protocol.Protocol.decisions_agree`).
     """
     values = [v for vs in decisions.values() for v in vs]
-    agreed = decisions_agree(values, agreement_tolerance(protocol))
+    agreed = protocol.decisions_agree(values)
     distinct = {repr(v): v for v in values}
     return agreed, (next(iter(distinct.values())) if len(distinct) == 1 else None)
 

@@ -32,7 +32,7 @@ from ..core.errors import ConfigurationError, MalformedMessageError
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.protocol import Protocol
-from ..sim.result import MessageStats
+from ..live.result import MessageStats
 from .framing import (
     DEFAULT_MAX_FRAME, HEADER, Carry, FrameError, Hello, decode_frame, decode_message, encode_carry,
     encode_hello, read_frame,

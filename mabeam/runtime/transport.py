@@ -3,7 +3,7 @@
 The runtime talks to a :class:`Transport` only: ``send`` a message, and the
 transport later calls the ``deliver`` callback it was bound to on the receiving
 side. Protocols never see it. :class:`InProcessTransport` applies a
-:class:`~mabeam.network.NetworkModel` to deliveries inside one event loop; a TCP
+:class:`~mabeam.live.network.NetworkModel` to deliveries inside one event loop; a TCP
 transport (:class:`~mabeam.runtime.tcp.TcpTransport`) encodes with ``protocol.codec``,
 frames the bytes, decodes on the other side (rejecting malformed frames) and
 calls the same ``deliver``.
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.rng import SeededRandom
-from ..network import NetworkModel
-from ..sim.result import MessageStats
+from ..live.network import NetworkModel
+from ..live.result import MessageStats
 
 #: ``deliver(to, message, depth)``: hand a message to the receiving agent's inbox
 Deliver = Callable[[AgentId, Message, int], None]

@@ -1,10 +1,5 @@
-"""The seeded discrete-event simulator and the run result shared with the asyncio runtime."""
+"""The seeded discrete-event simulator: virtual time, the same state machines, byte-identical reruns."""
 
-from .result import DecisionRecord, EvidenceRecord, MessageStats, RunLedger, RunResult
 from .simulator import Simulator, simulate
-from .strategy import HonestStrategy, Strategy
 
-__all__ = [
-    "DecisionRecord", "EvidenceRecord", "HonestStrategy", "MessageStats", "RunLedger", "RunResult",
-    "Simulator", "Strategy", "simulate",
-]
+__all__ = ["Simulator", "simulate"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.effects import Defer, Effect
+from ..core.interpret import EffectRecorder, interpret
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.protocol import Protocol
@@ -51,7 +52,7 @@ def strategy_step(strategy: Strategy, token: int, message: Message) -> tuple[int
 
     A strategy's state is its own business, so ``token`` stands in for it: it counts
     steps that did more than defer again, which is what tells the driver's
-    redelivery loop (:func:`~mabeam.sim.deferral.redeliver`) that progress was made.
+    redelivery loop (:func:`~mabeam.live.deferral.redeliver`) that progress was made.
     """
     effects = tuple(strategy.on_message(message))
     progressed = any(type(e) is not Defer for e in effects)
@@ -89,18 +90,24 @@ class HonestStrategy(Strategy):
         return self._settle(before, effects)
 
     def _settle(self, before: Any, effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
-        out: list[Effect] = []
-
-        def emit(more: tuple[Effect, ...]) -> None:
-            for effect in more:
-                if type(effect) is Defer:
-                    self.deferrals += 1
-                    self.deferred.add(effect.message)
-                else:
-                    out.append(effect)
-
-        emit(effects)
+        out = _Parking(self)
+        interpret(effects, out)
         if self.deferred and changed(before, self.state):
             self.state = redeliver(self.state, self.deferred,
-                                   lambda s, m: self.protocol.receive(self.agent, s, m), emit)
-        return tuple(out)
+                                   lambda s, m: self.protocol.receive(self.agent, s, m),
+                                   lambda more: interpret(more, out))
+        return tuple(out.effects)
+
+
+class _Parking(EffectRecorder):
+    """Passes effects through, except that deferred messages go to the honest node's own queue."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: HonestStrategy) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def defer(self, message: Message) -> None:
+        self.owner.deferrals += 1
+        self.owner.deferred.add(message)

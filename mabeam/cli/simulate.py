@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .live import run_registered, summarize
+from .runs import run_registered, summarize
 
 
 def simulate(args: argparse.Namespace) -> int:

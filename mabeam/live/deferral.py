@@ -8,7 +8,7 @@ it with messages that never become usable): on overflow the oldest message is
 dropped and counted as ``defer-overflow``.
 
 :func:`redeliver` is the one redelivery loop the simulator, the runtime and
-:class:`~mabeam.sim.strategy.HonestStrategy` share. It repeats passes over the
+:class:`~mabeam.live.strategy.HonestStrategy` share. It repeats passes over the
 queue only while a pass changed the state, and never more passes than there
 were messages, so it always terminates.
 """

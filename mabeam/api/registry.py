@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from .core.catalog import Mutant, ProtocolEntry
-from .core.errors import UnknownProtocolError
+from ..core.catalog import Mutant, ProtocolEntry
+from ..core.errors import UnknownProtocolError
 
 #: modules that export ``ENTRY``; order is the order ``mabeam protocols`` lists them
 PROTOCOL_MODULES = (

@@ -1,24 +1,25 @@
-"""What a live run reports, and the ledger both drivers (simulator and runtime) fill in.
+"""What a live run reports, and the ledger every live driver fills in.
 
 :class:`RunResult` is the one result shape of the simulator and the asyncio
-runtime (and of :mod:`mabeam.session`). :class:`RunLedger` is the mutable
-bookkeeping behind it: decisions, evidence, rejections and message counters,
-independent of how a driver schedules events.
+runtime (and of the session API). :class:`RunLedger` is the observer behind it:
+decisions, evidence, rejections and message counters, independent of how a
+driver schedules events.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
-from ..core.effects import Decide, Evidence, Reject
+from ..core.agreement import value_key
+from ..core.effects import Evidence
 from ..core.identity import AgentId
 from ..core.messages import Message
+from ..core.observer import Observer
 from ..core.properties import Decision
+from ..core.protocol import Protocol
 
 DECIDED, NO_DECISION, VIOLATED = "decided", "no-decision", "violated"
 
@@ -150,111 +151,60 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-class RunLedger:
-    """Decisions, evidence, rejections and counters of one run, shared by every driver."""
+class RunLedger(Observer):
+    """Decisions, evidence, rejections and counters of one run: the statistics observer every
+    live driver registers first."""
 
-    def __init__(self) -> None:
+    def __init__(self, messages: MessageStats | None = None) -> None:
         self.decisions: dict[AgentId, list[DecisionRecord]] = {}
         self.decision_facts: set[Decision] = set()
         self.evidence: list[EvidenceRecord] = []
         self.evidence_facts: set[Evidence] = set()
         self.rejected: Counter[str] = Counter()
         self._by_sender: dict[tuple[AgentId, str], list[Any]] = {}  # (sender, reason) -> [count, at, first]
-        self.messages = MessageStats()
+        self.messages = messages if messages is not None else MessageStats()
         self.events = 0
 
-    def decide(self, agent: AgentId, effect: Decide, at: float, round: int) -> None:
-        self.decisions.setdefault(agent, []).append(DecisionRecord(effect.value, effect.instance, at, round))
-        self.decision_facts.add(Decision(agent, effect.instance, effect.value))
+    def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
+        self.decisions.setdefault(agent, []).append(DecisionRecord(value, instance, at, round))
+        self.decision_facts.add(Decision(agent, instance, value))
 
-    def report(self, agent: AgentId, effect: Evidence, at: float) -> None:
-        if effect not in self.evidence_facts:
-            self.evidence_facts.add(effect)
-            self.evidence.append(EvidenceRecord(effect.kind, effect.against, agent, at, effect))
+    def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
+        if evidence not in self.evidence_facts:
+            self.evidence_facts.add(evidence)
+            self.evidence.append(EvidenceRecord(evidence.kind, evidence.against, agent, at, evidence))
 
-    def reject(self, effect: Reject, at: float = 0.0) -> None:
-        self.rejected[effect.reason] += 1
-        if effect.message is not None:
-            self._attribute(effect.message.sender, effect.reason, at, effect.message)
-
-    def refuse(self, reason: str, agent: AgentId, message: Message | None, at: float) -> None:
-        """A driver-level refusal of what ``agent`` itself sent (e.g. ``impersonation``)."""
+    def on_rejection(self, reason: str, sender: AgentId | None, message: Message | None,
+                 at: float) -> None:
         self.rejected[reason] += 1
-        self._attribute(agent, reason, at, message)
-
-    def _attribute(self, sender: AgentId, reason: str, at: float, message: Message | None) -> None:
-        entry = self._by_sender.get((sender, reason))
-        if entry is None:
-            self._by_sender[(sender, reason)] = [1, at, message]
-        else:
-            entry[0] += 1
+        if sender is not None:
+            entry = self._by_sender.get((sender, reason))
+            if entry is None:
+                self._by_sender[(sender, reason)] = [1, at, message]
+            else:
+                entry[0] += 1
 
     def rejections(self) -> tuple[RejectionRecord, ...]:
         return tuple(RejectionRecord(sender, reason, count, at, first)
                      for (sender, reason), (count, at, first) in sorted(self._by_sender.items()))
 
     def outcome(self, correct: tuple[AgentId, ...], byzantine: frozenset[AgentId], violated: bool,
-                protocol: Any = None) -> tuple[str, Any, bool, int]:
+                protocol: Protocol) -> tuple[str, Any, bool, int]:
         """(status, decided value, agreement, rounds) judged over the correct agents.
 
-        Agreement is exact equality per instance, unless ``protocol`` declares an
-        ``epsilon`` (approximate agreement): then decisions agree when every number in
-        them (vectors coordinate-wise) lies within epsilon of the other's, integers
-        (counts such as a round number) are equal, and anything else is equal. The decided
-        value is reported only when the honest decisions are exactly equal.
+        Agreement per instance is what the protocol says it is
+        (:meth:`~mabeam.core.protocol.Protocol.decisions_agree`: exact equality, or within
+        epsilon for approximate agreement). The decided value is reported only when the
+        honest decisions are exactly equal.
         """
-        tolerance = agreement_tolerance(protocol)
         honest = [d for a, ds in self.decisions.items() if a not in byzantine for d in ds]
         by_instance: dict[Any, dict[Any, Any]] = {}
         for d in honest:
-            by_instance.setdefault(_key(d.instance), {})[_key(d.value)] = d.value
-        agreement = all(decisions_agree(list(values.values()), tolerance) for values in by_instance.values())
-        values = {_key(d.value): d.value for d in honest}
+            by_instance.setdefault(value_key(d.instance), {})[value_key(d.value)] = d.value
+        agreement = all(protocol.decisions_agree(list(values.values())) for values in by_instance.values())
+        values = {value_key(d.value): d.value for d in honest}
         decided_value = next(iter(values.values())) if len(values) == 1 else None
         everyone = bool(correct) and all(a in self.decisions for a in correct)
         status = VIOLATED if violated or not agreement else DECIDED if everyone else NO_DECISION
         rounds = max((d.round for d in honest), default=0)
         return status, decided_value, agreement, rounds
-
-
-def agreement_tolerance(protocol: Any) -> Any | None:
-    """The protocol's ``epsilon`` if it declares a finite non-negative number, else ``None`` (exact).
-
-    Duck-typed so that drivers need not know approximate-agreement protocols
-    (e.g. :class:`mabeam.protocols.iterative.numeric.ApproximateAgreement`).
-    """
-    epsilon = getattr(protocol, "epsilon", None)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, Real):
-        return None
-    return epsilon if 0 <= epsilon < math.inf else None
-
-
-def decisions_agree(values: list[Any], tolerance: Any | None = None) -> bool:
-    """Whether every two ``values`` agree: equal, or within ``tolerance`` number by number."""
-    if len(values) <= 1:
-        return True
-    if tolerance is None:
-        return len({_key(v) for v in values}) == 1
-    return all(_close(a, b, tolerance) for i, a in enumerate(values) for b in values[i + 1:])
-
-
-def _close(a: Any, b: Any, tolerance: Any) -> bool:
-    if isinstance(a, Integral) and isinstance(b, Integral):
-        return bool(a == b)  # counts (e.g. the iterative protocol's round number) must match exactly
-    if _is_number(a) and _is_number(b):
-        return bool(abs(a - b) <= tolerance)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_close(x, y, tolerance) for x, y in zip(a, b))
-    return bool(_key(a) == _key(b))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def _key(value: Any) -> Any:
-    try:
-        hash(value)
-        return value
-    except TypeError:
-        return repr(value)

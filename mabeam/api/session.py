@@ -14,12 +14,12 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from .core.errors import ConfigurationError, InsufficientReplicasError
-from .core.identity import AgentId, Membership
-from .core.protocol import Protocol
-from .network import NetworkModel
-from .sim.result import RunResult
-from .sim.strategy import Strategy
+from ..core.errors import ConfigurationError, InsufficientReplicasError
+from ..core.identity import AgentId, Membership
+from ..core.protocol import Protocol
+from ..live.network import NetworkModel
+from ..live.result import RunResult
+from ..live.strategy import Strategy
 
 #: what a session reports (the simulator's and the runtime's shared result type)
 SessionResult = RunResult
@@ -51,10 +51,10 @@ def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: N
     """
     settings = _options(driver, timeout, options)
     if driver == "simulator":
-        from .sim.simulator import Simulator
+        from ..sim.simulator import Simulator
 
         return Simulator(protocol, network, seed=seed, **settings).run()
-    from .runtime.runtime import AsyncRuntime
+    from ..runtime.runtime import AsyncRuntime
 
     try:
         asyncio.get_running_loop()
@@ -67,7 +67,7 @@ def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: N
 async def run_protocol_async(protocol: Protocol, *, network: NetworkModel | None = None, seed: int | str = 0,
                              timeout: float | None = None, **options: Any) -> SessionResult:
     """Run ``protocol`` in the live runtime inside the caller's event loop."""
-    from .runtime.runtime import AsyncRuntime
+    from ..runtime.runtime import AsyncRuntime
 
     return await AsyncRuntime(protocol, network, seed=seed, **_options("runtime", timeout, options)).run()
 
@@ -82,7 +82,7 @@ def start_majority_vote(proposals: Mapping[AgentId, str], *, driver: Driver = "s
                         network: NetworkModel | None = None, seed: int | str = 0,
                         timeout: float | None = None, session: str = "s0", **options: Any) -> SessionResult:
     """A simple-majority vote among the agents named in ``proposals`` (crash tolerant, f < n/2)."""
-    from .protocols.majority import MajorityVoting
+    from ..protocols.majority import MajorityVoting
 
     membership, inputs = _proposals(proposals)
     return run_protocol(MajorityVoting(membership, inputs, session=session), driver, network=network,
@@ -100,7 +100,7 @@ def start_weighted_vote(proposals: Mapping[AgentId, str], weights: Mapping[Agent
     weight declared by ``max_faulty_weight`` and below 1/3); ``False`` the crash mode
     (threshold at least 1/2). ``threshold=None`` takes the mode's minimum.
     """
-    from .protocols.weighted import WeightedVoting
+    from ..protocols.weighted import WeightedVoting
 
     if not isinstance(byzantine_safe, bool):
         raise ConfigurationError(f"byzantine_safe must be a bool, got {byzantine_safe!r}")
@@ -126,7 +126,7 @@ def start_byzantine_consensus(proposal: str, agents: int | Sequence[AgentId], *,
                               session: str = "s0", **options: Any) -> SessionResult:
     """PBFT among ``agents`` (a count or names) on one ``proposal``, tolerating ``fault_tolerance`` liars.
 
-    ``byzantine`` maps agents to an attack: a :class:`~mabeam.sim.strategy.Strategy`
+    ``byzantine`` maps agents to an attack: a :class:`~mabeam.live.strategy.Strategy`
     bound to that agent, or an attack name from :data:`mabeam.attacks.ATTACKS`
     (``attack_options[name]`` configures it). Messages are signed with real Ed25519
     keys or, for speed, ``"symbolic"`` keyed digests. ``view_timeout`` is the first
@@ -164,11 +164,11 @@ def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_toler
                      authentication: str, view_timeout: float,
                      attack_options: Mapping[str, Mapping[str, Any]] | None, session: str
                      ) -> tuple[Protocol, dict[AgentId, Strategy]]:
-    from .attacks import make_attack
-    from .attacks.pbft import pbft_adapter
-    from .protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
-    from .protocols.pbft.config import PBFTConfig, signed_requests
-    from .protocols.pbft.replica import PBFTReplica
+    from ..attacks import make_attack
+    from ..attacks.pbft import pbft_adapter
+    from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+    from ..protocols.pbft.config import PBFTConfig, signed_requests
+    from ..protocols.pbft.replica import PBFTReplica
 
     if not isinstance(proposal, str) or not proposal:
         raise ConfigurationError(f"the proposal must be a non-empty string, got {proposal!r}")
@@ -217,7 +217,7 @@ def _pbft_summary(strategies: Mapping[AgentId, Strategy]) -> Any:
 
 
 def _with_checked_evidence(result: SessionResult, protocol: Protocol) -> SessionResult:
-    from .protocols.pbft.auth import verify_evidence
+    from ..protocols.pbft.auth import verify_evidence
 
     auth = protocol.config.auth  # type: ignore[attr-defined]
     result.extras["evidence_verified"] = sum(

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .checker import CheckResult
-from .checker.search import replay_actions
-from .core.errors import MabeamError
-from .core.properties import Kind
-from .registry import entries, get
+from ..checker import CheckResult
+from ..checker.search import replay_actions
+from ..core.errors import MabeamError
+from ..core.properties import Kind
+from ..api.registry import entries, get
 
 
 class UsageError(MabeamError):
@@ -96,8 +96,8 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .verify import build_model
-    from .checker import check, random_walks
+    from ..api.verify import build_model
+    from ..checker import check, random_walks
 
     entry = get(args.protocol)
     overrides: dict[str, Any] = {}
@@ -132,7 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .verify import build_model
+    from ..api.verify import build_model
 
     data = json.loads(Path(args.file).read_text())
     info = data["model"]
@@ -162,7 +162,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    from .proofs import run_proofs
+    from ..api.proofs import run_proofs
 
     names = [args.protocol] if args.protocol else [e.name for e in entries().values() if e.proofs]
     everything: list[dict[str, Any]] = []
@@ -184,7 +184,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate_cli import simulate
+    from .simulate import simulate
 
     if not 0.0 <= args.loss < 1.0:
         raise UsageError(f"--loss must be in [0, 1), got {args.loss}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.errors import ConfigurationError
-from .core.rng import SeededRandom
-from .network import Latency, NetworkModel
-from .registry import get
-from .session import SessionResult, run_protocol
-from .sim.strategy import Strategy
+from ..core.errors import ConfigurationError
+from ..core.rng import SeededRandom
+from ..live.network import Latency, NetworkModel
+from ..api.registry import get
+from ..api.session import SessionResult, run_protocol
+from ..live.strategy import Strategy
 
 
 def run_registered(protocol: str, agents: int, faulty: int = 0, *, seed: int = 0, loss: float = 0.0,

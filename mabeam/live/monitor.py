@@ -16,16 +16,16 @@ run; no property may rely on them to be monitored live.
 
 from __future__ import annotations
 
-import importlib
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .core.errors import ConfigurationError, MabeamError, UnknownProtocolError
-from .core.identity import AgentId
-from .core.properties import Decision, Kind, Property, Snapshot
-from .core.protocol import Protocol
+from ..core.effects import Evidence
+from ..core.errors import ConfigurationError, MabeamError
+from ..core.identity import AgentId
+from ..core.observer import Observer, RunInfo
+from ..core.properties import Decision, Kind, Property, Snapshot
+from ..core.protocol import Protocol
 
 
 #: when safety properties are evaluated during a run (always also once at the end):
@@ -98,13 +98,14 @@ class PropertyVerdict:
 
 
 def properties_for(protocol: Protocol) -> tuple[Property, ...]:
-    """The properties declared for ``protocol``: the ``ENTRY`` of its module (or an enclosing
-    package), else the registry's.
+    """The properties ``protocol`` declares (its class attribute ``properties``)."""
+    declared = tuple(type(protocol).properties)
+    if declared:
+        return declared
+    # transitional, until every protocol package declares its properties
+    import importlib
+    import sys
 
-    The module comes first so a mutant (a subclass beside the protocol) or a protocol
-    outside the registry is monitored with its own properties, and so one unfinished
-    registry module cannot stop a run of another protocol.
-    """
     parts = type(protocol).__module__.split(".")
     for end in range(len(parts), 0, -1):
         name = ".".join(parts[:end])
@@ -112,20 +113,27 @@ def properties_for(protocol: Protocol) -> tuple[Property, ...]:
         entry = getattr(module, "ENTRY", None)
         if entry is not None and getattr(entry, "name", None) == protocol.name:
             return tuple(entry.properties)
-    from . import registry
-
-    try:
-        return tuple(registry.get(protocol.name).properties)
-    except (UnknownProtocolError, ImportError):  # unregistered, or a registry module not installed
-        return ()
+    return ()
 
 
-class LiveMonitor:
-    """Evaluates properties on snapshots of a running execution and keeps verdicts."""
+class LiveMonitor(Observer):
+    """Evaluates properties on snapshots of a running execution and keeps verdicts.
+
+    As an observer of a driver it checks when the schedule says (``mode``, see
+    :data:`CheckMode`; plus every ``check_every`` events), after decisions or
+    evidence; :meth:`check` and :meth:`finish` may also be called directly on
+    snapshots assembled elsewhere (e.g. from several TCP nodes).
+    """
 
     def __init__(self, protocol: Protocol, properties: Sequence[Property] | None = None, *,
-                 byzantine: Iterable[AgentId] = (), raise_on_violation: bool = False) -> None:
+                 byzantine: Iterable[AgentId] = (), raise_on_violation: bool = False,
+                 mode: CheckMode = "auto", check_every: int | None = None) -> None:
         self.protocol = protocol
+        self.schedule = CheckSchedule(mode, protocol.n)
+        self.check_every = check_every
+        self._marked = False  # a decision or evidence since the last check
+        self._every_done = -1  # the event count of the last check_every check
+        self._take_snapshot: Callable[[], Snapshot] | None = None
         declared = tuple(properties_for(protocol) if properties is None else properties)
         self.properties = tuple(p for p in declared if p.applies(protocol))
         self.byzantine = frozenset(byzantine)
@@ -143,6 +151,32 @@ class LiveMonitor:
         })
         self._pending = [p for p in self.properties if p.kind is not Kind.EVENTUALLY]
 
+    # ---------------------------------------------------------------- observer
+    def on_run_start(self, run: RunInfo) -> None:
+        self._take_snapshot = run.snapshot
+
+    def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
+        self._marked = True
+
+    def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
+        self._marked = True
+
+    def on_settled(self, at: float, events: int, instant_over: bool) -> None:
+        if self._take_snapshot is None:
+            return
+        if self._marked and (instant_over or self.schedule.per_event):
+            self._marked = False
+            if self.schedule.due():
+                self.check(self._take_snapshot(), at, events)
+        if self.check_every is not None and events % self.check_every == 0 and events != self._every_done:
+            self._every_done = events
+            self.check(self._take_snapshot(), at, events)
+
+    def on_run_stopping(self, at: float, events: int, quiescent: bool, fair: bool) -> None:
+        if self._take_snapshot is not None:
+            self.finish(self._take_snapshot(), at, events, quiescent=quiescent, fair=fair)
+
+    # ---------------------------------------------------------------- verdicts
     @property
     def violated(self) -> bool:
         return any(v.status == "violated" for v in self.verdicts.values())

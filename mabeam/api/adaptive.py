@@ -18,17 +18,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .core.effects import Effect, Send
-from .core.errors import ConfigurationError
-from .core.identity import AgentId, Membership
-from .core.messages import Message
-from .core.protocol import Step
-from .network import NetworkModel
-from .protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
-from .protocols.adaptive.state import DECIDED, NO_DECISION
-from .core.auth import Ed25519Authenticator, SymbolicAuthenticator
-from .sim.result import RunResult
-from .sim.strategy import Strategy
+from ..core.effects import Effect, Send
+from ..core.errors import ConfigurationError
+from ..core.identity import AgentId, Membership
+from ..core.messages import Message
+from ..core.protocol import Step
+from ..live.network import NetworkModel
+from ..protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
+from ..protocols.adaptive.state import DECIDED, NO_DECISION
+from ..core.auth import Ed25519Authenticator, SymbolicAuthenticator
+from ..live.result import RunResult
+from ..live.strategy import Strategy
 
 Driver = Literal["simulator", "runtime"]
 DEFAULT_CHAIN = ("byzantine", "weighted", "majority")
@@ -215,7 +215,7 @@ def run_adaptive_coordination(
         byzantine=byzantine, equivocation=equivocation, exposed=exposed, authentication=authentication,
         seed=seed, session=session)
     if driver == "simulator":
-        from .sim.simulator import Simulator
+        from ..sim.simulator import Simulator
 
         sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, **options)
         protocol.clock = lambda: sim.now
@@ -237,7 +237,7 @@ async def run_adaptive_coordination_async(proposal_inputs: Mapping[AgentId, str]
 
 async def _run_live(protocol: _Observed, network: NetworkModel | None, seed: int | str, deadline: float,
                     options: dict[str, Any]) -> AdaptiveResult:
-    from .runtime.runtime import AsyncRuntime
+    from ..runtime.runtime import AsyncRuntime
 
     started = time.monotonic()
     protocol.clock = lambda: time.monotonic() - started

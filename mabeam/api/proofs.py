@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import z3
 
-from .core.errors import UnknownProtocolError
+from ..core.errors import UnknownProtocolError
 from .registry import get
 
 

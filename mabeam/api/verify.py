@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .checker import ActorModel, CheckConfig, CheckResult, check, random_walks
-from .checker.search import Progress
-from .core.catalog import ProtocolEntry
-from .core.errors import ConfigurationError
+from ..checker import ActorModel, CheckConfig, CheckResult, check, random_walks
+from ..checker.search import Progress
+from ..core.catalog import ProtocolEntry
+from ..core.errors import ConfigurationError
 from .registry import get
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from .core.properties import Kind
-from .live import run_registered, summarize
-from .network import Latency, NetworkModel, Partition
-from .session import start_byzantine_consensus
-from .registry import get
-from .verify import build_model
-from .checker import check
+from ..core.properties import Kind
+from .runs import run_registered, summarize
+from ..live.network import Latency, NetworkModel, Partition
+from ..api.session import start_byzantine_consensus
+from ..api.registry import get
+from ..api.verify import build_model
+from ..checker import check
 
 #: (protocol, agents, faulty) checked exhaustively in the demo
 CHECKS = (("majority", 3, 1), ("weighted", 4, 1), ("pbft", 4, 1))

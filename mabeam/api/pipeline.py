@@ -2,7 +2,7 @@
 
 A pipeline is a sequence of levels (PBFT consensus, weighted voting, iterative
 refinement, or groups certifying a vote for judges). Each level runs through
-:mod:`mabeam.session` in the simulator or the asyncio runtime. When it ends, its
+:mod:`mabeam.api.session` in the simulator or the asyncio runtime. When it ends, its
 honest members sign its output (Ed25519, bound to pipeline session, level and
 level name), a forwarder assembles a certificate of ``q = (n + f) // 2 + 1``
 distinct signatures, and the next level accepts the output only if the
@@ -21,11 +21,11 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
-from .core.errors import ConfigurationError, InsufficientReplicasError
-from .core.identity import AgentId, Membership
-from .protocols.hierarchical.config import Group, group_quorum
-from .protocols.hierarchical.machine import GroupCertificate, GroupVote, Hierarchical, certificate_fault
-from .core.auth import Authenticator, Ed25519Authenticator
+from ..core.errors import ConfigurationError, InsufficientReplicasError
+from ..core.identity import AgentId, Membership
+from ..protocols.hierarchical.config import Group, group_quorum
+from ..protocols.hierarchical.machine import GroupCertificate, GroupVote, Hierarchical, certificate_fault
+from ..core.auth import Authenticator, Ed25519Authenticator
 from .session import Driver, SessionResult, run_protocol, start_byzantine_consensus, start_weighted_vote
 
 Consume = Callable[[Any], Any]
@@ -276,7 +276,7 @@ def _vector_median(cert: GroupCertificate) -> tuple[Fraction, ...]:
 
 # ------------------------------------------------------------------ running levels
 def _strategies(protocol: Any, byzantine: Mapping[AgentId, str]) -> dict[AgentId, Any]:
-    from .attacks import make_attack
+    from ..attacks import make_attack
 
     return {agent: make_attack(attack, agent, protocol) for agent, attack in byzantine.items()}
 
@@ -309,7 +309,7 @@ def _run_level(index: int, level: Level, consumed: Any, driver: Driver, seed: in
         _check_bound(level.name, len(members), level.f, byzantine)
         heaviest = sorted(level.weights.values(), reverse=True)[:level.f]
         ballots = dict(level.ballots(consumed))
-        from .protocols.weighted import WeightedVoting
+        from ..protocols.weighted import WeightedVoting
 
         probe = WeightedVoting(members, ballots, level.weights, max_faulty_weight=sum(heaviest),
                                session=level_session)
@@ -318,7 +318,7 @@ def _run_level(index: int, level: Level, consumed: Any, driver: Driver, seed: in
         outputs = {a: str(ds[-1].value) for a, ds in result.decisions.items() if ds and a not in byzantine}
         return result, outputs, members, level.f, None, result.decided_value
     if isinstance(level, RefinementLevel):
-        from .protocols.iterative import ApproximateAgreement
+        from ..protocols.iterative import ApproximateAgreement
 
         members = Membership(level.agents).agents
         _check_bound(level.name, len(members), level.f, byzantine)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, NamedTuple
 
-from .core.errors import ConfigurationError
-from .core.identity import AgentId
-from .core.rng import SeededRandom
+from ..core.errors import ConfigurationError
+from ..core.identity import AgentId
+from ..core.rng import SeededRandom
 
 Distribution = Literal["constant", "uniform", "exponential", "lognormal"]
 
