@@ -18,11 +18,7 @@ import resource
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``mabeam`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import baseline_bfs  # noqa: E402
 from benchmarks.two_phase import PROPERTIES, TLC_DISTINCT_STATES, build  # noqa: E402

@@ -23,8 +23,8 @@ import time
 import tracemalloc
 from typing import Any
 
-from mabeam.live.network import Latency, NetworkModel
 from mabeam.api.session import start_byzantine_consensus, start_byzantine_consensus_async
+from mabeam.live.network import Latency, NetworkModel
 
 SIZES = (4, 7, 10, 13, 31, 100)
 LARGE = 100  # runs at this size are capped at --large-runs (each takes seconds)

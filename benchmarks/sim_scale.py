@@ -17,11 +17,7 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make ``mabeam`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mabeam.core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Step  # noqa: E402
 from mabeam.live.network import Latency, NetworkModel  # noqa: E402

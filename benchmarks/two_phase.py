@@ -23,8 +23,24 @@ from __future__ import annotations
 import msgspec
 
 from mabeam.core import (
-    AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Envelope, Membership, Message, PhaseGraph,
-    PhaseTransition, Protocol, Reject, Send, SetTimer, Snapshot, Step, always, sometimes,
+    AgentId,
+    Broadcast,
+    CancelTimer,
+    ConfigurationError,
+    Decide,
+    Envelope,
+    Membership,
+    Message,
+    PhaseGraph,
+    PhaseTransition,
+    Protocol,
+    Reject,
+    Send,
+    SetTimer,
+    Snapshot,
+    Step,
+    always,
+    sometimes,
 )
 
 TM: AgentId = "tm"

@@ -33,10 +33,10 @@ from fractions import Fraction
 from statistics import mean, median
 from typing import Any
 
+from mabeam.api.session import SessionResult, run_protocol, start_byzantine_consensus, start_weighted_vote
 from mabeam.attacks import MessageAdapter, make_attack
 from mabeam.live.network import Latency, NetworkModel
 from mabeam.protocols.iterative import ApproximateAgreement, convergence_history
-from mabeam.api.session import SessionResult, run_protocol, start_byzantine_consensus, start_weighted_vote
 
 #: (kind, count, gpus, cpu cores, evaluation noise: smaller eval subsets on CPUs are noisier)
 FLEET = (("gpu-powerhouse", 4, 8, 64, 0.004), ("gpu-workstation", 8, 2, 16, 0.008),

@@ -24,10 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
-
 from mabeam.core import Membership, Protocol  # noqa: E402
 from mabeam.protocols.majority import MajorityVoting  # noqa: E402
 from mabeam.protocols.pbft.auth import Ed25519Authenticator  # noqa: E402
@@ -84,12 +80,11 @@ async def _node(args: argparse.Namespace) -> None:
 def run_scenario(scenario: str, agents: int, processes: int, timeout: float, seed: int) -> bool:
     protocol = build(scenario, agents, seed)
     groups = split(protocol.agents, processes)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
     started = time.perf_counter()
     children = [subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--child", scenario, "--agents", str(agents),
          "--group", ",".join(group), "--seed", str(seed), "--timeout", str(timeout)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env) for group in groups]
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for group in groups]
     watchdog = threading.Timer(timeout + 30.0, lambda: [c.kill() for c in children])  # start-up + run + slack
     watchdog.start()
     try:

@@ -21,7 +21,12 @@ from fractions import Fraction
 from typing import Any
 
 from mabeam.api.pipeline import (
-    ConsensusLevel, PipelineReport, RefinementLevel, WeightedLevel, render, run_pipeline,
+    ConsensusLevel,
+    PipelineReport,
+    RefinementLevel,
+    WeightedLevel,
+    render,
+    run_pipeline,
 )
 
 SHORTLIST = ("vit-b16", "resnet50", "efficientnet-b4")

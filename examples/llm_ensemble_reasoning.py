@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from mabeam.api.session import SessionResult, run_protocol, start_majority_vote, start_weighted_vote
 from mabeam.attacks import MessageAdapter, make_attack
 from mabeam.live.network import Latency, NetworkModel
 from mabeam.protocols.iterative.categorical import CategoricalRefinement
 from mabeam.protocols.weighted import WeightedVoting
-from mabeam.api.session import SessionResult, run_protocol, start_majority_vote, start_weighted_vote
 
 #: style -> (count, base accuracy, domain it is strong in)
 STYLES = {"math": (3, 0.62, "math"), "logic": (3, 0.60, "logic"), "science": (2, 0.58, "science"),

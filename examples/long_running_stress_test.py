@@ -43,9 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's benchmarks package
-
-from benchmarks.protocols import Faults, Outcome, agents_of, expertise, run_session  # noqa: E402
+from mabeam.lab.workloads import Faults, Outcome, agents_of, expertise, run_session  # noqa: E402
 from mabeam.live.network import Latency, NetworkModel, Partition  # noqa: E402
 
 #: (protocol, agents) drawn uniformly per session

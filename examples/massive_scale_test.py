@@ -34,9 +34,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's benchmarks package
-
-from benchmarks.protocols import Outcome, agents_of, run_session  # noqa: E402
+from mabeam.lab.workloads import Outcome, agents_of, run_session  # noqa: E402
 from mabeam.live.network import Latency, NetworkModel, Partition  # noqa: E402
 
 PROTOCOLS = ("majority", "weighted", "iterative", "pbft")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import msgspec
 
 from mabeam.core import (
-    AgentId, CancelTimer, Decide, Membership, Message, Protocol, SetTimer, Snapshot, Step, always,
+    AgentId,
+    CancelTimer,
+    Decide,
+    Membership,
+    Message,
+    Protocol,
+    SetTimer,
+    Snapshot,
+    Step,
+    always,
 )
 
 

@@ -6,21 +6,41 @@ import json
 
 import msgspec
 import pytest
+from mabeam.models import adaptive as z3_model
 
 from mabeam.api.adaptive import report, run_adaptive_coordination
+from mabeam.api.verify import check_protocol
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
-    Broadcast, ConfigurationError, Decide, Defer, Evidence, InsufficientReplicasError, InvalidWeightError,
-    MalformedMessageError, Membership, Reject,
+    Broadcast,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Evidence,
+    InsufficientReplicasError,
+    InvalidWeightError,
+    MalformedMessageError,
+    Membership,
+    Reject,
 )
-from mabeam.models import adaptive as z3_model
 from mabeam.protocols.adaptive import (
-    ENTRY, PROPERTIES, AdaptiveCoordination, Alarm, Commit, Decided, Lock, StageSpec, Switch, Vote, build,
-    crash_bound_configuration, evidence_configuration, stage_timer,
+    ENTRY,
+    PROPERTIES,
+    AdaptiveCoordination,
+    Alarm,
+    Commit,
+    Decided,
+    Lock,
+    StageSpec,
+    Switch,
+    Vote,
+    build,
+    crash_bound_configuration,
+    evidence_configuration,
+    stage_timer,
 )
 from mabeam.protocols.adaptive.config import byzantine_quorum, switch_quorum
 from mabeam.protocols.adaptive.state import DECIDED, NO_DECISION
-from mabeam.api.verify import check_protocol
 
 GROUP = Membership.of_size(4).agents  # a0..a3
 

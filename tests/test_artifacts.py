@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
-import tla
 
-from mabeam.core import Kind
-from mabeam.core.catalog import Mutant, ProtocolEntry
+import tla
 from mabeam.api.proofs import run_proofs
 from mabeam.api.registry import all_mutants, entries
 from mabeam.api.verify import check_protocol
+from mabeam.core import Kind
+from mabeam.core.catalog import Mutant, ProtocolEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 TLA_FILES = sorted((ROOT / "tla").glob("*.tla"))

@@ -5,19 +5,25 @@ from __future__ import annotations
 import pytest
 
 from mabeam.attacks import (
-    ATTACKS, Delaying, Equivocating, Forging, MessageAdapter, Replaying, Silent, make_attack,
+    ATTACKS,
+    Delaying,
+    Equivocating,
+    Forging,
+    MessageAdapter,
+    Replaying,
+    Silent,
+    make_attack,
 )
 from mabeam.attacks.pbft import pbft_adapter
 from mabeam.core import ConfigurationError, Membership, SeededRandom, Send, SetTimer, UnknownAgentError
 from mabeam.live.network import Latency, NetworkModel
+from mabeam.live.strategy import HonestStrategy, Strategy
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.protocols.pbft import make_config
 from mabeam.protocols.pbft.auth import Ed25519Authenticator, conflicting, verify_evidence
-from mabeam.protocols.pbft.messages import PrePrepare, Prepare
+from mabeam.protocols.pbft.messages import Prepare, PrePrepare
 from mabeam.protocols.pbft.replica import PBFTReplica
-from mabeam.live.strategy import HonestStrategy
 from mabeam.sim import simulate
-from mabeam.live.strategy import Strategy
 
 
 def pbft(n: int = 4) -> PBFTReplica:

@@ -15,8 +15,23 @@ import pytest
 
 from mabeam.checker import ActorModel, CheckConfig, check, random_walks
 from mabeam.core import (
-    AgentId, CancelTimer, ConfigurationError, Decide, Defer, Kind, Membership, Message, Property, Protocol,
-    Send, SetTimer, Snapshot, Step, always, eventually, sometimes,
+    AgentId,
+    CancelTimer,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Kind,
+    Membership,
+    Message,
+    Property,
+    Protocol,
+    Send,
+    SetTimer,
+    Snapshot,
+    Step,
+    always,
+    eventually,
+    sometimes,
 )
 
 

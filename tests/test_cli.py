@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mabeam.cli.main import main
 from mabeam.api.registry import entries
+from mabeam.cli.main import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

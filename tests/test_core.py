@@ -10,8 +10,18 @@ import msgspec
 import pytest
 
 from mabeam.core import (
-    DuplicateAgentError, EmptyAgentPoolError, MalformedMessageError, Membership, Message, MessageCodec,
-    PhaseGraph, PhaseTransition, Reject, SeededRandom, UndeclaredTransitionError, UnknownAgentError,
+    DuplicateAgentError,
+    EmptyAgentPoolError,
+    MalformedMessageError,
+    Membership,
+    Message,
+    MessageCodec,
+    PhaseGraph,
+    PhaseTransition,
+    Reject,
+    SeededRandom,
+    UndeclaredTransitionError,
+    UnknownAgentError,
 )
 from mabeam.protocols.majority import MajorityVoting, Vote
 
@@ -142,10 +152,10 @@ def test_property_memos_release_finished_sessions() -> None:
     """Memoised verdicts are held per protocol instance and dropped with it (no growth across sessions)."""
     import gc
 
+    from mabeam.api.session import run_protocol
     from mabeam.core.memo import ProtocolMemo
     from mabeam.protocols.iterative import build
     from mabeam.protocols.iterative.numeric_properties import validity
-    from mabeam.api.session import run_protocol
 
     for seed in range(3):
         assert run_protocol(build(4, 1), seed=seed).status == "decided"

@@ -11,18 +11,26 @@ from typing import Any
 
 import pytest
 
+from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
-    Broadcast, CancelTimer, ConfigurationError, Evidence, InsufficientReplicasError, Membership, Protocol,
-    Reject, Send, SetTimer,
+    Broadcast,
+    CancelTimer,
+    ConfigurationError,
+    Evidence,
+    InsufficientReplicasError,
+    Membership,
+    Protocol,
+    Reject,
+    Send,
+    SetTimer,
 )
 from mabeam.protocols.iterative import ENTRY, ApproximateAgreement, RoundValue, build, convergence_history
-from mabeam.protocols.iterative.categorical import CategoricalRefinement, Proposal
 from mabeam.protocols.iterative.categorical import PHASES as CATEGORICAL_PHASES
+from mabeam.protocols.iterative.categorical import CategoricalRefinement, Proposal
 from mabeam.protocols.iterative.categorical_entry import ENTRY as CATEGORICAL
 from mabeam.protocols.iterative.numeric import ONE_ROUND_EPSILON, PHASES
 from mabeam.protocols.iterative.values import decode, encode, rounds_needed
-from mabeam.api.verify import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMERIC_IDS = {p.id for p in ENTRY.properties}
@@ -310,8 +318,8 @@ def test_z3_proofs_up_to_n_10() -> None:
 
 def test_a_crash_within_f_still_terminates_for_the_correct_agents() -> None:
     """IR-L1 covers correct agents: a crashed one (one of the f faults) need not decide."""
-    from mabeam.protocols.iterative import build
     from mabeam.api.session import run_protocol
+    from mabeam.protocols.iterative import build
 
     result = run_protocol(build(4, 1), crashes={"a3": 0.0})
     assert result.status == "decided" and result.agreement

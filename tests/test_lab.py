@@ -9,7 +9,10 @@ import pytest
 from mabeam.attacks import Adaptive, CoalitionPlan
 from mabeam.core import ConfigurationError
 from mabeam.lab import (
-    ATTACK_PATTERNS, PARTITION_SCENARIOS, partition_report, run_attack_pattern,
+    ATTACK_PATTERNS,
+    PARTITION_SCENARIOS,
+    partition_report,
+    run_attack_pattern,
     run_partition_scenario,
 )
 from mabeam.lab.detection import accusations

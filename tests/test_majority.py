@@ -14,17 +14,26 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from mabeam.api.proofs import run_proofs
+from mabeam.api.verify import build_model, check_protocol
 from mabeam.checker import CheckResult, replay_actions
 from mabeam.checker.results import Trace
 from mabeam.core import (
-    ConfigurationError, Decide, DuplicateAgentError, EmptyAgentPoolError, Evidence, Kind,
-    MalformedMessageError, Membership, Message, Reject, canonical_bytes,
+    ConfigurationError,
+    Decide,
+    DuplicateAgentError,
+    EmptyAgentPoolError,
+    Evidence,
+    Kind,
+    MalformedMessageError,
+    Membership,
+    Message,
+    Reject,
+    canonical_bytes,
 )
 from mabeam.core.catalog import Mutant
 from mabeam.core.properties import Property
 from mabeam.protocols.majority import ENTRY, PHASES, MajorityState, MajorityVoting, Vote, build
-from mabeam.api.proofs import run_proofs
-from mabeam.api.verify import build_model, check_protocol
 
 INPUTS = {"a0": "x", "a1": "x", "a2": "y", "a3": "y", "a4": "y"}
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "majority.md"

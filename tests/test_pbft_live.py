@@ -10,11 +10,14 @@ import asyncio
 
 import pytest
 
+from mabeam.api.session import start_byzantine_consensus, start_byzantine_consensus_async
 from mabeam.core import (
-    ConfigurationError, EmptyAgentPoolError, InsufficientReplicasError, UnknownAgentError,
+    ConfigurationError,
+    EmptyAgentPoolError,
+    InsufficientReplicasError,
+    UnknownAgentError,
 )
 from mabeam.live.network import Latency, NetworkModel
-from mabeam.api.session import start_byzantine_consensus, start_byzantine_consensus_async
 from mabeam.live.strategy import Strategy
 
 pytestmark = pytest.mark.timeout(120)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel, CheckConfig, CheckResult, check
 from mabeam.protocols.pbft import CHECKPOINT_BOUNDS, ENTRY, VIEW_CHANGE_BOUNDS, build_checked
-from mabeam.api.verify import build_model
 
 #: PBFT-A2 reads the pre-prepare history only the exposure and catch-up bounds keep
 SAFETY = [p.id for p in ENTRY.properties if p.kind.value == "always" and p.id != "PBFT-A2"]

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
+from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
 
 from mabeam.core import Broadcast, ConfigurationError, Membership
 from mabeam.live.monitor import PropertyViolation
 from mabeam.live.network import Latency, NetworkModel, Partition
+from mabeam.live.strategy import Strategy
 from mabeam.protocols.majority import MajorityVoting, Vote, _QuorumOffByOne
 from mabeam.runtime import AsyncRuntime, InProcessTransport, Transport, run_live
-from mabeam.live.strategy import Strategy
 from mabeam.sim import simulate
-
-sys.path.insert(0, str(Path(__file__).parent))
-from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from driver_toys import Forever  # noqa: E402
 
+from mabeam.api.session import (
+    SessionResult,
+    run_protocol,
+    run_protocol_async,
+    start_majority_vote,
+    start_weighted_vote,
+)
 from mabeam.core import Broadcast, ConfigurationError, InvalidWeightError, Membership
 from mabeam.live.network import Latency, NetworkModel, Partition
-from mabeam.protocols.majority import MajorityVoting
-from mabeam.api.session import (
-    SessionResult, run_protocol, run_protocol_async, start_majority_vote, start_weighted_vote,
-)
 from mabeam.live.result import RunResult
 from mabeam.live.strategy import Strategy
-
-sys.path.insert(0, str(Path(__file__).parent))
-from driver_toys import Forever  # noqa: E402
+from mabeam.protocols.majority import MajorityVoting
 
 pytestmark = pytest.mark.timeout(120)
 

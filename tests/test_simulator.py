@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import ast
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
 
 from mabeam.core import (
-    Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Membership, SeededRandom, Send,
+    Broadcast,
+    CancelTimer,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Membership,
+    SeededRandom,
+    Send,
 )
 from mabeam.live.monitor import PropertyViolation, properties_for
 from mabeam.live.network import Latency, NetworkModel, Partition
-from mabeam.protocols.majority import ENTRY as MAJORITY, MajorityVoting, Vote, _QuorumOffByOne
 from mabeam.live.strategy import HonestStrategy, Strategy
+from mabeam.protocols.majority import ENTRY as MAJORITY
+from mabeam.protocols.majority import MajorityVoting, Vote, _QuorumOffByOne
 from mabeam.sim import Simulator, simulate
-
-sys.path.insert(0, str(Path(__file__).parent))
-from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -367,9 +372,9 @@ def test_drivers_redeliver_to_strategies_after_a_step_that_did_more_than_defer()
 # ------------------------------------------------------------------ approximate agreement
 from fractions import Fraction  # noqa: E402
 
+from mabeam.core.agreement import exactly_equal, within_tolerance  # noqa: E402
 from mabeam.protocols.iterative.numeric import ApproximateAgreement, RoundValue  # noqa: E402
 from mabeam.protocols.iterative.values import encode  # noqa: E402
-from mabeam.core.agreement import exactly_equal, within_tolerance  # noqa: E402
 
 
 class SplitExtremes(Strategy):

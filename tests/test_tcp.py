@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from mabeam.core import ConfigurationError, Membership, MalformedMessageError, Protocol
+from mabeam.core import ConfigurationError, MalformedMessageError, Membership, Protocol
 from mabeam.protocols.majority import MajorityVoting, Vote
 from mabeam.protocols.pbft.auth import Ed25519Authenticator
 from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
@@ -23,7 +23,15 @@ from mabeam.protocols.pbft.replica import PBFTReplica
 from mabeam.runtime import TcpTransport, address_book, run_local_cluster, split
 from mabeam.runtime.cluster import node_runtime
 from mabeam.runtime.framing import (
-    Carry, FrameError, Hello, decode_frame, decode_message, encode_carry, encode_hello, frame, read_frame,
+    Carry,
+    FrameError,
+    Hello,
+    decode_frame,
+    decode_message,
+    encode_carry,
+    encode_hello,
+    frame,
+    read_frame,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # ``benchmarks`` is a directory of scripts, not an installed package
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.two_phase import (  # noqa: E402
-    MUTANTS, PROPERTIES, TLC_DISTINCT_STATES, TM, Commit, Prepared, TwoPhaseCommit, build,
+    MUTANTS,
+    PROPERTIES,
+    TLC_DISTINCT_STATES,
+    TM,
+    Commit,
+    Prepared,
+    TwoPhaseCommit,
+    build,
 )
 from mabeam.checker import ActorModel, CheckConfig, check  # noqa: E402
 from mabeam.core import ConfigurationError, Reject  # noqa: E402

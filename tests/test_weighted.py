@@ -10,19 +10,29 @@ from pathlib import Path
 
 import msgspec
 import pytest
-import tla
-
-from mabeam.checker import ActorModel, CheckConfig, check
-from mabeam.core import (
-    ConfigurationError, Decide, EmptyAgentPoolError, Evidence, InsufficientReplicasError, InvalidWeightError,
-    Kind, MalformedMessageError, Membership, Reject, Snapshot, UnknownAgentError,
-)
 from mabeam.models import weighted as z3_model
+
+import tla
 from mabeam.api.proofs import prove_unsat
-from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedState, WeightedVoting, build
-from mabeam.protocols.weighted.properties import one_counted_vote_per_member
 from mabeam.api.session import run_protocol
 from mabeam.api.verify import check_protocol
+from mabeam.checker import ActorModel, CheckConfig, check
+from mabeam.core import (
+    ConfigurationError,
+    Decide,
+    EmptyAgentPoolError,
+    Evidence,
+    InsufficientReplicasError,
+    InvalidWeightError,
+    Kind,
+    MalformedMessageError,
+    Membership,
+    Reject,
+    Snapshot,
+    UnknownAgentError,
+)
+from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedState, WeightedVoting, build
+from mabeam.protocols.weighted.properties import one_counted_vote_per_member
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = [p.id for p in PROPERTIES]

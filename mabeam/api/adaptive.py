@@ -4,25 +4,23 @@
 from plain arguments, runs it in the seeded simulator or the live asyncio runtime
 (with the live monitor checking every ADAPT safety property) and reports, per
 stage, who entered, what was decided, how long it took and why each switch or
-refusal happened. Timing is read by this driver-side layer (the simulator's
-virtual clock or the runtime's monotonic clock) at each node transition; the
-protocol itself never sees a clock.
+refusal happened. Timing comes from an observer of the driver
+(:class:`StageTimings`: the simulator's virtual clock or the runtime's, at each
+node transition); the protocol itself never sees a clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..core.effects import Effect, Send
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId, Membership
-from ..core.messages import Message
-from ..core.protocol import Step
+from ..core.observer import ObservedStep, Observer
 from ..live.network import NetworkModel
 from ..protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
 from ..protocols.adaptive.state import DECIDED, NO_DECISION
@@ -64,32 +62,25 @@ class Transition:
     stage: int
 
 
-class _Observed(AdaptiveCoordination):
-    """The protocol unchanged, plus a driver-side record of when each node changed stage or concluded."""
+class StageTimings(Observer):
+    """A driver observer: when each honest node entered a stage, concluded, or refused a fallback."""
 
-    clock: Callable[[], float]
-    transitions: list[Transition]
+    def __init__(self) -> None:
+        self.transitions: list[Transition] = []
 
-    def _observe(self, agent: AgentId, before: AdaptiveState | None, step: Step) -> Step:
-        after = step.state
-        now = self.clock()
+    def on_step(self, step: ObservedStep) -> None:
+        if step.byzantine:
+            return
+        before: AdaptiveState | None = step.before
+        after: AdaptiveState = step.after
+        record = self.transitions.append
         if before is None or after.stage != before.stage:
-            self.transitions.append(Transition(now, agent, "enter", after.stage))
+            record(Transition(step.at, step.agent, "enter", after.stage))
         if after.outcome is not None and (before is None or before.outcome is None):
             kind = "decide" if after.outcome.kind == DECIDED else "no-decision"
-            self.transitions.append(Transition(now, agent, kind, after.outcome.stage))
+            record(Transition(step.at, step.agent, kind, after.outcome.stage))
         if before is not None and len(after.refusals) > len(before.refusals):
-            self.transitions.append(Transition(now, agent, "refuse", after.stage))
-        return step
-
-    def start(self, agent: AgentId) -> Step:
-        return self._observe(agent, None, super().start(agent))
-
-    def receive(self, agent: AgentId, state: Any, message: Message) -> Step:
-        return self._observe(agent, state, super().receive(agent, state, message))
-
-    def fire(self, agent: AgentId, state: Any, timer: str) -> Step:
-        return self._observe(agent, state, super().fire(agent, state, timer))
+            record(Transition(step.at, step.agent, "refuse", after.stage))
 
 
 # ------------------------------------------------------------------- results
@@ -217,9 +208,9 @@ def run_adaptive_coordination(
     if driver == "simulator":
         from ..sim.simulator import Simulator
 
-        sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, **options)
-        protocol.clock = lambda: sim.now
-        return _result(protocol, sim.run())
+        timings = StageTimings()
+        sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, observers=[timings], **options)
+        return _result(protocol, sim.run(), timings)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -235,14 +226,14 @@ async def run_adaptive_coordination_async(proposal_inputs: Mapping[AgentId, str]
     return await _run_live(protocol, network, seed, deadline, options)
 
 
-async def _run_live(protocol: _Observed, network: NetworkModel | None, seed: int | str, deadline: float,
-                    options: dict[str, Any]) -> AdaptiveResult:
+async def _run_live(protocol: AdaptiveCoordination, network: NetworkModel | None, seed: int | str,
+                    deadline: float, options: dict[str, Any]) -> AdaptiveResult:
     from ..runtime.runtime import AsyncRuntime
 
-    started = time.monotonic()
-    protocol.clock = lambda: time.monotonic() - started
-    runtime = AsyncRuntime(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, **options)
-    return _result(protocol, await runtime.run())
+    timings = StageTimings()
+    runtime = AsyncRuntime(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, observers=[timings],
+                           **options)
+    return _result(protocol, await runtime.run(), timings)
 
 
 def _setup(proposal_inputs: Mapping[AgentId, str], *, chain: Sequence[str | StageSpec] = DEFAULT_CHAIN,
@@ -253,8 +244,8 @@ def _setup(proposal_inputs: Mapping[AgentId, str], *, chain: Sequence[str | Stag
            byzantine: Mapping[AgentId, Strategy | str] | None = None,
            equivocation: tuple[str, str] | None = None, exposed: Sequence[AgentId] | None = None,
            authentication: str = "symbolic", seed: int | str = 0, session: str = "s0"
-           ) -> tuple[_Observed, NetworkModel | None, int | str, float, dict[str, Any]]:
-    """The observed protocol and the driver options of one session (shared by both runners)."""
+           ) -> tuple[AdaptiveCoordination, NetworkModel | None, int | str, float, dict[str, Any]]:
+    """The protocol and the driver options of one session (shared by both runners)."""
     if not isinstance(proposal_inputs, Mapping) or not proposal_inputs:
         raise ConfigurationError("proposal_inputs must map at least one agent to its proposal")
     membership = Membership(proposal_inputs)
@@ -263,10 +254,9 @@ def _setup(proposal_inputs: Mapping[AgentId, str], *, chain: Sequence[str | Stag
     scheme = Ed25519Authenticator if authentication == "ed25519" else SymbolicAuthenticator
     if authentication not in ("ed25519", "symbolic"):
         raise ConfigurationError(f"authentication must be 'ed25519' or 'symbolic', got {authentication!r}")
-    protocol = _Observed(membership, dict(proposal_inputs), specs, deadline=deadline,
+    protocol = AdaptiveCoordination(membership, dict(proposal_inputs), specs, deadline=deadline,
                          allow_weaker_after_evidence=allow_weaker_after_evidence,
                          auth=scheme(membership.agents, seed=f"{session}/{seed}"), session=session)
-    protocol.transitions = []
     strategies = _strategies(protocol, byzantine or {}, equivocation, exposed)
     options: dict[str, Any] = {"crashes": dict(crashes or {}), "byzantine": strategies,
                                "summarize": _summary}
@@ -296,7 +286,7 @@ def _summary(states: Mapping[AgentId, Any]) -> dict[str, Any]:
     return {"final_states": dict(states)}
 
 
-def _result(protocol: _Observed, run: RunResult) -> AdaptiveResult:
+def _result(protocol: AdaptiveCoordination, run: RunResult, timings: StageTimings) -> AdaptiveResult:
     states: dict[AgentId, AdaptiveState] = run.extras.pop("final_states")
     honest = {a: s for a, s in states.items() if a not in run.byzantine and s is not None}
     correct = {a: s for a, s in honest.items() if a not in run.crashed}
@@ -313,7 +303,7 @@ def _result(protocol: _Observed, run: RunResult) -> AdaptiveResult:
         status = "partial"
     else:
         status = "no-decision"
-    times = protocol.transitions
+    times = timings.transitions
     phases = []
     for stage in protocol.stages:
         enters = [t.at for t in times if t.kind == "enter" and t.stage == stage.index]

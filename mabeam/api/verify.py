@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from ..checker import ActorModel, CheckConfig, CheckResult, check, random_walks
-from ..checker.search import Progress
+from ..checker import Progress
 from ..core.catalog import ProtocolEntry
 from ..core.errors import ConfigurationError
 from .registry import get

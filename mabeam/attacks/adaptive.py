@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.effects import CancelTimer, Effect, SetTimer
+from ..core.effects import Effect
+from ..core.interpret import EffectRecorder, interpret
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.messages import Message
@@ -93,18 +94,28 @@ class Adaptive(Distorting):
 
     def _tagged(self, index: int, effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
         """The tactic's own timers renamed ``attack:<index>/<name>`` so they come back to it."""
-        def tag(name: str) -> str:
-            return f"{ATTACK_TIMER}{index}/{name[len(ATTACK_TIMER):]}" if name.startswith(ATTACK_TIMER) else name
+        out = _TimerTagger(index)
+        interpret(effects, out)
+        return tuple(out.effects)
 
-        out: list[Effect] = []
-        for effect in effects:
-            if type(effect) is SetTimer:
-                out.append(SetTimer(tag(effect.name), effect.delay))
-            elif type(effect) is CancelTimer:
-                out.append(CancelTimer(tag(effect.name)))
-            else:
-                out.append(effect)
-        return tuple(out)
+
+class _TimerTagger(EffectRecorder):
+    """Passes effects through, renaming attack timers ``attack:<index>/<name>``."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def _tag(self, name: str) -> str:
+        return f"{ATTACK_TIMER}{self.index}/{name[len(ATTACK_TIMER):]}" if name.startswith(ATTACK_TIMER) else name
+
+    def set_timer(self, name: str, delay: float) -> None:
+        super().set_timer(self._tag(name), delay)
+
+    def cancel_timer(self, name: str) -> None:
+        super().cancel_timer(self._tag(name))
 
 
 def _tactic(name: str, honest: HonestStrategy, adapter: MessageAdapter,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.effects import Broadcast, Effect, Send
+from ..core.effects import Effect, Send
+from ..core.interpret import EffectRecorder, interpret
 from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.rng import SeededRandom
@@ -90,22 +91,32 @@ class Distorting(Strategy):
 
     # ---------------------------------------------------------------- helpers
     def distort(self, effects: Sequence[Effect]) -> tuple[Effect, ...]:
-        out: list[Effect] = []
-        for effect in effects:
-            if type(effect) is Broadcast:
-                recipients = self.peers + ((self.agent,) if effect.include_self else ())
-                out += self.outgoing(effect.message, recipients)
-            elif type(effect) is Send:
-                out += self.outgoing(effect.message, (effect.to,))
-            else:
-                out.append(effect)
-        return tuple(out)
+        out = _Rerouting(self)
+        interpret(effects, out)
+        return tuple(out.effects)
 
     def split(self, fraction: float) -> tuple[frozenset[AgentId], frozenset[AgentId]]:
         """The peers divided once, at random from the run's seed: (first group, the rest)."""
         size = max(1, min(len(self.peers) - 1, round(len(self.peers) * fraction))) if len(self.peers) > 1 else 1
         chosen = frozenset(self.rng.sample(list(self.peers), size))
         return chosen, frozenset(self.peers) - chosen
+
+
+class _Rerouting(EffectRecorder):
+    """Passes the honest node's effects through, each send or broadcast via ``attack.outgoing``."""
+
+    __slots__ = ("attack",)
+
+    def __init__(self, attack: Distorting) -> None:
+        super().__init__()
+        self.attack = attack
+
+    def send(self, to: AgentId, message: Message) -> None:
+        self.effects += self.attack.outgoing(message, (to,))
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        attack = self.attack
+        self.effects += attack.outgoing(message, attack.peers + ((attack.agent,) if include_self else ()))
 
 
 def timer(name: str) -> str:

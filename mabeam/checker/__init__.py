@@ -1,10 +1,12 @@
 """Explicit-state model checking of any mabeam protocol, unchanged."""
 
 from .model import Action, ActorModel, CheckConfig, Transition, World
+from .replay import replay_actions, replay_path
 from .results import CheckResult, PropertyResult, Stats, Trace, TraceStep
-from .search import check, random_walks, replay_actions, replay_path
+from .search import Progress, check, explore
+from .walks import random_walks
 
 __all__ = [
-    "Action", "ActorModel", "CheckConfig", "CheckResult", "PropertyResult", "Stats", "Trace",
-    "TraceStep", "Transition", "World", "check", "random_walks", "replay_actions", "replay_path",
+    "Action", "ActorModel", "CheckConfig", "CheckResult", "Progress", "PropertyResult", "Stats", "Trace",
+    "TraceStep", "Transition", "World", "check", "explore", "random_walks", "replay_actions", "replay_path",
 ]

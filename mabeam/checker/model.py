@@ -7,7 +7,7 @@ Its actions are the nondeterministic choices of an asynchronous network:
 deliver any in-flight message, fire any armed timer, and, within configured
 budgets, drop or duplicate a message or crash an agent. Byzantine agents run no
 honest code: every message they could sign is placed in flight up front
-(:meth:`Protocol.adversary_messages`), and the network may deliver any of
+(the protocol's :class:`~mabeam.core.adversary.Adversary`), and the network may deliver any of
 those, in any order, or none.
 
 Successors are computed fast without changing them: protocols are pure by
@@ -24,11 +24,11 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 
-from ..core.effects import (
-    Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer,
-)
+from ..core.effects import Defer, Effect, Evidence, Reject
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
+from ..core.interpret import interpret
+from ..core.messages import Message
 from ..core.properties import Decision, Snapshot
 from ..core.protocol import Envelope, Protocol, Step
 
@@ -49,7 +49,7 @@ class CheckConfig:
     max_crashes: int = 0
     drops: int = 0
     duplicates: int = 0
-    intruder: bool = False  # an outsider injects Protocol.forged_messages()
+    intruder: bool = False  # an outsider injects the protocol adversary's forged() messages
     max_depth: int | None = None
     max_states: int | None = None
 
@@ -174,6 +174,50 @@ class _Event:
 _MEMO_LIMIT = 1 << 20
 
 
+class _StepCompiler:
+    """The checker's effect sink: what one step adds to the world, as sets to merge in.
+
+    Messages to Byzantine agents are not kept in flight (the adversary needs no
+    deliveries to act); rejections and deferrals change nothing checked.
+    """
+
+    __slots__ = ("agent", "agents", "byzantine", "decisions", "last_timer_op", "outgoing", "proofs")
+
+    def __init__(self, agent: AgentId, agents: tuple[AgentId, ...], byzantine: frozenset[AgentId]) -> None:
+        self.agent, self.agents, self.byzantine = agent, agents, byzantine
+        self.last_timer_op: dict[str, bool] = {}
+        self.outgoing: list[Envelope] = []
+        self.decisions: list[Decision] = []
+        self.proofs: list[Evidence] = []
+
+    def send(self, to: AgentId, message: Message) -> None:
+        if to not in self.byzantine:
+            self.outgoing.append(Envelope(to, message))
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        for other in self.agents:
+            if (other != self.agent or include_self) and other not in self.byzantine:
+                self.outgoing.append(Envelope(other, message))
+
+    def set_timer(self, name: str, delay: float) -> None:
+        self.last_timer_op[name] = True
+
+    def cancel_timer(self, name: str) -> None:
+        self.last_timer_op[name] = False
+
+    def decide(self, value: Any, instance: Any) -> None:
+        self.decisions.append(Decision(self.agent, instance, value))
+
+    def evidence(self, evidence: Evidence) -> None:
+        self.proofs.append(evidence)
+
+    def reject(self, reason: str, message: Message | None) -> None:
+        """Counted by live drivers; never part of the checked state."""
+
+    def defer(self, message: Message) -> None:
+        """The message stays in flight (see :class:`_Delta`)."""
+
+
 class Transition(NamedTuple):
     action: Action
     world: World
@@ -226,11 +270,12 @@ class ActorModel:
             if agent in self.byzantine:
                 continue
             world = self._apply(world, agent, self.protocol.start(agent))
+        adversary = self.protocol.adversary
         injected = [env for bad in sorted(self.byzantine)
-                    for env in self.protocol.adversary_messages(bad)
+                    for env in adversary.messages(self.protocol, bad)
                     if env.to not in self.byzantine]
         if self.config.intruder:
-            injected += [env for env in self.protocol.forged_messages() if env.to not in self.byzantine]
+            injected += [env for env in adversary.forged(self.protocol) if env.to not in self.byzantine]
         return self._add_messages(world, injected)
 
     def snapshot(self, world: World) -> Snapshot:
@@ -364,36 +409,14 @@ class ActorModel:
 
     def _compile(self, agent: AgentId, state: Any, step: Step) -> _Delta:
         """Reduce a step's effects to set operations (the same world as applying them in order)."""
-        last_timer_op: dict[str, bool] = {}
-        outgoing: list[Envelope] = []
-        decisions: list[Decision] = []
-        evidence: list[Evidence] = []
-        for effect in step.effects:
-            kind = type(effect)
-            if kind is Send:
-                if effect.to not in self.byzantine:
-                    outgoing.append(Envelope(effect.to, effect.message))
-            elif kind is Broadcast:
-                for other in self.agents:
-                    if (other != agent or effect.include_self) and other not in self.byzantine:
-                        outgoing.append(Envelope(other, effect.message))
-            elif kind is SetTimer:
-                last_timer_op[effect.name] = True
-            elif kind is CancelTimer:
-                last_timer_op[effect.name] = False
-            elif kind is Decide:
-                decisions.append(Decision(agent, effect.instance, effect.value))
-            elif kind is Evidence:
-                evidence.append(effect)
-            elif kind is Reject or kind is Defer:
-                pass  # counted (Reject) or redelivered (Defer) by live drivers; never checked state
-            else:  # pragma: no cover - a new effect type must be taught to the checker
-                raise TypeError(f"the checker does not know effect {kind.__name__}")
+        sink = _StepCompiler(agent, self.agents, self.byzantine)
+        interpret(step.effects, sink)
+        last = sink.last_timer_op
         return _Delta(
             step, noop=(step.state is state or step.state == state) and not _changes(step),
-            arm=frozenset(name for name, armed in last_timer_op.items() if armed),
-            disarm=frozenset(name for name, armed in last_timer_op.items() if not armed),
-            outgoing=tuple(outgoing), decisions=frozenset(decisions), evidence=frozenset(evidence))
+            arm=frozenset(name for name, armed in last.items() if armed),
+            disarm=frozenset(name for name, armed in last.items() if not armed),
+            outgoing=tuple(sink.outgoing), decisions=frozenset(sink.decisions), evidence=frozenset(sink.proofs))
 
     def _install(self, world: World, i: int, timers: frozenset[str], delta: _Delta) -> World:
         """``world`` with node ``i`` in its new state, timers ``timers`` then updated, effects applied."""

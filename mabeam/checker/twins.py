@@ -12,17 +12,32 @@ names as faulty: they are listed in :attr:`Twins.twinned`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core import AgentId, Envelope, Membership, Message, Protocol, Step
+from ..core.adversary import Adversary
 from ..core.errors import UnknownAgentError
 
 TWIN_SUFFIX = ".twin"
 
 
+class _TwinsAdversary(Adversary):
+    """The wrapped protocol's adversary, acting under the real identities."""
+
+    def messages(self, protocol: Protocol, faulty: AgentId) -> Iterable[Envelope]:
+        assert isinstance(protocol, Twins)
+        return protocol.inner.adversary.messages(protocol.inner, protocol.real(faulty))
+
+    def forged(self, protocol: Protocol) -> Iterable[Envelope]:
+        assert isinstance(protocol, Twins)
+        return protocol.inner.adversary.forged(protocol.inner)
+
+
 class Twins(Protocol):
     """``inner`` with ``identity`` run twice: as itself and as ``identity + ".twin"``."""
+
+    adversary = _TwinsAdversary()
 
     def __init__(self, inner: Protocol, identity: AgentId) -> None:
         if identity not in inner.membership:
@@ -53,11 +68,11 @@ class Twins(Protocol):
     def on_timer(self, agent: AgentId, state: Any, timer: str) -> Step:
         return self.inner.on_timer(self.real(agent), state, timer)
 
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        return self.inner.adversary_messages(self.real(faulty))
+    def decisions_agree(self, values: Sequence[Any]) -> bool:
+        return self.inner.decisions_agree(values)
 
-    def forged_messages(self) -> Iterable[Envelope]:
-        return self.inner.forged_messages()
+    def phase_of(self, state: Any) -> str | None:
+        return self.inner.phase_of(state)
 
     def decision_of(self, state: Any) -> Any:
         return self.inner.decision_of(state)

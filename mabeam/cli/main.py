@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checker import CheckResult
-from ..checker.search import replay_actions
+from ..checker import replay_actions
 from ..core.errors import MabeamError
 from ..core.properties import Kind
 from ..api.registry import entries, get
