@@ -20,9 +20,9 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import baseline_bfs  # noqa: E402
-from benchmarks.two_phase import PROPERTIES, TLC_DISTINCT_STATES, build  # noqa: E402
-from mabeam.checker import ActorModel, CheckConfig, check  # noqa: E402
+from benchmarks import baseline_bfs
+from benchmarks.two_phase import PROPERTIES, TLC_DISTINCT_STATES, build
+from mabeam.checker import ActorModel, CheckConfig, check
 
 #: the baseline's memory is measured with tracemalloc (slow) on at most this many RMs
 TRACEMALLOC_MAX_RMS = 6

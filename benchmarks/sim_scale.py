@@ -19,10 +19,10 @@ import sys
 import time
 from typing import Any
 
-from mabeam.core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Step  # noqa: E402
-from mabeam.live.network import Latency, NetworkModel  # noqa: E402
-from mabeam.protocols.majority import MajorityVoting  # noqa: E402
-from mabeam.sim import simulate  # noqa: E402
+from mabeam.core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Step
+from mabeam.live.network import Latency, NetworkModel
+from mabeam.protocols.majority import MajorityVoting
+from mabeam.sim import simulate
 
 NETWORKS = {
     "ideal": NetworkModel(),
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         members = Membership.of_size(n)
         inputs = {a: ("x" if i % 3 == 0 else "y") for i, a in enumerate(members)}
         rows.append({"protocol": "majority", "agents": n, "network": args.network,
-                     **measure(lambda: MajorityVoting(members, inputs), network, args.runs)})
+                     **measure(lambda m=members, i=inputs: MajorityVoting(m, i), network, args.runs)})
         print(f"majority n={n}: {rows[-1]['seconds_median']}s", file=sys.stderr, flush=True)
         rows.append({"protocol": "counter", "agents": n, "network": args.network,
-                     **measure(lambda: Counter(members), network, args.runs)})
+                     **measure(lambda m=members: Counter(m), network, args.runs)})
     print(json.dumps(rows, indent=2))
     return 0
 

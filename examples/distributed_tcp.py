@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mabeam.core import Membership, Protocol  # noqa: E402
-from mabeam.protocols.majority import MajorityVoting  # noqa: E402
-from mabeam.protocols.pbft.auth import Ed25519Authenticator  # noqa: E402
-from mabeam.protocols.pbft.config import PBFTConfig, signed_requests  # noqa: E402
-from mabeam.protocols.pbft.replica import PBFTReplica  # noqa: E402
-from mabeam.runtime import TcpTransport, address_book, cluster_agreement, run_node, split  # noqa: E402
+from mabeam.core import Membership, Protocol
+from mabeam.protocols.majority import MajorityVoting
+from mabeam.protocols.pbft.auth import Ed25519Authenticator
+from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
+from mabeam.protocols.pbft.replica import PBFTReplica
+from mabeam.runtime import TcpTransport, address_book, cluster_agreement, run_node, split
 
 SCENARIOS = ("majority", "pbft")
 PROPOSAL = "block-42"

@@ -43,8 +43,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from mabeam.lab.workloads import Faults, Outcome, agents_of, expertise, run_session  # noqa: E402
-from mabeam.live.network import Latency, NetworkModel, Partition  # noqa: E402
+from mabeam.lab.workloads import Faults, Outcome, agents_of, expertise, run_session
+from mabeam.live.network import Latency, NetworkModel, Partition
 
 #: (protocol, agents) drawn uniformly per session
 MIX = (("majority", 5), ("majority", 9), ("weighted", 7), ("pbft", 4), ("pbft", 7), ("iterative", 7),

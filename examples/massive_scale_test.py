@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from mabeam.lab.workloads import Outcome, agents_of, run_session  # noqa: E402
-from mabeam.live.network import Latency, NetworkModel, Partition  # noqa: E402
+from mabeam.lab.workloads import Outcome, agents_of, run_session
+from mabeam.live.network import Latency, NetworkModel, Partition
 
 PROTOCOLS = ("majority", "weighted", "iterative", "pbft")
 SIZES = (10, 50, 100, 250, 500)
@@ -156,10 +156,10 @@ HEADER = (f"{'protocol':<10} {'agents':>6} {'status':<9} {'agree':<5} {'virtual 
 
 def line(r: dict[str, Any]) -> str:
     verdicts = " ".join(f"{k}={v}" for k, v in r["verdicts"].items())
-    return (f"{r['protocol']:<10} {r['agents']:>6} {r['status']:<9} {str(r['agreement']):<5} "
+    return (f"{r['protocol']:<10} {r['agents']:>6} {r['status']:<9} {r['agreement']!s:<5} "
             f"{r['virtual_decision_s']:>9.3f} {r['wall_s']:>8.2f} {r['messages']:>9} "
             f"{r['messages_per_agent']:>9} {r['peak_memory_mib']:>8.2f} {r['memory_per_agent_kib']:>9} "
-            f"{str(r['reproducible']):<5} {verdicts}")
+            f"{r['reproducible']!s:<5} {verdicts}")
 
 
 def render(report: dict[str, Any]) -> str:

@@ -12,18 +12,49 @@ documented subpackages (see ``docs/architecture.md``): ``mabeam.core``,
 from .api import registry
 from .api.adaptive import AdaptiveResult, run_adaptive_coordination, run_adaptive_coordination_async
 from .api.pipeline import (
-    ConsensusLevel, GroupVoteLevel, PipelineReport, RefinementLevel, WeightedLevel, run_pipeline,
+    ConsensusLevel,
+    GroupVoteLevel,
+    PipelineReport,
+    RefinementLevel,
+    WeightedLevel,
+    run_pipeline,
 )
 from .api.session import (
-    SessionResult, run_protocol, run_protocol_async, start_byzantine_consensus, start_byzantine_consensus_async,
-    start_majority_vote, start_weighted_vote,
+    SessionResult,
+    run_protocol,
+    run_protocol_async,
+    start_byzantine_consensus,
+    start_byzantine_consensus_async,
+    start_majority_vote,
+    start_weighted_vote,
 )
 from .api.verify import check_protocol
 from .checker import ActorModel, CheckConfig, CheckResult, check, random_walks
 from .core import (
-    AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Effect, Envelope, Evidence,
-    InsufficientReplicasError, MabeamError, MalformedMessageError, Membership, Message, Property, Protocol,
-    Reject, Send, SetTimer, Snapshot, Step, always, eventually, sometimes,
+    AgentId,
+    Broadcast,
+    CancelTimer,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Effect,
+    Envelope,
+    Evidence,
+    InsufficientReplicasError,
+    MabeamError,
+    MalformedMessageError,
+    Membership,
+    Message,
+    Property,
+    Protocol,
+    Reject,
+    Send,
+    SetTimer,
+    Snapshot,
+    Step,
+    always,
+    eventually,
+    sometimes,
 )
 from .core.adversary import Adversary
 from .core.catalog import Mutant, ProtocolEntry, mutant

@@ -173,7 +173,7 @@ def test_make_attack_validates_names_and_options() -> None:
 
 
 def test_honest_timers_pass_through_attack_wrappers() -> None:
-    protocol, strategy = attack(Delaying, agent="a1", delay=0.1)
+    _protocol, strategy = attack(Delaying, agent="a1", delay=0.1)
     started = strategy.on_start()
     assert any(isinstance(e, SetTimer) and e.name == "view-change" for e in started)
     effects = strategy.on_timer("view-change")  # the honest node's timer: a view change

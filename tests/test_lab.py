@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.mark.parametrize("pattern", sorted(ATTACK_PATTERNS))
 def test_every_pattern_is_safe_and_accuses_no_honest_agent(pattern: str) -> None:
-    report, run = run_attack_pattern(pattern, n=10, seed=1)
+    report, _run = run_attack_pattern(pattern, n=10, seed=1)
     assert report.byzantine == ["a0", "a1", "a2"] and report.liveness_promised
     assert report.safety and report.agreement and not report.violations
     assert report.false_positives == [] and report.unverifiable_accusations == 0

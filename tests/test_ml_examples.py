@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,12 +28,12 @@ training = _load("distributed_ml_training")
 ensemble = _load("llm_ensemble_reasoning")
 
 
-@lru_cache(maxsize=None)
+@cache
 def training_report(seed: int = 0) -> str:
     return json.dumps(training.run(seed, rounds=2, candidates=3, small=True), sort_keys=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ensemble_report(seed: int = 0) -> str:
     return json.dumps(ensemble.run(seed, questions=4), sort_keys=True)
 

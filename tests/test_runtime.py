@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 import pytest
-from driver_toys import Forever, TimerToy, fired_in_order  # noqa: E402
+from driver_toys import Forever, TimerToy, fired_in_order
 
 from mabeam.core import Broadcast, ConfigurationError, Membership
 from mabeam.live.monitor import PropertyViolation

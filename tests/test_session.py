@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from driver_toys import Forever  # noqa: E402
+from driver_toys import Forever
 
 from mabeam.api.session import (
     SessionResult,

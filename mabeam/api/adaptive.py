@@ -17,16 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..core.auth import Ed25519Authenticator, SymbolicAuthenticator
 from ..core.effects import Effect, Send
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId, Membership
 from ..core.observer import ObservedStep, Observer
 from ..live.network import NetworkModel
-from ..protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
-from ..protocols.adaptive.state import DECIDED, NO_DECISION
-from ..core.auth import Ed25519Authenticator, SymbolicAuthenticator
 from ..live.result import RunResult
 from ..live.strategy import Strategy
+from ..protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
+from ..protocols.adaptive.state import DECIDED, NO_DECISION
 
 Driver = Literal["simulator", "runtime"]
 DEFAULT_CHAIN = ("byzantine", "weighted", "majority")
@@ -324,12 +324,12 @@ def _result(protocol: AdaptiveCoordination, run: RunResult, timings: StageTiming
                  "certificate": len(r.certificate), "forced": r.forced, "evidence": r.evidence,
                  "at": entry_time.get((a, r.target))}
                 for a, s in sorted(honest.items()) for r in s.log]
-    refusals = [{"agent": a, "source": r.source, "target": r.target, "reason": r.reason}
-                for a, s in sorted(honest.items()) for r in s.refusals]
+    refused = [{"agent": a, "source": r.source, "target": r.target, "reason": r.reason}
+               for a, s in sorted(honest.items()) for r in s.refusals]
     return AdaptiveResult(
         status=status, value=first.value if first and not violated else None,
         protocol=first.protocol if first else None, guarantee=first.guarantee if first else None,
-        decided_stage=first.stage if first else None, phases=phases, switches=switches, refusals=refusals,
+        decided_stage=first.stage if first else None, phases=phases, switches=switches, refusals=refused,
         outcomes={k: outcomes.get(k, 0) for k in (DECIDED, NO_DECISION, "none")},
         duration=max((t.at for t in times), default=0.0), properties=run.properties, run=run)
 

@@ -21,11 +21,11 @@ from fractions import Fraction
 from statistics import median
 from typing import Any
 
+from ..core.auth import Authenticator, Ed25519Authenticator
 from ..core.errors import ConfigurationError, InsufficientReplicasError
 from ..core.identity import AgentId, Membership
 from ..protocols.hierarchical.config import Group, group_quorum
 from ..protocols.hierarchical.machine import GroupCertificate, GroupVote, Hierarchical, certificate_fault
-from ..core.auth import Authenticator, Ed25519Authenticator
 from .session import Driver, SessionResult, run_protocol, start_byzantine_consensus, start_weighted_vote
 
 Consume = Callable[[Any], Any]
@@ -334,12 +334,12 @@ def _run_level(index: int, level: Level, consumed: Any, driver: Driver, seed: in
     if isinstance(level, GroupVoteLevel):
         inputs = dict(level.inputs(consumed))
         agents = [a for g in level.groups for a in g.members] + list(level.judges)
-        protocol = Hierarchical(level.groups, level.judges, inputs, faulty_groups=level.faulty_groups,
-                                session=level_session,
-                                auth=Ed25519Authenticator(agents, seed=f"{level_session}/{seed}"))
-        result = run_protocol(protocol, driver, seed=seed, byzantine=_strategies(protocol, byzantine))
+        voting = Hierarchical(level.groups, level.judges, inputs, faulty_groups=level.faulty_groups,
+                              session=level_session,
+                              auth=Ed25519Authenticator(agents, seed=f"{level_session}/{seed}"))
+        result = run_protocol(voting, driver, seed=seed, byzantine=_strategies(voting, byzantine))
         outputs = {a: str(ds[-1].value) for a, ds in result.decisions.items() if ds and a not in byzantine}
-        judges = protocol.judges
+        judges = voting.judges
         if result.status != "violated":  # only judges decide: the level is done when every judge is
             result.status = "decided" if all(j in outputs for j in judges) else "no-decision"
         return result, outputs, judges, (len(judges) - 1) // 3, None, result.decided_value

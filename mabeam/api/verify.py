@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..checker import ActorModel, CheckConfig, CheckResult, check, random_walks
-from ..checker import Progress
+from ..checker import ActorModel, CheckConfig, CheckResult, Progress, check, random_walks
 from ..core.catalog import ProtocolEntry
 from ..core.errors import ConfigurationError
 from .registry import get

@@ -41,6 +41,7 @@ def make_attack(name: str, agent: AgentId, protocol: Protocol, adapter: MessageA
 
 
 __all__ = [
-    "ATTACKS", "Adaptive", "CoalitionMember", "CoalitionPlan", "Delaying", "Distorting", "Equivocating", "Forging", "MessageAdapter", "Notice", "Replaying", "Silent",
+    "ATTACKS", "Adaptive", "CoalitionMember", "CoalitionPlan", "Delaying", "Distorting", "Equivocating", "Forging",
+    "MessageAdapter", "Notice", "Replaying", "Silent",
     "make_attack", "make_coalition", "pbft_suspicion",
 ]

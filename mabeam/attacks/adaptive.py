@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.effects import Effect
-from ..core.interpret import EffectRecorder, interpret
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
+from ..core.interpret import EffectRecorder, interpret
 from ..core.messages import Message
 from ..core.rng import SeededRandom
+from ..live.strategy import HonestStrategy
 from ..protocols.pbft.messages import ViewChange
 from ..protocols.pbft.replica import PBFTReplica
-from ..live.strategy import HonestStrategy
 from .base import ATTACK_TIMER, Distorting, MessageAdapter
 from .strategies import Delaying, Equivocating, Forging, Replaying, Silent
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.effects import Effect, Send
-from ..core.interpret import EffectRecorder, interpret
 from ..core.identity import AgentId
+from ..core.interpret import EffectRecorder, interpret
 from ..core.messages import Message
 from ..core.rng import SeededRandom
 from ..live.strategy import HonestStrategy, Strategy

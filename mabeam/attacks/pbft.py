@@ -14,7 +14,13 @@ from ..core.identity import AgentId
 from ..core.messages import Message
 from ..protocols.pbft.auth import Signer
 from ..protocols.pbft.messages import (
-    Checkpoint, Commit, PrePrepare, Prepare, Request, ViewChange, request_digest,
+    Checkpoint,
+    Commit,
+    Prepare,
+    PrePrepare,
+    Request,
+    ViewChange,
+    request_digest,
 )
 from ..protocols.pbft.replica import PBFTReplica
 from .base import MessageAdapter
@@ -28,7 +34,7 @@ class PBFTAdapter(MessageAdapter):
         self.requests = requests
 
     def resign(self, message: Message) -> Message:
-        return self.signer.sign(message.replace(signature=b""))  # type: ignore[call-arg]
+        return self.signer.sign(message.replace(signature=b""))
 
     def conflicting(self, message: Message) -> Message | None:
         if isinstance(message, PrePrepare):

@@ -20,17 +20,32 @@ Graph = dict[int, list[tuple[Action | None, int]]]
 Path = list[tuple[Action | None, int]]
 
 
-def liveness_counterexample(graph: Graph, root: int, goal: set[int]
-                             ) -> tuple[list[tuple[Action | None, int]], int | None] | None:
+def liveness_counterexample(graph: Graph, root: int, goal: set[int]) -> tuple[Path, int | None] | None:
     """A path on which the goal never holds and that is weakly fair, or ``None``.
 
     Weak fairness: an action (delivery to, or timer of, a correct agent) that
     stays enabled is eventually taken. A run may stutter forever only where no
     fair action is enabled; a cycle is fair iff every fair action enabled in all
-    of its strongly connected component is taken inside it.
+    of its strongly connected component is taken inside it. Returns the path and
+    the index where its cycle starts (``None`` for a stuttering end).
     """
     if root in goal:
         return None
+    parent, order = _avoiding(graph, root, goal)
+    for s in order:  # BFS order: shortest stuttering counterexample first
+        if not any(a is not None for a, _ in graph.get(s, ())):
+            return _prefix(parent, s), None
+    found = _fair_component(graph, parent, order)
+    if found is None:
+        return None
+    component, entry, required = found
+    head = _prefix(parent, entry)
+    return head + _fair_cycle(graph, component, entry, required), len(head) - 1
+
+
+def _avoiding(graph: Graph, root: int, goal: set[int]
+              ) -> tuple[dict[int, tuple[Action | None, int] | None], list[int]]:
+    """Breadth-first over the states where the goal does not hold: (BFS parents, visit order)."""
     parent: dict[int, tuple[Action | None, int] | None] = {root: None}
     order: list[int] = []
     queue = deque([root])
@@ -41,25 +56,28 @@ def liveness_counterexample(graph: Graph, root: int, goal: set[int]
             if t not in goal and t not in parent:
                 parent[t] = (action, s)
                 queue.append(t)
+    return parent, order
 
-    def prefix(to: int) -> list[tuple[Action | None, int]]:
-        path = []
-        cur: int | None = to
-        while cur is not None:
-            link = parent[cur]
-            path.append((None if link is None else link[0], cur))
-            cur = None if link is None else link[1]
-        path.reverse()
-        return path
 
-    for s in order:  # BFS order: shortest stuttering counterexample first
-        if not any(a is not None for a, _ in graph.get(s, ())):
-            return prefix(s), None
+def _prefix(parent: dict[int, tuple[Action | None, int] | None], to: int) -> Path:
+    path: Path = []
+    cur: int | None = to
+    while cur is not None:
+        link = parent[cur]
+        path.append((None if link is None else link[0], cur))
+        cur = None if link is None else link[1]
+    path.reverse()
+    return path
 
+
+def _fair_component(graph: Graph, parent: dict[int, tuple[Action | None, int] | None], order: list[int]
+                    ) -> tuple[set[int], int, set[Action]] | None:
+    """The first (in BFS order) strongly connected component of goal-free states with a fair cycle:
+    (its states, its entry state, the fair actions enabled throughout it)."""
     sub = nx.DiGraph()
     sub.add_nodes_from(order)
     for s in order:
-        for action, t in graph[s]:
+        for _action, t in graph[s]:
             if t in parent:
                 sub.add_edge(s, t)
     rank = {s: i for i, s in enumerate(order)}
@@ -71,12 +89,8 @@ def liveness_counterexample(graph: Graph, root: int, goal: set[int]
         enabled = [{a for a, _ in graph[s] if a is not None} for s in component]
         required = set.intersection(*enabled)
         taken = {a for s in component for a, t in graph[s] if a is not None and t in component}
-        if not required <= taken:
-            continue
-        entry = min(component, key=rank.__getitem__)
-        cycle = _fair_cycle(graph, component, entry, required)
-        head = prefix(entry)
-        return head + cycle, len(head) - 1
+        if required <= taken:
+            return component, min(component, key=rank.__getitem__), required
     return None
 
 
@@ -117,6 +131,6 @@ def _fair_cycle(graph: Graph, component: set[int], start: int, required: set[Act
         here = dst
     cycle += route(here, start)
     if not cycle:  # no required action: any edge that stays in the component
-        action, dst = next((a, t) for a, t in graph[start] if t in component)
-        cycle = [(action, dst)] + route(dst, start)
+        edge, dst = next((a, t) for a, t in graph[start] if t in component)
+        cycle = [(edge, dst), *route(dst, start)]
     return cycle

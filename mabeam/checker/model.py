@@ -134,8 +134,22 @@ class _Delta:
     instead of rebuilding and rehashing equal copies.
     """
 
-    __slots__ = ("step", "state", "effects", "noop", "deferred", "arm", "disarm", "outgoing", "decisions", "evidence",
-                 "timers_after", "network_after", "decisions_after", "evidence_after")
+    __slots__ = (
+        "arm",
+        "decisions",
+        "decisions_after",
+        "deferred",
+        "disarm",
+        "effects",
+        "evidence",
+        "evidence_after",
+        "network_after",
+        "noop",
+        "outgoing",
+        "state",
+        "step",
+        "timers_after",
+    )
 
     def __init__(self, step: Step, noop: bool, arm: frozenset[str], disarm: frozenset[str],
                  outgoing: tuple[Envelope, ...], decisions: frozenset[Decision],
@@ -160,7 +174,7 @@ class _Event:
     reused while stored) and by equality only for a state object not seen yet.
     """
 
-    __slots__ = ("env", "timer", "to", "index", "action", "fair", "message", "by_state", "by_id")
+    __slots__ = ("action", "by_id", "by_state", "env", "fair", "index", "message", "timer", "to")
 
     def __init__(self, to: AgentId, index: int, action: Action, fair: bool,
                  env: Envelope | None = None, timer: str | None = None) -> None:
@@ -304,7 +318,7 @@ class ActorModel:
             known = event.by_id.get(id(state))
             delta = known[1] if known is not None and known[0] is state else self._outcome(event, state)
             if multiset and not delta.deferred:
-                after = self._consume(world, event.env)
+                after = self._consume(world, event.env)  # type: ignore[arg-type]  # a delivery has an envelope
             elif delta.noop:
                 yield _transition((event.action, world, delta.effects, event.fair))
                 continue
@@ -345,7 +359,7 @@ class ActorModel:
         else:
             yield from world.network
 
-    def _ordered(self, envelopes: Iterator[Envelope]) -> list[Envelope]:
+    def _ordered(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
         cache = self._key_cache
         def key(env: Envelope) -> tuple[str, bytes]:
             k = cache.get(env)
@@ -398,6 +412,7 @@ class ActorModel:
             if event.timer is not None:
                 step = self.protocol.fire(event.to, state, event.timer)
             else:
+                assert event.message is not None
                 step = self.protocol.receive(event.to, state, event.message)
             if len(event.by_state) >= _MEMO_LIMIT:
                 event.by_state.clear()
@@ -442,10 +457,10 @@ class ActorModel:
             decisions = more
         evidence = world.evidence
         if delta.evidence:
-            more = delta.evidence_after.get(evidence)
-            if more is None:
-                more = delta.evidence_after[evidence] = evidence | delta.evidence
-            evidence = more
+            known = delta.evidence_after.get(evidence)
+            if known is None:
+                known = delta.evidence_after[evidence] = evidence | delta.evidence
+            evidence = known
         if len(delta.network_after) >= _MEMO_LIMIT:  # the other memo tables are bounded by it
             delta.timers_after.clear()
             delta.network_after.clear()

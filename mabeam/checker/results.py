@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.effects import Broadcast, Decide, Effect, Evidence, Send
+from ..core.effects import Effect
+from ..core.interpret import describe_effects
 from ..core.properties import Property
 from .model import Action, World
 
@@ -31,7 +33,7 @@ class Trace:
         lines = []
         for i, step in enumerate(self.steps):
             if step.action is None:
-                lines.append("   0. initial state" + _decisions_suffix(step.effects))
+                lines.append("   0. initial state" + _effects_suffix(step.effects))
                 continue
             marker = "  ⟲" if self.loop_start is not None and i == self.loop_start + 1 else "   "
             lines.append(f"{marker}{i:>2}. {step.action.describe()}{_effects_suffix(step.effects)}")
@@ -44,33 +46,16 @@ class Trace:
             "steps": [
                 {"action": None if s.action is None else s.action.key(),
                  "text": "initial state" if s.action is None else s.action.describe(),
-                 "effects": [_effect_text(e) for e in s.effects]}
+                 "effects": describe_effects(s.effects)}
                 for s in self.steps
             ],
             "loop_start": self.loop_start,
         }
 
 
-def _effect_text(effect: Effect) -> str:
-    if isinstance(effect, Send):
-        return f"send {effect.message.describe()} to {effect.to}"
-    if isinstance(effect, Broadcast):
-        return f"broadcast {effect.message.describe()}"
-    if isinstance(effect, Decide):
-        return f"DECIDE {effect.value!r}" + (f" @ {effect.instance!r}" if effect.instance != 0 else "")
-    if isinstance(effect, Evidence):
-        return f"evidence {effect.kind} against {effect.against}"
-    return type(effect).__name__ + " " + " ".join(
-        f"{k}={getattr(effect, k)!r}" for k in effect.__struct_fields__ if k != "message")
-
-
 def _effects_suffix(effects: tuple[Effect, ...]) -> str:
-    shown = [_effect_text(e) for e in effects if not type(e).__name__.endswith("Timer")]
+    shown = describe_effects(effects, timers=False)
     return ("  → " + "; ".join(shown)) if shown else ""
-
-
-def _decisions_suffix(effects: tuple[Effect, ...]) -> str:
-    return _effects_suffix(effects)
 
 
 @dataclass
@@ -80,11 +65,11 @@ class PropertyResult:
     trace: Trace | None = None
     note: str = ""
 
-    @property
+    @builtins.property
     def ok(self) -> bool:
         return self.status in ("holds", "reached")
 
-    @property
+    @builtins.property
     def checked(self) -> bool:
         return self.status != "not-checked"
 

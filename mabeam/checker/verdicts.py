@@ -34,7 +34,8 @@ def judge(model: ActorModel, properties: Sequence[Property], found: Exploration)
     for p in (p for p in properties if p.kind is Kind.ALWAYS):
         if p.id in found.violated:
             fp, level = found.violated[p.id]
-            results.append(PropertyResult(p, "violated", replay_path(model, [(None, f) for f in store.path_to(fp, level)])))
+            trace = replay_path(model, [(None, f) for f in store.path_to(fp, level)])
+            results.append(PropertyResult(p, "violated", trace))
         else:
             note = "" if stats.complete else f"no violation within the bound ({stats.bound})"
             results.append(PropertyResult(p, "holds", note=note))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from ..core.properties import Kind
-from .runs import run_registered, summarize
-from ..live.network import Latency, NetworkModel, Partition
-from ..api.session import start_byzantine_consensus
 from ..api.registry import get
+from ..api.session import start_byzantine_consensus
 from ..api.verify import build_model
 from ..checker import check
+from ..core.properties import Kind
+from ..live.network import Latency, NetworkModel, Partition
+from .runs import run_registered, summarize
 
 #: (protocol, agents, faulty) checked exhaustively in the demo
 CHECKS = (("majority", 3, 1), ("weighted", 4, 1), ("pbft", 4, 1))
@@ -68,22 +68,22 @@ def run_demo(quick: bool = False) -> int:
                                                start=0.0, heal=0.5),))
     print(f"simulator: majority, {agents} agents, 10% crash, 5% loss, 2% duplication, "
           f"a 1/4 vs 3/4 partition healing at 0.5 s")
-    result = run_registered("majority", agents, agents // 10, seed=7, network=lossy)
-    print(summarize(result))
-    ok &= result.status == "decided" and not result.violations()
+    run = run_registered("majority", agents, agents // 10, seed=7, network=lossy)
+    print(summarize(run))
+    ok &= run.status == "decided" and not run.violations()
 
     print("\nasyncio runtime: weighted (Byzantine-safe), 25 agents, 2 silent Byzantine agents")
-    result = run_registered("weighted", 25, 2, seed=7, driver="runtime", timeout=20.0)
-    print(summarize(result))
-    ok &= result.status == "decided" and not result.violations()
+    run = run_registered("weighted", 25, 2, seed=7, driver="runtime", timeout=20.0)
+    print(summarize(run))
+    ok &= run.status == "decided" and not run.violations()
 
     print("\nsimulator: PBFT, 7 agents (f=2), Ed25519 signatures; a5 equivocates, a6 forges signatures")
-    result = start_byzantine_consensus("deploy-model-v2", 7, fault_tolerance=2,
-                                       byzantine={"a5": "equivocating", "a6": "forging"}, seed=1)
-    print(summarize(result))
-    print(f"  view changes: {result.extras.get('view_changes')}; evidence verified by a third party: "
-          f"{result.extras.get('evidence_verified')}")
-    ok &= result.status == "decided" and not result.violations()
+    run = start_byzantine_consensus("deploy-model-v2", 7, fault_tolerance=2,
+                                    byzantine={"a5": "equivocating", "a6": "forging"}, seed=1)
+    print(summarize(run))
+    print(f"  view changes: {run.extras.get('view_changes')}; evidence verified by a third party: "
+          f"{run.extras.get('evidence_verified')}")
+    ok &= run.status == "decided" and not run.violations()
 
     _heading(f"{'all good' if ok else 'SOMETHING FAILED'} in {time.perf_counter() - started:.1f}s")
     print("next: `mabeam protocols`, `mabeam mutants`, `mabeam prove`, "

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..checker import CheckResult
-from ..checker import replay_actions
+from ..api.registry import entries, get
+from ..checker import CheckResult, replay_actions
 from ..core.errors import MabeamError
 from ..core.properties import Kind
-from ..api.registry import entries, get
 
 
 class UsageError(MabeamError):
@@ -71,7 +70,8 @@ def render_check(result: CheckResult, title: str, agents: tuple[str, ...]) -> st
     for r in result.failures():
         if r.trace is not None and r.status == "violated":
             what = "lasso" if r.trace.loop_start is not None else "shortest trace"
-            lines.append(f"\n  counterexample to {r.property.id} {r.property.name} ({what}, {len(r.trace)} step{'s' if len(r.trace) != 1 else ''}):")
+            steps = f"{len(r.trace)} step{'s' if len(r.trace) != 1 else ''}"
+            lines.append(f"\n  counterexample to {r.property.id} {r.property.name} ({what}, {steps}):")
             lines.append(r.trace.render(agents))
     return "\n".join(lines)
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api.registry import get
+from ..api.session import Driver, SessionResult, run_protocol
 from ..core.errors import ConfigurationError
 from ..core.rng import SeededRandom
 from ..live.network import Latency, NetworkModel
-from ..api.registry import get
-from ..api.session import SessionResult, run_protocol
 from ..live.strategy import Strategy
 
 
 def run_registered(protocol: str, agents: int, faulty: int = 0, *, seed: int = 0, loss: float = 0.0,
-                   driver: str = "simulator", timeout: float | None = None,
+                   driver: Driver = "simulator", timeout: float | None = None,
                    network: NetworkModel | None = None, **options: Any) -> SessionResult:
     """Run the registry's standard instance of ``protocol`` live.
 

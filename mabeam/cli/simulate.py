@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..api.session import Driver
 from .runs import run_registered, summarize
 
 
 def simulate(args: argparse.Namespace) -> int:
-    driver = "runtime" if args.runtime else "simulator"
+    driver: Driver = "runtime" if args.runtime else "simulator"
     result = run_registered(args.protocol, args.agents, args.faulty, seed=args.seed, loss=args.loss,
                             driver=driver, timeout=30.0 if args.runtime else None)
     if args.json:

@@ -2,9 +2,17 @@
 
 from .effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from .errors import (
-    ConfigurationError, DuplicateAgentError, EmptyAgentPoolError, InsufficientReplicasError,
-    InvalidWeightError, MabeamError, MalformedMessageError, ReplayError, UndeclaredTransitionError,
-    UnknownAgentError, UnknownProtocolError,
+    ConfigurationError,
+    DuplicateAgentError,
+    EmptyAgentPoolError,
+    InsufficientReplicasError,
+    InvalidWeightError,
+    MabeamError,
+    MalformedMessageError,
+    ReplayError,
+    UndeclaredTransitionError,
+    UnknownAgentError,
+    UnknownProtocolError,
 )
 from .identity import AgentId, Membership
 from .messages import Message, MessageCodec, canonical_bytes

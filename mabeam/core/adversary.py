@@ -12,22 +12,24 @@ to say.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .identity import AgentId
-
-if TYPE_CHECKING:
-    from .protocol import Envelope, Protocol
+from .messages import Envelope
 
 
 class Adversary:
-    """A protocol's model of Byzantine members and outsiders (default: silent)."""
+    """A protocol's model of Byzantine members and outsiders (default: silent).
 
-    def messages(self, protocol: Protocol, faulty: AgentId) -> Iterable[Envelope]:
+    ``protocol`` is the :class:`~mabeam.core.protocol.Protocol` instance being
+    checked; subclasses annotate it with their protocol's own class.
+    """
+
+    def messages(self, protocol: Any, faulty: AgentId) -> Iterable[Envelope]:
         """Every message ``faulty`` may inject, in flight from the start of a checked run."""
         return ()
 
-    def forged(self, protocol: Protocol) -> Iterable[Envelope]:
+    def forged(self, protocol: Any) -> Iterable[Envelope]:
         """Messages an outsider (not a member, holding no member's key) may inject."""
         return ()
 

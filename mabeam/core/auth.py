@@ -33,7 +33,7 @@ def signing_bytes(message: Message) -> bytes:
     The canonical encoding carries the message kind (phase), session, sender and
     every view/sequence field, so the signature is bound to all of them.
     """
-    return message.replace(signature=b"").canonical()  # type: ignore[call-arg]
+    return message.replace(signature=b"").canonical()
 
 
 class Signer(ABC):
@@ -47,7 +47,7 @@ class Signer(ABC):
     def sign(self, message: M) -> M:
         if message.sender != self.identity:
             raise UnknownAgentError(f"{self.identity!r} cannot sign as {message.sender!r}")
-        return message.replace(signature=self.signature(signing_bytes(message)))  # type: ignore[call-arg]
+        return message.replace(signature=self.signature(signing_bytes(message)))
 
 
 class Authenticator(ABC):

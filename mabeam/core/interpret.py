@@ -91,3 +91,46 @@ class EffectRecorder:
 
     def defer(self, message: Message) -> None:
         self.effects.append(Defer(message))
+
+
+class EffectText:
+    """A sink that renders effects as short phrases for traces and reports."""
+
+    __slots__ = ("lines", "timers")
+
+    def __init__(self, *, timers: bool = True) -> None:
+        self.lines: list[str] = []
+        self.timers = timers
+
+    def send(self, to: AgentId, message: Message) -> None:
+        self.lines.append(f"send {message.describe()} to {to}")
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        self.lines.append(f"broadcast {message.describe()}")
+
+    def set_timer(self, name: str, delay: float) -> None:
+        if self.timers:
+            self.lines.append(f"set timer {name!r} ({delay:g})")
+
+    def cancel_timer(self, name: str) -> None:
+        if self.timers:
+            self.lines.append(f"cancel timer {name!r}")
+
+    def decide(self, value: Any, instance: Any) -> None:
+        self.lines.append(f"DECIDE {value!r}" + (f" @ {instance!r}" if instance != 0 else ""))
+
+    def evidence(self, evidence: Evidence) -> None:
+        self.lines.append(f"evidence {evidence.kind} against {evidence.against}")
+
+    def reject(self, reason: str, message: Message | None) -> None:
+        self.lines.append(f"reject {reason}" + (f" ({message.describe()} from {message.sender})" if message else ""))
+
+    def defer(self, message: Message) -> None:
+        self.lines.append(f"defer {message.describe()} from {message.sender}")
+
+
+def describe_effects(effects: Iterable[Effect], *, timers: bool = True) -> list[str]:
+    """One phrase per effect (timers left out when ``timers`` is false)."""
+    text = EffectText(timers=timers)
+    interpret(effects, text)
+    return text.lines

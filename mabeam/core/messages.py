@@ -12,7 +12,7 @@ order, sets sorted). It is what gets hashed, signed and sent over the wire.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar, Union
+from typing import Any, NamedTuple, TypeVar, Union
 
 import msgspec
 
@@ -77,7 +77,7 @@ class MessageCodec:
         if not types:
             raise ValueError("a codec needs at least one message type")
         self.message_types = types
-        union = types[0] if len(types) == 1 else Union[types]  # type: ignore[valid-type]
+        union = types[0] if len(types) == 1 else Union[types]  # noqa: UP007  # a runtime union of a tuple
         self._decoder = msgspec.msgpack.Decoder(union)
         self._json_decoder = msgspec.json.Decoder(union)
 
@@ -102,3 +102,13 @@ class MessageCodec:
             return self._json_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise MalformedMessageError(f"malformed message: {exc}") from None
+
+
+class Envelope(NamedTuple):
+    """A message in flight to ``to``."""
+
+    to: AgentId
+    message: Message
+
+    def sort_key(self) -> tuple[str, bytes]:
+        return (self.to, self.message.canonical())

@@ -10,10 +10,35 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from .identity import AgentId
-from .protocol import Envelope, Protocol
+from .identity import AgentId, Membership
+from .messages import Envelope
+
+
+class ProtocolView(Protocol):
+    """What a property may read of the protocol instance without knowing its class.
+
+    Every :class:`~mabeam.core.protocol.Protocol` provides it; a predicate that needs
+    protocol-specific configuration narrows ``snapshot.protocol`` to its own class.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def membership(self) -> Membership: ...
+
+    @property
+    def session(self) -> str: ...
+
+    @property
+    def agents(self) -> tuple[AgentId, ...]: ...
+
+    @property
+    def n(self) -> int: ...
+
+    def decision_of(self, state: Any) -> Any: ...
 
 
 class Kind(enum.Enum):
@@ -33,7 +58,7 @@ class Decision:
 class Snapshot:
     """A global view: every agent's state, faults, messages in flight, decisions so far."""
 
-    protocol: Protocol
+    protocol: ProtocolView
     states: Mapping[AgentId, Any]
     crashed: frozenset[AgentId] = frozenset()
     byzantine: frozenset[AgentId] = frozenset()
@@ -73,12 +98,12 @@ class Property:
     #: ``applies_to(protocol)`` is False where the property says nothing about that instance
     #: (e.g. "a view change completes" under a bound that allows no view change); drivers
     #: then report it as not checked instead of failing or passing it vacuously.
-    applies_to: Callable[[Protocol], bool] | None = field(default=None, compare=False)
+    applies_to: Callable[[Any], bool] | None = field(default=None, compare=False)
 
     def holds(self, snapshot: Snapshot) -> bool:
         return bool(self.predicate(snapshot))
 
-    def applies(self, protocol: Protocol) -> bool:
+    def applies(self, protocol: ProtocolView) -> bool:
         return self.applies_to is None or bool(self.applies_to(protocol))
 
     def __str__(self) -> str:
@@ -91,7 +116,7 @@ def always(id: str, name: str, description: str = "") -> Callable[[Predicate], P
 
 
 def sometimes(id: str, name: str, description: str = "",
-              applies_to: Callable[[Protocol], bool] | None = None) -> Callable[[Predicate], Property]:
+              applies_to: Callable[[Any], bool] | None = None) -> Callable[[Predicate], Property]:
     """Decorator: declare a reachability goal that proves the model is not vacuous."""
     return lambda fn: Property(id, name, Kind.SOMETIMES, fn, description or (fn.__doc__ or "").strip(),
                                applies_to)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from .adversary import Adversary
 from .agreement import exactly_equal
 from .effects import Effect, Reject
 from .identity import AgentId, Membership
-from .messages import Message, MessageCodec
+from .messages import Envelope, Message, MessageCodec
+from .properties import Property
 
-if TYPE_CHECKING:
-    from .properties import Property
+__all__ = ["Envelope", "Protocol", "Step"]
 
 
 class Step(NamedTuple):
@@ -29,16 +29,6 @@ class Step(NamedTuple):
 
     state: Any
     effects: tuple[Effect, ...] = ()
-
-
-class Envelope(NamedTuple):
-    """A message in flight to ``to``."""
-
-    to: AgentId
-    message: Message
-
-    def sort_key(self) -> tuple[str, bytes]:
-        return (self.to, self.message.canonical())
 
 
 class _MethodsAdversary(Adversary):

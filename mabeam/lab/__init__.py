@@ -7,12 +7,27 @@ do not) and turns each run into a report row.
 
 from .detection import Accusation, AttackReport, Suspicion, attack_report
 from .scenarios import (
-    ATTACK_PATTERNS, PARTITION_SCENARIOS, LabRun, PartitionReport, partition_report, run_attack_pattern,
-    run_partition_scenario, run_pbft,
+    ATTACK_PATTERNS,
+    PARTITION_SCENARIOS,
+    LabRun,
+    PartitionReport,
+    partition_report,
+    run_attack_pattern,
+    run_partition_scenario,
+    run_pbft,
 )
 
 __all__ = [
-    "ATTACK_PATTERNS", "Accusation", "AttackReport", "LabRun", "PARTITION_SCENARIOS", "PartitionReport",
-    "Suspicion", "attack_report", "partition_report", "run_attack_pattern", "run_partition_scenario",
+    "ATTACK_PATTERNS",
+    "PARTITION_SCENARIOS",
+    "Accusation",
+    "AttackReport",
+    "LabRun",
+    "PartitionReport",
+    "Suspicion",
+    "attack_report",
+    "partition_report",
+    "run_attack_pattern",
+    "run_partition_scenario",
     "run_pbft",
 ]

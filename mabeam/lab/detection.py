@@ -28,9 +28,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..core.effects import Evidence
 from ..core.identity import AgentId
 from ..core.properties import Kind, Snapshot
-from ..core.effects import Evidence
 from ..protocols.pbft.auth import verify_evidence
 from ..protocols.pbft.messages import PrePrepare
 from ..protocols.pbft.properties import audit
@@ -70,14 +70,14 @@ def accusations(run: LabRun) -> tuple[list[Accusation], int]:
             found.append(Accusation(evidence.against, "certificate-equivocation", "signed", run.result.duration))
         else:
             unverifiable += 1
-    for record in run.result.rejections:
-        if record.reason != "impersonation":
+    for refused in run.result.rejections:
+        if refused.reason != "impersonation":
             continue
-        message = record.first
-        if message is not None and message.sender != record.sender and not auth.verify(message):
-            found.append(Accusation(record.sender, "impersonation", "link", record.first_at))
+        message = refused.first
+        if message is not None and message.sender != refused.sender and not auth.verify(message):
+            found.append(Accusation(refused.sender, "impersonation", "link", refused.first_at))
         else:
-            unverifiable += record.count
+            unverifiable += refused.count
     return _earliest(found), unverifiable
 
 

@@ -14,18 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api.session import PROPOSER
 from ..core.errors import ConfigurationError, InsufficientReplicasError
 from ..core.identity import AgentId, Membership
 from ..live.network import NetworkModel
+from ..live.result import RunResult
+from ..live.strategy import Strategy
 from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
 from ..protocols.pbft.config import PBFTConfig, signed_requests
 from ..protocols.pbft.normal import VIEW_CHANGE_TIMER
 from ..protocols.pbft.replica import PBFTReplica
 from ..protocols.pbft.state import ReplicaState
-from ..api.session import PROPOSER
-from ..live.result import RunResult
 from ..sim.simulator import Simulator
-from ..live.strategy import Strategy
 
 #: builds the Byzantine strategies once the protocol (and so every agent's key) exists
 Attackers = Callable[[PBFTReplica], Mapping[AgentId, Strategy]]

@@ -15,14 +15,22 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..attacks import (
-    Adaptive, CoalitionPlan, Delaying, Equivocating, Forging, Replaying, Silent, make_coalition, pbft_suspicion,
+    Adaptive,
+    CoalitionPlan,
+    Delaying,
+    Equivocating,
+    Forging,
+    Replaying,
+    Silent,
+    make_coalition,
+    pbft_suspicion,
 )
 from ..attacks.pbft import pbft_adapter
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..live.network import Latency, NetworkModel, Partition
-from ..protocols.pbft.replica import PBFTReplica
 from ..live.strategy import HonestStrategy, Strategy
+from ..protocols.pbft.replica import PBFTReplica
 from .detection import LIVENESS, AttackReport, attack_report
 from .run import LabRun, build_pbft, run_pbft
 

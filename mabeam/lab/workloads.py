@@ -15,8 +15,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..api.adaptive import run_adaptive_coordination
-from ..api.pipeline import ConsensusLevel, RefinementLevel, WeightedLevel, run_pipeline
-from ..api.session import run_protocol, start_byzantine_consensus, start_majority_vote, start_weighted_vote
+from ..api.pipeline import ConsensusLevel, Level, RefinementLevel, WeightedLevel, run_pipeline
+from ..api.session import Driver, run_protocol, start_byzantine_consensus, start_majority_vote, start_weighted_vote
 from ..attacks import make_attack
 from ..core.identity import Membership
 from ..live.network import Latency, NetworkModel
@@ -110,7 +110,7 @@ def expertise(agents: tuple[str, ...]) -> dict[str, int]:
     return {a: kinds[i % len(kinds)] for i, a in enumerate(agents)}
 
 
-def run_session(protocol: str, n: int, *, driver: str = "simulator", seed: int = 0,
+def run_session(protocol: str, n: int, *, driver: Driver = "simulator", seed: int = 0,
                 network: NetworkModel | None = None, faults: Faults | None = None,
                 fast: bool = True, timeout: float | None = None) -> Outcome:
     """One session of ``protocol`` among ``n`` agents through the public API.
@@ -131,35 +131,35 @@ def run_session(protocol: str, n: int, *, driver: str = "simulator", seed: int =
         crashes = dict(faults.crashes)
         if protocol == "majority":
             run = start_majority_vote(ballots(agents, seed), driver=driver, network=network, seed=seed,
-                                      timeout=timeout, crashes=crashes, **options)  # type: ignore[arg-type]
+                                      timeout=timeout, crashes=crashes, **options)
         elif protocol == "weighted":
             weights = expertise(agents)
-            run = start_weighted_vote(weighted_ballots(weights, seed), weights, driver=driver,  # type: ignore[arg-type]
+            run = start_weighted_vote(weighted_ballots(weights, seed), weights, driver=driver,
                                       network=network, seed=seed, timeout=timeout, crashes=crashes,
                                       max_faulty_weight=sum(weights[a] for a in crashes), **options)
         elif protocol == "iterative":
             inputs = {a: (Fraction((i * 7 + seed) % 11, 10),) for i, a in enumerate(agents)}  # in [0, 1]
             machine = ApproximateAgreement(Membership(agents), inputs, (n - 1) // 3, (0, 1), ITERATIVE_EPSILON,
                                            grace=GRACE)
-            run = run_protocol(machine, driver, network=network, seed=seed,  # type: ignore[arg-type]
+            run = run_protocol(machine, driver, network=network, seed=seed,
                                timeout=timeout, crashes=crashes, byzantine=_attacks(machine, faults),
                                **options)
         else:
             answers = {a: (("x", 2) if (i + seed) % 3 else ("y", 1)) for i, a in enumerate(agents)}
-            machine = CategoricalRefinement(Membership(agents), answers, ("x", "y", "z"), (n - 1) // 3)
-            run = run_protocol(machine, driver, network=network, seed=seed,  # type: ignore[arg-type]
+            categorical = CategoricalRefinement(Membership(agents), answers, ("x", "y", "z"), (n - 1) // 3)
+            run = run_protocol(categorical, driver, network=network, seed=seed,
                                timeout=timeout, crashes=crashes, **options)
         return _run_result(protocol, n, driver, seed, run, started)
     if protocol == "pbft":
         run = start_byzantine_consensus(
-            "plan-A", agents, driver=driver, network=network, seed=seed,  # type: ignore[arg-type]
+            "plan-A", agents, driver=driver, network=network, seed=seed,
             timeout=timeout, byzantine=dict(faults.byzantine), crashes=dict(faults.crashes),
             view_timeout=VIEW_TIMEOUT if not faults.byzantine else 0.5, authentication="ed25519", **options)
         return _run_result(protocol, n, driver, seed, run, started)
     if protocol == "adaptive":
         weights = expertise(agents)
         result = run_adaptive_coordination(
-            weighted_ballots(weights, seed), weights=weights, driver=driver,  # type: ignore[arg-type]
+            weighted_ballots(weights, seed), weights=weights, driver=driver,
             network=network, seed=seed, crashes=dict(faults.crashes),
             byzantine=dict(faults.byzantine), deadline=5.0)
         run = result.run
@@ -176,7 +176,7 @@ def _attacks(machine: Any, faults: Faults) -> dict[str, Any]:
     return {agent: make_attack(name, agent, machine) for agent, name in faults.byzantine.items()}
 
 
-def _pipeline(n: int, driver: str, seed: int, faults: Faults, started: float) -> Outcome:
+def _pipeline(n: int, driver: Driver, seed: int, faults: Faults, started: float) -> Outcome:
     """Three levels of ``n`` agents each: PBFT on a plan, a weighted vote on it, refinement of its budget.
 
     The attacks named in ``faults.byzantine`` (its keys are ignored) are played, in order, by the
@@ -193,14 +193,14 @@ def _pipeline(n: int, driver: str, seed: int, faults: Faults, started: float) ->
     def bad(members: list[str] | tuple[str, ...], bound: int) -> dict[str, str]:
         return dict(zip(members[:bound], attacks))
 
-    levels = [
+    levels: list[Level] = [
         ConsensusLevel("leads", leads, f, lambda _: "plan-A", byzantine=bad(leads[::-1], f)),
         WeightedLevel("evaluators", weights, f_weighted, lambda plan: {a: plan for a in evaluators},
                       byzantine=bad(lightest, f_weighted)),
         RefinementLevel("tuners", tuners, f, lambda _: {a: (Fraction(i % 9, 10),) for i, a in enumerate(tuners)},
                         (0, 1), 3, byzantine=bad(tuners[::-1], f)),
     ]
-    report = run_pipeline(levels, driver=driver, seed=seed, session=f"bench-{seed}")  # type: ignore[arg-type]
+    report = run_pipeline(levels, driver=driver, seed=seed, session=f"bench-{seed}")
     runs = [lv.run for lv in report.levels]
     status = "decided" if all(r.status == "decided" for r in runs) else \
         "violated" if any(r.status == "violated" for r in runs) else "no-decision"

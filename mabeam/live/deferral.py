@@ -29,7 +29,7 @@ DEFER_CAP = 4096
 class DeferredQueue:
     """A bounded FIFO of the messages one node deferred."""
 
-    __slots__ = ("cap", "_messages")
+    __slots__ = ("_messages", "cap")
 
     def __init__(self, cap: int = DEFER_CAP) -> None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:

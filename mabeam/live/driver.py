@@ -29,7 +29,7 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.interpret import interpret
 from ..core.messages import Message
-from ..core.observer import DELIVER, REDELIVER, START, TIMER, ObservedStep, Observer, RunInfo, observers_tuple
+from ..core.observer import DELIVER, REDELIVER, TIMER, ObservedStep, Observer, RunInfo, observers_tuple
 from ..core.properties import Property, Snapshot
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
@@ -319,7 +319,7 @@ class LiveDriver(ABC):
             self._refuse("defer-overflow", None, None)
 
     # ---------------------------------------------------------------- deferral
-    def _on_redeliver(self, agent: AgentId, message: Message) -> None:
+    def _on_redeliver(self, agent: AgentId, message: Message) -> None:  # noqa: B027  # an optional hook
         """Hook called before each redelivery (the simulator logs it)."""
 
     def _redeliver(self, i: int) -> None:

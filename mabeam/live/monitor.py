@@ -27,7 +27,6 @@ from ..core.observer import Observer, RunInfo
 from ..core.properties import Decision, Kind, Property, Snapshot
 from ..core.protocol import Protocol
 
-
 #: when safety properties are evaluated during a run (always also once at the end):
 #: ``decision`` after every event that decides or reports evidence; ``instant`` once per
 #: (virtual) instant with such events; ``sparse`` at the 1st, 2nd, 4th, 8th... such instant;

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.effects import Defer, Effect
-from ..core.interpret import EffectRecorder, interpret
 from ..core.identity import AgentId
+from ..core.interpret import EffectRecorder, interpret
 from ..core.messages import Message
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom

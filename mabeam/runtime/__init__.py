@@ -5,7 +5,13 @@ One process (:class:`InProcessTransport`) or several connected over TCP
 """
 
 from .cluster import (
-    ClusterRun, address_book, cluster_agreement, node_runtime, run_local_cluster, run_node, split,
+    ClusterRun,
+    address_book,
+    cluster_agreement,
+    node_runtime,
+    run_local_cluster,
+    run_node,
+    split,
 )
 from .runtime import AsyncRuntime, run_async, run_live
 from .tcp import TcpTransport

@@ -13,7 +13,7 @@ with a named reason, never half-decoded.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 import msgspec
 
@@ -40,7 +40,7 @@ class Carry(msgspec.Struct, frozen=True, tag="carry", array_like=True):
     message: bytes
 
 
-Frame = Union[Hello, Carry]
+Frame = Hello | Carry
 _ENCODER = msgspec.msgpack.Encoder(order="deterministic")
 _DECODER = msgspec.msgpack.Decoder(Frame)
 

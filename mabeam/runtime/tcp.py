@@ -34,8 +34,16 @@ from ..core.messages import Message
 from ..core.protocol import Protocol
 from ..live.result import MessageStats
 from .framing import (
-    DEFAULT_MAX_FRAME, HEADER, Carry, FrameError, Hello, decode_frame, decode_message, encode_carry,
-    encode_hello, read_frame,
+    DEFAULT_MAX_FRAME,
+    HEADER,
+    Carry,
+    FrameError,
+    Hello,
+    decode_frame,
+    decode_message,
+    encode_carry,
+    encode_hello,
+    read_frame,
 )
 from .transport import Deliver, Transport
 
