@@ -203,3 +203,45 @@ def test_examples_benchmarks_and_readme_import_only_public_paths() -> None:
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mabeam"):
                 assert node.module in documented, f"{where} imports {node.module}"
+
+
+# ------------------------------------------------------------------ readable functions
+MAX_LINES = 60
+
+
+def _says_why(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    doc = ast.get_docstring(node) or ""
+    return any(line.strip().startswith("Why") for line in doc.splitlines())
+
+
+def test_long_functions_say_why() -> None:
+    """No function in the library over about 60 lines without a docstring line (``Why ...``) saying why."""
+    long = []
+    for name, _path, tree in modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_LINES and not _says_why(node):
+                    long.append(f"{name}.{node.name} ({lines} lines)")
+    assert not long, long
+
+
+def test_complex_functions_say_why() -> None:
+    """Cyclomatic complexity over 15 (ruff's C901, noqa ignored) needs a ``Why ...`` docstring line."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "C901", "--ignore-noqa",
+                          "--output-format", "json", "--exit-zero", str(PACKAGE)],
+                         capture_output=True, text=True, check=True).stdout
+    unexplained = []
+    for finding in json.loads(out):
+        path = Path(finding["filename"])
+        tree = ast.parse(path.read_text())
+        row = finding["location"]["row"]
+        func = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and n.lineno == row)
+        if not _says_why(func):
+            unexplained.append(f"{module_name(path)}.{func.name}: {finding['message']}")
+    assert not unexplained, unexplained

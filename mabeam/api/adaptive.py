@@ -287,38 +287,15 @@ def _summary(states: Mapping[AgentId, Any]) -> dict[str, Any]:
 
 
 def _result(protocol: AdaptiveCoordination, run: RunResult, timings: StageTimings) -> AdaptiveResult:
+    """The session's outcome over the correct honest agents, then one report per stage."""
     states: dict[AgentId, AdaptiveState] = run.extras.pop("final_states")
     honest = {a: s for a, s in states.items() if a not in run.byzantine and s is not None}
     correct = {a: s for a, s in honest.items() if a not in run.crashed}
     outcomes = Counter((s.outcome.kind if s.outcome is not None else "none") for s in correct.values())
     decided = [s.outcome for s in honest.values() if s.outcome is not None and s.outcome.kind == DECIDED]
-    values = {o.value for o in decided}
     first = min(decided, key=lambda o: o.stage) if decided else None
-    violated = bool(run.violations()) or len(values) > 1
-    if violated:
-        status = "violated"
-    elif decided and outcomes.get(DECIDED, 0) == len(correct):
-        status = "decided"
-    elif decided:
-        status = "partial"
-    else:
-        status = "no-decision"
+    violated = bool(run.violations()) or len({o.value for o in decided}) > 1
     times = timings.transitions
-    phases = []
-    for stage in protocol.stages:
-        enters = [t.at for t in times if t.kind == "enter" and t.stage == stage.index]
-        leaves = [t.at for t in times if t.kind == "enter" and t.stage == stage.index + 1]
-        ends = [t.at for t in times if t.kind in ("decide", "no-decision", "refuse") and t.stage == stage.index]
-        here = [o for o in decided if o.stage == stage.index]
-        causes = Counter(r.cause.split(":")[0] for s in honest.values() for r in s.log if r.source == stage.index)
-        refusals = Counter(r.reason.split(" against")[0].split(":")[0] for s in honest.values()
-                           for r in s.refusals if r.source == stage.index)
-        phases.append(PhaseReport(
-            stage.index, stage.kind, stage.guarantee,
-            entered=sum(1 for s in honest.values() if s.stage >= stage.index), decided=len(here),
-            value=here[0].value if here else None, started_at=min(enters) if enters else None,
-            ended_at=max(leaves + ends) if (leaves or ends) else None, causes=dict(causes),
-            refusals=dict(refusals)))
     entry_time = {(t.agent, t.stage): t.at for t in times if t.kind == "enter"}
     switches = [{"agent": a, "source": r.source, "target": r.target, "cause": r.cause,
                  "certificate": len(r.certificate), "forced": r.forced, "evidence": r.evidence,
@@ -327,11 +304,39 @@ def _result(protocol: AdaptiveCoordination, run: RunResult, timings: StageTiming
     refused = [{"agent": a, "source": r.source, "target": r.target, "reason": r.reason}
                for a, s in sorted(honest.items()) for r in s.refusals]
     return AdaptiveResult(
-        status=status, value=first.value if first and not violated else None,
+        status=_status(violated, bool(decided), outcomes.get(DECIDED, 0) == len(correct)),
+        value=first.value if first and not violated else None,
         protocol=first.protocol if first else None, guarantee=first.guarantee if first else None,
-        decided_stage=first.stage if first else None, phases=phases, switches=switches, refusals=refused,
+        decided_stage=first.stage if first else None,
+        phases=[_phase(stage, honest, decided, times) for stage in protocol.stages],
+        switches=switches, refusals=refused,
         outcomes={k: outcomes.get(k, 0) for k in (DECIDED, NO_DECISION, "none")},
         duration=max((t.at for t in times), default=0.0), properties=run.properties, run=run)
+
+
+def _status(violated: bool, someone_decided: bool, everyone_decided: bool) -> str:
+    if violated:
+        return "violated"
+    if someone_decided:
+        return "decided" if everyone_decided else "partial"
+    return "no-decision"
+
+
+def _phase(stage: Any, honest: Mapping[AgentId, AdaptiveState], decided: Sequence[Any],
+           times: Sequence[Transition]) -> PhaseReport:
+    """What one stage did: who entered, what it decided, when it started and ended, why nodes left."""
+    enters = [t.at for t in times if t.kind == "enter" and t.stage == stage.index]
+    leaves = [t.at for t in times if t.kind == "enter" and t.stage == stage.index + 1]
+    ends = [t.at for t in times if t.kind in ("decide", "no-decision", "refuse") and t.stage == stage.index]
+    here = [o for o in decided if o.stage == stage.index]
+    causes = Counter(r.cause.split(":")[0] for s in honest.values() for r in s.log if r.source == stage.index)
+    refusals = Counter(r.reason.split(" against")[0].split(":")[0] for s in honest.values()
+                       for r in s.refusals if r.source == stage.index)
+    return PhaseReport(
+        stage.index, stage.kind, stage.guarantee,
+        entered=sum(1 for s in honest.values() if s.stage >= stage.index), decided=len(here),
+        value=here[0].value if here else None, started_at=min(enters) if enters else None,
+        ended_at=max(leaves + ends) if (leaves or ends) else None, causes=dict(causes), refusals=dict(refusals))
 
 
 def report(result: AdaptiveResult, title: str = "") -> str:

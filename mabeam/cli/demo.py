@@ -23,8 +23,19 @@ def _heading(text: str) -> None:
 
 
 def run_demo(quick: bool = False) -> int:
-    ok = True
+    """The three acts of the demo; exit code 0 only if every check, mutant and live run came out right."""
     started = time.perf_counter()
+    ok = _exhaustive_checks()
+    ok &= _mutants_caught(quick)
+    ok &= _live_runs(quick)
+    _heading(f"{'all good' if ok else 'SOMETHING FAILED'} in {time.perf_counter() - started:.1f}s")
+    print("next: `mabeam protocols`, `mabeam mutants`, `mabeam prove`, "
+          "`python examples/byzantine_behavior_simulation.py`, `pytest` (see README)")
+    return 0 if ok else 1
+
+
+def _exhaustive_checks() -> bool:
+    ok = True
     _heading("1. Exhaustive model checking: every interleaving, every fault in budget")
     for name, agents, faulty in CHECKS:
         entry = get(name)
@@ -40,7 +51,11 @@ def run_demo(quick: bool = False) -> int:
             kind = {Kind.ALWAYS: "safety", Kind.SOMETIMES: "reachable", Kind.EVENTUALLY: "liveness"}[r.property.kind]
             print(f"   {mark} {r.property.id:<7} {r.property.name:<32} ({kind}) {r.status}")
         ok &= result.ok
+    return ok
 
+
+def _mutants_caught(quick: bool) -> bool:
+    ok = True
     _heading("2. Mutants: deliberately broken variants the checker must reject")
     for name in MUTANT_SHOWCASE:
         entry = get(name)
@@ -60,6 +75,11 @@ def run_demo(quick: bool = False) -> int:
         print(f"\n   shortest counterexample for majority/{example.name} ({example.description}):")
         print(failure.trace.render(model.protocol.agents))
 
+    return ok
+
+
+def _live_runs(quick: bool) -> bool:
+    ok = True
     _heading("3. The same state machines, live")
     agents = 60 if quick else 200
     lossy = NetworkModel(latency=Latency.lognormal(0.01, 0.5), loss=0.05, duplication=0.02,
@@ -85,7 +105,4 @@ def run_demo(quick: bool = False) -> int:
           f"{run.extras.get('evidence_verified')}")
     ok &= run.status == "decided" and not run.violations()
 
-    _heading(f"{'all good' if ok else 'SOMETHING FAILED'} in {time.perf_counter() - started:.1f}s")
-    print("next: `mabeam protocols`, `mabeam mutants`, `mabeam prove`, "
-          "`python examples/byzantine_behavior_simulation.py`, `pytest` (see README)")
-    return 0 if ok else 1
+    return ok
