@@ -36,7 +36,7 @@ from typing import Any
 from mabeam.api.session import SessionResult, run_protocol, start_majority_vote, start_weighted_vote
 from mabeam.attacks import MessageAdapter, make_attack
 from mabeam.live.network import Latency, NetworkModel
-from mabeam.protocols.iterative.categorical import CategoricalRefinement
+from mabeam.protocols.iterative_categorical import CategoricalRefinement
 from mabeam.protocols.weighted import WeightedVoting
 
 #: style -> (count, base accuracy, domain it is strong in)

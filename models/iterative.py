@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 import z3
 
 from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.protocols.iterative.config import quorum, resilient
 
 MAX_N = 10
 ROUND_BOUND = 16
 
 
 def sizes(max_n: int = MAX_N) -> list[tuple[int, int]]:
-    """Every (n, f) with f >= 1 and 3f < n <= max_n."""
-    return [(n, f) for n in range(4, max_n + 1) for f in range(1, (n - 1) // 3 + 1)]
+    """Every (n, f) with f >= 1 and 3f < n <= max_n (the code's ``resilient``)."""
+    return [(n, f) for n in range(4, max_n + 1) for f in range(1, n) if resilient(n, f)]
 
 
 def _count(conditions: Sequence[z3.BoolRef]) -> z3.ArithRef:
@@ -56,7 +57,7 @@ def _validity(n: int, f: int, trim: int) -> Callable[[z3.Solver], None]:
     def build(solver: z3.Solver) -> None:
         honest = [z3.Real(f"h_{s}") for s in range(n - f)]
         values, included, _ = _view(n, f, "A", honest)
-        solver.add(_count(included) >= n - f)
+        solver.add(_count(included) >= quorum(n, f))
         mid = _trimmed_midpoint(solver, "A", values, included, trim)
         solver.add(z3.Or(z3.And([mid < h for h in honest]), z3.And([mid > h for h in honest])))
     return build
@@ -72,7 +73,7 @@ def _contraction(n: int, f: int, need_shared: bool) -> Callable[[z3.Solver], Non
         solver.add(*[z3.And(lo <= h, h <= hi) for h in honest])
         a_values, a_in, a_byz = _view(n, f, "A", honest)
         b_values, b_in, b_byz = _view(n, f, "B", honest)
-        solver.add(_count(a_in) >= n - f, _count(b_in) >= n - f)
+        solver.add(_count(a_in) >= quorum(n, f), _count(b_in) >= quorum(n, f))
         if need_shared:
             shared = [z3.And(a_in[s], b_in[s]) for s in range(n - f)]
             shared += [z3.And(a_in[n - f + k], b_in[n - f + k], a_byz[k] == b_byz[k]) for k in range(f)]
@@ -90,7 +91,7 @@ def _rounds_suffice(rounds: int) -> Callable[[z3.Solver], None]:
         spreads = [z3.Real(f"d_{r}") for r in range(rounds + 1)]
         solver.add(epsilon > 0, width >= 0, width <= epsilon * 2 ** rounds)
         solver.add(spreads[0] >= 0, spreads[0] <= width)
-        solver.add(*[z3.And(0 <= spreads[r + 1], spreads[r + 1] <= spreads[r] / 2) for r in range(rounds)])
+        solver.add(*[z3.And(spreads[r + 1] >= 0, spreads[r + 1] <= spreads[r] / 2) for r in range(rounds)])
         solver.add(spreads[rounds] > epsilon)
     return build
 

@@ -48,7 +48,7 @@ def _honest_in_both(threshold_floor: Fraction) -> Build:
         t, faulty_in_both, faulty = z3.Reals("t faulty_in_A_and_B faulty_total")
         solver.add(t >= _real(threshold_floor), t < 1)
         solver.add(only_a + both > t * total, only_b + both > t * total)
-        solver.add(0 <= faulty_in_both, faulty_in_both <= both, faulty_in_both <= faulty, 3 * faulty < total)
+        solver.add(faulty_in_both >= 0, faulty_in_both <= both, faulty_in_both <= faulty, 3 * faulty < total)
         solver.add(both - faulty_in_both <= 0)  # negation: no honest weight in the overlap
     return build
 
@@ -66,7 +66,7 @@ def _decided_value_has_honest_support(solver: z3.Solver) -> None:
     above tW - F > 0, so the decided value is an honest agent's input."""
     total, t, support, faulty_support, faulty = z3.Reals("W t support faulty_support faulty_total")
     solver.add(total > 0, t >= _real(Fraction(2, 3)), t < 1, support > t * total, support <= total)
-    solver.add(0 <= faulty_support, faulty_support <= faulty, faulty_support <= support, 3 * faulty < total)
+    solver.add(faulty_support >= 0, faulty_support <= faulty, faulty_support <= support, 3 * faulty < total)
     solver.add(support - faulty_support <= t * total - faulty)
 
 
@@ -85,7 +85,7 @@ def enumerated_agreement(n: int, threshold: Fraction, byzantine: bool) -> Build:
         in_a = [z3.Bool(f"A_{i}") for i in range(n)]
         in_b = [z3.Bool(f"B_{i}") for i in range(n)]
         faulty = [z3.Bool(f"F_{i}") for i in range(n)]
-        solver.add(*[z3.And(0 <= w, w <= MAX_WEIGHT) for w in weights])
+        solver.add(*[z3.And(w >= 0, w <= MAX_WEIGHT) for w in weights])
         total = z3.Sum(weights)
 
         def weight(members: list[z3.BoolRef]) -> z3.ArithRef:

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel
 from mabeam.checker.stateful import protocol_state_machine
 from mabeam.core import Kind
 from mabeam.protocols.majority import ENTRY
-from mabeam.api.verify import build_model
 
 SAFETY_IDS = {"MAJ-S1", "MAJ-S2", "MAJ-S3", "MAJ-S4", "MAJ-S5"}
 

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel, CheckConfig
 from mabeam.checker.stateful import protocol_state_machine
 from mabeam.core import Kind
 from mabeam.protocols.pbft import ENTRY, PBFTReplica, build_checked
 from mabeam.protocols.pbft.mutants import PrimaryEquivocationIgnored
-from mabeam.api.verify import build_model
 
 SAFETY_IDS = {"PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-S4", "PBFT-S5", "PBFT-S6", "PBFT-S7", "PBFT-S8",
               "PBFT-L2", "PBFT-L3", "PBFT-A1", "PBFT-A2"}

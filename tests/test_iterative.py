@@ -1,7 +1,8 @@
-"""Iterative refinement: API validation, message screening, runs, checker verdicts, mutants, spec sync."""
+"""Approximate agreement: API validation, message screening, runs, checker verdicts, mutants, spec sync."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections import deque
@@ -10,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mabeam.models.iterative import run, sizes
 
+from mabeam.api.session import run_protocol
 from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
@@ -19,22 +22,30 @@ from mabeam.core import (
     ConfigurationError,
     Evidence,
     InsufficientReplicasError,
+    Kind,
     Membership,
     Protocol,
     Reject,
     Send,
     SetTimer,
 )
-from mabeam.protocols.iterative import ENTRY, ApproximateAgreement, RoundValue, build, convergence_history
-from mabeam.protocols.iterative.categorical import PHASES as CATEGORICAL_PHASES
-from mabeam.protocols.iterative.categorical import CategoricalRefinement, Proposal
-from mabeam.protocols.iterative.categorical_entry import ENTRY as CATEGORICAL
-from mabeam.protocols.iterative.numeric import ONE_ROUND_EPSILON, PHASES
-from mabeam.protocols.iterative.values import decode, encode, rounds_needed
+from mabeam.protocols.iterative import (
+    ENTRY,
+    ONE_ROUND_EPSILON,
+    PHASES,
+    PROPERTIES,
+    ApproximateAgreement,
+    IterativeAdversary,
+    RoundValue,
+    build,
+    convergence_history,
+    decode,
+    encode,
+    rounds_needed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMERIC_IDS = {p.id for p in ENTRY.properties}
-CATEGORICAL_IDS = {p.id for p in CATEGORICAL.properties}
 
 
 def _instance(**overrides: Any) -> ApproximateAgreement:
@@ -106,15 +117,6 @@ def test_configuration_is_validated() -> None:
         _instance(grace=math.inf)
     with pytest.raises(ConfigurationError, match="empty vector"):
         _instance(inputs={"a0": (), "a1": (), "a2": (), "a3": ()})
-    with pytest.raises(ConfigurationError):
-        CategoricalRefinement(Membership.of_size(3), {"a0": ("x", 1), "a1": ("q", 1), "a2": ("x", 1)}, ("x", "y"))
-    with pytest.raises(ConfigurationError):
-        CategoricalRefinement(Membership.of_size(3), {"a0": ("x", math.nan), "a1": ("x", 1), "a2": ("x", 1)},
-                              ("x", "y"))
-    with pytest.raises(ConfigurationError):
-        CategoricalRefinement(Membership.of_size(3), {"a0": ("x", -1), "a1": ("x", 1), "a2": ("x", 1)}, ("x",))
-    with pytest.raises(InsufficientReplicasError):
-        CategoricalRefinement(Membership.of_size(2), {"a0": ("x", 1), "a1": ("x", 1)}, ("x",), faulty=2)
 
 
 def test_round_count_is_ceil_log2_of_width_over_epsilon() -> None:
@@ -193,37 +195,17 @@ def test_a_silent_byzantine_agent_is_outwaited_by_the_grace_timer() -> None:
     assert all(d is not None and d[1] == protocol.rounds for d in decided)
     values = [d[0][0] for d in decided]
     assert max(values) - min(values) <= protocol.epsilon
+    assert protocol.decisions_agree(decided)
 
 
-def test_categorical_run_reports_answer_rounds_and_history() -> None:
-    inputs = {"a0": ("y", 1), "a1": ("z", 3), "a2": ("y", 1), "a3": ("z", 0.5), "a4": ("x", 2)}
-    protocol = CategoricalRefinement(Membership.of_size(5), inputs, ("x", "y", "z"), faulty=1,
-                                     stable_rounds=2, max_rounds=5)
-    states = run_synchronously(protocol, silent=frozenset({"a4"}))
-    decided = {states[a].decided for a in ("a0", "a1", "a2", "a3")}
-    assert len(decided) == 1
-    (answer, rounds), = decided
-    assert answer == "z" and rounds == 2  # z: 3 + 0.5 beats y: 1 + 1, then stays
-    history = states["a0"].history
-    assert [h.round for h in history] == [1, 2] and history[0].plurality == "z"
-    assert history[0].support == Fraction(7, 11) and history[0].received == 4
-
-
-def test_categorical_ties_go_to_the_earliest_candidate() -> None:
-    protocol = CategoricalRefinement(Membership.of_size(3), {"a0": ("z", 1), "a1": ("y", 1), "a2": ("z", 1)},
-                                     ("x", "y", "z"), faulty=1)
-    view = {"a0": ("z", Fraction(1)), "a1": ("y", Fraction(1))}
-    assert protocol.plurality(view) == "y"
-
-
-def test_categorical_screens_bad_proposals() -> None:
-    protocol = CATEGORICAL.factory(3, 1)
-    state = protocol.start("a0").state
-    good = Proposal(session="s0", sender="a1", round=1, answer="z", confidence=(2, 1))
-    for reason, message in {"bad-round": good.replace(round=9),
-                            "unknown-answer": good.replace(answer="w"),
-                            "malformed-confidence": good.replace(confidence=(-1, 1))}.items():
-        assert protocol.receive("a0", state, message).effects == (Reject(reason, message),)
+def test_decisions_agree_within_epsilon_and_on_the_round_count() -> None:
+    """Drivers ask the protocol whether decisions agree: within epsilon per coordinate, equal rounds."""
+    protocol = _instance(epsilon=Fraction(1, 2))
+    near, far = ((Fraction(1),), 2), ((Fraction(3, 2),), 2)
+    assert protocol.decisions_agree([near, far]) and protocol.decisions_agree([near])
+    assert not protocol.decisions_agree([near, ((Fraction(3, 2) + Fraction(1, 100),), 2)])
+    assert not protocol.decisions_agree([near, ((Fraction(1),), 1)])
+    assert _instance(epsilon=Fraction(1, 4)).decisions_agree([near, far]) is False
 
 
 # ------------------------------------------------------------------ model checking
@@ -255,18 +237,10 @@ def test_the_standard_two_round_check_holds() -> None:
     assert all(r.ok for r in verdicts.values()), {k: r.status for k, r in verdicts.items()}
 
 
-def test_every_categorical_property_holds() -> None:
-    verdicts = _verdicts(CATEGORICAL)
-    assert set(verdicts) == CATEGORICAL_IDS
-    assert all(r.ok for r in verdicts.values()), {k: r.status for k, r in verdicts.items()}
-
-
-@pytest.mark.parametrize("entry, mutant", [(ENTRY, m.name) for m in ENTRY.mutants]
-                         + [(CATEGORICAL, m.name) for m in CATEGORICAL.mutants],
-                         ids=lambda x: x if isinstance(x, str) else x.name)
-def test_every_mutant_is_caught_with_a_counterexample(entry: Any, mutant: str) -> None:
-    verdicts = _verdicts(entry, mutant)
-    expected = entry.mutant(mutant).breaks
+@pytest.mark.parametrize("mutant", [m.name for m in ENTRY.mutants])
+def test_every_mutant_is_caught_with_a_counterexample(mutant: str) -> None:
+    verdicts = _verdicts(ENTRY, mutant)
+    expected = ENTRY.mutant(mutant).breaks
     for property_id in expected:
         verdict = verdicts[property_id]
         assert not verdict.ok, f"{mutant} should break {property_id}"
@@ -275,52 +249,66 @@ def test_every_mutant_is_caught_with_a_counterexample(entry: Any, mutant: str) -
 
 
 def test_every_property_has_a_mutant() -> None:
-    for entry in (ENTRY, CATEGORICAL):
-        covered = {pid for m in entry.mutants for pid in m.breaks}
-        assert {p.id for p in entry.properties} <= covered
+    covered = {pid for m in ENTRY.mutants for pid in m.breaks}
+    assert {p.id for p in ENTRY.properties} <= covered
 
 
-# ------------------------------------------------------------------ spec, TLA+, Z3 in step
-def test_spec_tla_and_models_cite_every_property() -> None:
+# ------------------------------------------------------------------ declarations
+def test_the_machine_declares_its_properties_and_adversary() -> None:
+    """Drivers read the properties and the checker's adversary from the protocol class."""
+    assert ApproximateAgreement.properties is PROPERTIES is ENTRY.properties
+    assert isinstance(ApproximateAgreement.adversary, IterativeAdversary)
+    protocol = build(4, 1)
+    low, high = protocol.extremes()
+    injected = list(ApproximateAgreement.adversary.messages(protocol, "a3"))
+    assert len(injected) == 3 * protocol.rounds  # one value per other agent per round
+    assert {decode(e.message.value, 1) for e in injected} == {low, high}
+    by_round = {r: {e.to: e.message.value for e in injected if e.message.round == r} for r in (1, 2)}
+    assert by_round[1]["a0"] == by_round[2]["a2"] == encode(low)  # the halves swap every round
+    twice = list(ApproximateAgreement.adversary.messages(build(4, 1, equivocate_to_one=True), "a3"))
+    assert len(twice) == len(injected) + protocol.rounds  # the first recipient also gets the other extreme
+    forged = list(ApproximateAgreement.adversary.forged(protocol))
+    assert [e.to for e in forged] == list(protocol.agents) and {e.message.sender for e in forged} == {"intruder"}
+
+
+# ------------------------------------------------------------------ spec, TLA+, Z3, Hypothesis in step
+def test_spec_and_tla_cite_every_property() -> None:
     spec = (ROOT / "spec" / "iterative.md").read_text()
     tla_text = (ROOT / "tla" / "IterativeRefinement.tla").read_text()
     cfg = (ROOT / "tla" / "IterativeRefinement.cfg").read_text()
-    models = (ROOT / "models" / "iterative.py").read_text()
-    for pid in NUMERIC_IDS | CATEGORICAL_IDS:
+    for pid in NUMERIC_IDS:
         assert pid in spec, pid
     for pid in ("IR-S1", "IR-S2", "IR-S3", "IR-S4", "IR-L1"):
         name = pid.replace("-", "_")
         assert re.search(rf"^{name}_\w+ ==", tla_text, re.M), pid
         assert name in cfg, pid
-    for pid in ("IR-S1", "IR-S2", "IR-S3"):
-        assert f'"{pid}"' in models, pid
-    categorical_tla = (ROOT / "tla" / "IterativeCategorical.tla").read_text()
-    for pid in ("IR-C1", "IR-C2", "IR-CL1"):
-        assert pid.replace("-", "_") in categorical_tla, pid
-    assert PHASES.mermaid() in spec and CATEGORICAL_PHASES.mermaid() in spec
+    assert PHASES.mermaid() in spec
 
 
-def test_tla_specs_parse() -> None:
+def test_tla_spec_parses() -> None:
     import tla
 
-    for name in ("IterativeRefinement", "IterativeCategorical"):
-        assert tla.parse((ROOT / "tla" / f"{name}.tla").read_text()).name == name
+    assert tla.parse((ROOT / "tla" / "IterativeRefinement.tla").read_text()).name == "IterativeRefinement"
 
 
 def test_z3_proofs_up_to_n_10() -> None:
-    from models.iterative import run, sizes
-
     results = run()
     assert results and all(r.ok for r in results), [(r.name, r.status, r.detail) for r in results if not r.ok]
     assert {r.id for r in results} == {"IR-S1", "IR-S2", "IR-S3"}
     assert (10, 3) in sizes() and sum("n=10 f=3" in r.name for r in results) == 2
 
 
+def test_the_hypothesis_suite_asserts_every_safety_property() -> None:
+    spec = importlib.util.spec_from_file_location("iterative_props", ROOT / ENTRY.companions.hypothesis_suite)
+    assert spec is not None and spec.loader is not None
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    assert {p.id for p in PROPERTIES if p.kind is Kind.ALWAYS} == suite.SAFETY_IDS
+    assert suite.ENTRY is ENTRY  # its machines assert the entry's own predicates
+
+
 def test_a_crash_within_f_still_terminates_for_the_correct_agents() -> None:
     """IR-L1 covers correct agents: a crashed one (one of the f faults) need not decide."""
-    from mabeam.api.session import run_protocol
-    from mabeam.protocols.iterative import build
-
     result = run_protocol(build(4, 1), crashes={"a3": 0.0})
     assert result.status == "decided" and result.agreement
     assert result.properties["IR-L1"]["status"] == "holds"

@@ -7,8 +7,9 @@ whose trace replays, from its JSON form, to a state that still breaks the proper
 
 from __future__ import annotations
 
+import importlib.util
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import msgspec
@@ -33,13 +34,24 @@ from mabeam.core import (
 )
 from mabeam.core.catalog import Mutant
 from mabeam.core.properties import Property
-from mabeam.protocols.majority import ENTRY, PHASES, MajorityState, MajorityVoting, Vote, build
+from mabeam.protocols.majority import (
+    ENTRY,
+    PHASES,
+    PROPERTIES,
+    MajorityAdversary,
+    MajorityState,
+    MajorityVoting,
+    Vote,
+    build,
+    quorum,
+)
 
 INPUTS = {"a0": "x", "a1": "x", "a2": "y", "a3": "y", "a4": "y"}
-SPEC = Path(__file__).resolve().parent.parent / "spec" / "majority.md"
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "spec" / "majority.md"
 
 
-@lru_cache(maxsize=None)
+@cache
 def mutant_check(name: str) -> CheckResult:
     """One exhaustive check per mutant, shared by the tests of this module."""
     return check_protocol("majority", mutant=name)
@@ -127,6 +139,33 @@ def test_codec_round_trips_and_rejects_malformed_bytes(five: MajorityVoting) -> 
             five.codec.decode(data)
     with pytest.raises(MalformedMessageError):
         five.codec.decode("not bytes")  # type: ignore[arg-type]
+
+
+# -------------------------------------------------------------- declarations
+def test_the_machine_declares_its_properties_and_adversary() -> None:
+    """Drivers read the properties and the checker's adversary from the protocol class."""
+    assert MajorityVoting.properties is PROPERTIES is ENTRY.properties
+    assert isinstance(MajorityVoting.adversary, MajorityAdversary)
+    protocol = build(3, 1)
+    assert list(MajorityVoting.adversary.messages(protocol, "a2")) == []  # crash faults: silent
+    forged = list(MajorityVoting.adversary.forged(protocol))
+    assert [e.to for e in forged] == list(protocol.agents)
+    assert {(e.message.sender, e.message.value) for e in forged} == {("intruder", "forged")}
+
+
+def test_the_quorum_is_a_strict_majority_for_every_size() -> None:
+    for n in range(1, 50):
+        assert 2 * quorum(n) > n >= 2 * (quorum(n) - 1)
+        assert MajorityVoting(Membership.of_size(n), {a: "x" for a in Membership.of_size(n)}).quorum == quorum(n)
+
+
+def test_the_hypothesis_suite_asserts_every_safety_property() -> None:
+    spec = importlib.util.spec_from_file_location("majority_props", ROOT / ENTRY.companions.hypothesis_suite)
+    assert spec is not None and spec.loader is not None
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    assert {p.id for p in PROPERTIES if p.kind is Kind.ALWAYS} == suite.SAFETY_IDS
+    assert suite.ENTRY is ENTRY  # its machines assert the entry's own predicates
 
 
 # -------------------------------------------------------------- configuration

@@ -355,7 +355,7 @@ def test_drivers_redeliver_to_strategies_after_a_step_that_did_more_than_defer()
 from fractions import Fraction  # noqa: E402
 
 from mabeam.core.agreement import exactly_equal, within_tolerance  # noqa: E402
-from mabeam.protocols.iterative.numeric import ApproximateAgreement, RoundValue  # noqa: E402
+from mabeam.protocols.iterative import ApproximateAgreement, RoundValue  # noqa: E402
 from mabeam.protocols.iterative.values import encode  # noqa: E402
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 
 import msgspec
 import pytest
@@ -31,7 +33,17 @@ from mabeam.core import (
     Snapshot,
     UnknownAgentError,
 )
-from mabeam.protocols.weighted import ENTRY, PHASES, PROPERTIES, Vote, WeightedState, WeightedVoting, build
+from mabeam.protocols.weighted import (
+    ENTRY,
+    PHASES,
+    PROPERTIES,
+    Vote,
+    WeightedAdversary,
+    WeightedState,
+    WeightedVoting,
+    build,
+)
+from mabeam.protocols.weighted.mutants import TrustSelfReportedWeight
 from mabeam.protocols.weighted.properties import one_counted_vote_per_member
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,14 +269,39 @@ def test_spec_embeds_the_declared_phase_graph_and_cites_every_property() -> None
     assert f"```mermaid\n{PHASES.mermaid()}\n```" in spec
     for p in PROPERTIES:
         assert f"{p.id} {p.name}" in spec
-    props = (ROOT / "properties" / "weighted_props.py").read_text()
-    models = (ROOT / "models" / "weighted.py").read_text()
     tla_text = (ROOT / "tla" / "WeightedVoting.tla").read_text()
     for p in PROPERTIES:
         assert p.id.replace("-", "_") in tla_text
-        if p.kind is Kind.ALWAYS:
-            assert p.id in props
-    assert {"WV-S1", "WV-S2", "WV-L1"} <= set(re.findall(r"WV-[SRL]\d", models))
+
+
+def _hypothesis_suite() -> ModuleType:
+    """The Hypothesis suite, loaded from its companion path (a pytest module, not a package)."""
+    spec = importlib.util.spec_from_file_location("weighted_props", ROOT / ENTRY.companions.hypothesis_suite)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_hypothesis_suite_asserts_every_safety_property() -> None:
+    suite = _hypothesis_suite()
+    assert {p.id for p in PROPERTIES if p.kind is Kind.ALWAYS} == suite.SAFETY_IDS
+    assert suite.PROPERTIES is PROPERTIES  # its machines assert the protocol's own predicates
+
+
+def test_the_machine_declares_its_properties_and_adversary() -> None:
+    """Drivers read the properties and the checker's adversary from the protocol class."""
+    assert WeightedVoting.properties is PROPERTIES is ENTRY.properties
+    assert isinstance(WeightedVoting.adversary, WeightedAdversary)
+    protocol = build(4, 1)
+    injected = list(type(protocol).adversary.messages(protocol, "a3"))
+    assert len(injected) == len(protocol.candidates) * 3
+    assert {e.message.sender for e in injected} == {"a3"} and "a3" not in {e.to for e in injected}
+    forged = list(type(protocol).adversary.forged(protocol))
+    assert [e.to for e in forged] == list(protocol.agents) and {e.message.sender for e in forged} == {"intruder"}
+    boasting = build(4, 1, TrustSelfReportedWeight)
+    claims = {e.message.weight for e in type(boasting).adversary.messages(boasting, "a3")}  # type: ignore[attr-defined]
+    assert claims == {int(boasting.total_weight)}
 
 
 def test_tla_spec_parses_and_the_cfg_names_its_definitions() -> None:
@@ -325,6 +362,7 @@ def test_z3_proofs_all_hold_and_cite_property_ids() -> None:
     results = z3_model.run()
     assert results and all(r.ok for r in results), [r.to_json() for r in results if not r.ok]
     assert {r.id for r in results} <= set(IDS)
+    assert {"WV-S1", "WV-S2", "WV-L1"} <= {r.id for r in results}
     assert sum(r.seconds for r in results) < 20
 
 

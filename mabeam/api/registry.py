@@ -13,7 +13,7 @@ PROTOCOL_MODULES = (
     "mabeam.protocols.weighted",
     "mabeam.protocols.pbft",
     "mabeam.protocols.iterative",
-    "mabeam.protocols.iterative.categorical_entry",
+    "mabeam.protocols.iterative_categorical",
     "mabeam.protocols.adaptive",
     "mabeam.protocols.hierarchical",
 )

@@ -1,17 +1,29 @@
-"""Iterative refinement: agents refine a proposal over rounds until they converge.
+"""Byzantine approximate agreement on numbers and vectors by trimmed midpoints (spec: ``spec/iterative.md``).
 
-Two protocols share this package: ``iterative`` (Byzantine approximate
-agreement on numbers and vectors, :mod:`.numeric`) and
-``iterative-categorical`` (rounds of confidence-weighted plurality over
-candidate answers, :mod:`.categorical`). The spec is ``spec/iterative.md``.
+Agents refine a numeric proposal over R rounds until honest values lie within
+epsilon of each other; ``values.py`` holds the exact-rational vector encoding.
 """
 
 from __future__ import annotations
 
 from ...core.catalog import ProtocolEntry
-from .numeric import ApproximateAgreement, NumericState, RoundValue, build, convergence_history
-from .numeric_mutants import MUTANTS
-from .numeric_properties import PROPERTIES
+from .adversary import IterativeAdversary
+from .config import (
+    CHECK_DOMAIN,
+    CHECK_EPSILON,
+    ONE_ROUND_EPSILON,
+    build,
+    quorum,
+    resilient,
+    round_count,
+    spread_inputs,
+)
+from .machine import GRACE_TIMER, ApproximateAgreement
+from .messages import MESSAGE_TYPES, RoundValue
+from .mutants import MUTANTS
+from .properties import PROPERTIES, agreement_bound, round_values, synchronous_rounds, validity
+from .state import PHASES, NumericState, RoundRecord, convergence_history
+from .values import Vector, WireVector, decode, encode, exact_vector, rounds_needed, spread
 
 ENTRY = ProtocolEntry(
     name="iterative",
@@ -25,4 +37,10 @@ ENTRY = ProtocolEntry(
     check_defaults={"network": "duplicating", "intruder": True},
 )
 
-__all__ = ["ENTRY", "ApproximateAgreement", "NumericState", "RoundValue", "build", "convergence_history"]
+__all__ = [
+    "CHECK_DOMAIN", "CHECK_EPSILON", "ENTRY", "GRACE_TIMER", "MESSAGE_TYPES", "MUTANTS", "ONE_ROUND_EPSILON",
+    "PHASES", "PROPERTIES", "ApproximateAgreement", "IterativeAdversary", "NumericState", "RoundRecord",
+    "RoundValue", "Vector", "WireVector", "agreement_bound", "build", "convergence_history", "decode", "encode",
+    "exact_vector", "quorum", "resilient", "round_count", "round_values", "rounds_needed", "spread",
+    "spread_inputs", "synchronous_rounds", "validity",
+]

@@ -1,39 +1,20 @@
-"""Exact rationals for iterative refinement: API validation and wire encoding.
+"""Exact rational vectors for approximate agreement: API validation, wire encoding, round count.
 
-The state machines compute with :class:`fractions.Fraction` so the model
-checker, the Z3 models and a live run agree bit for bit (floating-point
-midpoints would make "within epsilon" depend on rounding). Callers may pass
-ints, floats or Fractions; NaN, infinities, booleans and non-numbers are a
-:class:`ConfigurationError`. On the wire a rational is a ``(numerator,
-denominator)`` pair in lowest terms with a positive denominator, so every
-value has exactly one canonical encoding.
+Scalars are 1-vectors. A vector travels as a tuple of canonical ``(numerator,
+denominator)`` pairs (:mod:`mabeam.core.rationals`), so every value has exactly
+one encoding and a non-canonical one is rejected, never counted.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from fractions import Fraction
-from numbers import Rational as RationalNumber
 
 from ...core import ConfigurationError
+from ...core.rationals import WireRational, exact, from_wire, to_wire
 
 Vector = tuple[Fraction, ...]
-WireRational = tuple[int, int]
 WireVector = tuple[WireRational, ...]
-
-
-def exact(value: object, what: str = "value") -> Fraction:
-    """``value`` as an exact Fraction, or :class:`ConfigurationError` if it is not a finite number."""
-    if isinstance(value, bool) or value is None:
-        raise ConfigurationError(f"{what} must be a finite number, got {value!r}")
-    if isinstance(value, RationalNumber):  # int, Fraction
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigurationError(f"{what} must be finite, got {value!r}")
-        return Fraction(value)
-    raise ConfigurationError(f"{what} must be a finite number, got {type(value).__name__}")
 
 
 def exact_vector(value: object, what: str = "value") -> Vector:
@@ -48,7 +29,7 @@ def exact_vector(value: object, what: str = "value") -> Vector:
 
 
 def encode(vector: Vector) -> WireVector:
-    return tuple((q.numerator, q.denominator) for q in vector)
+    return tuple(to_wire(q) for q in vector)
 
 
 def decode(wire: WireVector, dimension: int) -> Vector | None:
@@ -56,10 +37,11 @@ def decode(wire: WireVector, dimension: int) -> Vector | None:
     if len(wire) != dimension:
         return None
     out = []
-    for numerator, denominator in wire:
-        if denominator <= 0 or math.gcd(numerator, denominator) != 1:
+    for pair in wire:
+        value = from_wire(pair)
+        if value is None:
             return None
-        out.append(Fraction(numerator, denominator))
+        out.append(value)
     return tuple(out)
 
 

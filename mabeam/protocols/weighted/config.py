@@ -1,24 +1,33 @@
-"""Validation of a weighted vote's authenticated configuration.
+"""A weighted vote's authenticated configuration: validation, unit arithmetic, builders.
 
 Weights, the decision threshold and the declared Byzantine weight bound are all
 turned into exact :class:`~fractions.Fraction` values here, once, so every
 later comparison (``support > threshold * total``) is exact: no float can put a
-value that sits exactly on the threshold on the wrong side of it.
+value that sits exactly on the threshold on the wrong side of it. The quorum is
+then a whole number of integer *units* (``unit_scale``, ``quorum_units``).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ...core import (
-    AgentId, ConfigurationError, InsufficientReplicasError, InvalidWeightError, Membership,
+    AgentId,
+    ConfigurationError,
+    InsufficientReplicasError,
+    InvalidWeightError,
+    Membership,
     UnknownAgentError,
 )
+
+if TYPE_CHECKING:
+    from .machine import WeightedVoting
 
 Mode = Literal["byzantine", "crash"]
 MODES: tuple[Mode, ...] = ("byzantine", "crash")
@@ -46,7 +55,7 @@ def exact(value: object, what: str, error: type[ConfigurationError] = Configurat
 def validate_mode(mode: object) -> Mode:
     if mode not in MODES:
         raise ConfigurationError(f"mode must be one of {MODES}, got {mode!r}")
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 def validate_inputs(membership: Membership, inputs: Mapping[AgentId, str]) -> dict[AgentId, str]:
@@ -114,3 +123,66 @@ def validate_faulty_weight(mode: Mode, bound: object, total: Fraction) -> Fracti
             f"Byzantine weight {value} is not below 1/3 of the total weight {total}: two deciding "
             f"sets might then overlap only in faulty weight")
     return value
+
+
+def unit_scale(weights: Iterable[Fraction], threshold: Fraction) -> int:
+    """Integer units per unit of weight: the least common multiple of the weights'
+    denominators times the threshold's, so every weight and the quorum are whole units."""
+    return math.lcm(*(w.denominator for w in weights)) * threshold.denominator
+
+
+def quorum_units(total_units: int, threshold: Fraction) -> int:
+    """The units a value's voters must strictly exceed: threshold x total, exactly
+    (``total_units`` is a multiple of the threshold's denominator)."""
+    return total_units // threshold.denominator * threshold.numerator
+
+
+_NUMBERED_SESSION = re.compile(r"^(?P<base>.*)#(?P<number>\d+)$")
+
+
+def next_session(session: str) -> str:
+    """``s0`` -> ``s0#1`` -> ``s0#2``: a deterministic fresh session id for the next instance."""
+    match = _NUMBERED_SESSION.match(session)
+    if match is None:
+        return f"{session}#1"
+    return f"{match['base']}#{int(match['number']) + 1}"
+
+
+def demo_configuration(agents: int, faulty: int) -> tuple[dict[AgentId, str], dict[AgentId, int]]:
+    """Inputs and weights that make every property bite for ``agents`` with ``faulty`` Byzantine ones.
+
+    The last ``faulty`` agents weigh 1 each; the last honest agent weighs 1 and votes
+    ``y``; the other honest agents vote ``x`` with unequal weights. The total is ``3m``
+    with ``m >= faulty + 2``, so the faulty weight is below a third, and the ``x`` voters
+    hold ``3m - 1 - faulty > 2m``, more than two thirds, so termination is promised.
+    With 4 agents and 1 faulty (weights 5, 2, 1, 1) the ``x`` lead plus one faulty vote
+    sits exactly on 2/3, the boundary the strict threshold must refuse.
+    """
+    if not isinstance(agents, int) or agents < 1 or not isinstance(faulty, int) or not 0 <= faulty < agents:
+        raise ConfigurationError(f"need 0 <= faulty < agents, got agents={agents!r}, faulty={faulty!r}")
+    names = Membership.of_size(agents).agents
+    honest = agents - faulty
+    if honest == 1:
+        weights = [2 * faulty + 1] + [1] * faulty
+        values = ["x"] + ["y"] * faulty
+    else:
+        others = [2 if j % 2 == 0 else 1 for j in range(honest - 2)]
+        m = faulty + 2
+        while 3 * m - 1 - faulty - sum(others) < max([3, *[o + 1 for o in others]]):
+            m += 1
+        lead = 3 * m - 1 - faulty - sum(others)
+        weights = [lead, *others, 1] + [1] * faulty
+        values = ["x"] * (honest - 1) + ["y"] * (faulty + 1)
+    return dict(zip(names, values)), dict(zip(names, weights))
+
+
+def build(agents: int, faulty: int = 0, cls: type[WeightedVoting] | None = None,
+          mode: Mode = "byzantine") -> WeightedVoting:
+    """The checked configuration: ``faulty`` Byzantine agents (crashes in crash mode) are the last ones."""
+    if cls is None:
+        from .machine import WeightedVoting  # the machine imports this module: import on use
+
+        cls = WeightedVoting
+    inputs, weights = demo_configuration(agents, faulty)
+    bound = sum(weights[a] for a in list(weights)[agents - faulty:]) if mode == "byzantine" else 0
+    return cls(Membership(inputs), inputs, weights, mode=mode, max_faulty_weight=bound)

@@ -1,4 +1,4 @@
-"""The weighted-vote state machine: messages, node state, phase graph, handlers.
+"""The weighted-vote state machine.
 
 Every agent broadcasts its input once. An agent decides ``v`` once the members
 whose counted vote is ``v`` hold strictly more than ``threshold x total`` weight.
@@ -11,81 +11,28 @@ one yields equivocation evidence.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import msgspec
 
-from ...core import (
-    AgentId, Broadcast, ConfigurationError, Decide, Envelope, Evidence, Membership, Message,
-    PhaseGraph, PhaseTransition, Protocol, Step,
-)
+from ...core import AgentId, Broadcast, ConfigurationError, Decide, Evidence, Membership, Message, Protocol, Step
+from .adversary import WeightedAdversary
 from .config import (
-    Mode, validate_faulty_weight, validate_inputs, validate_mode, validate_threshold, validate_weights,
+    Mode,
+    next_session,
+    quorum_units,
+    unit_scale,
+    validate_faulty_weight,
+    validate_inputs,
+    validate_mode,
+    validate_threshold,
+    validate_weights,
 )
-
-PHASES = PhaseGraph(
-    "weighted", ["voting", "decided"], "voting",
-    [
-        PhaseTransition("count", "voting", "voting", "first vote of a member: count it"),
-        PhaseTransition("equivocate", "voting", "voting", "conflicting vote: keep the first, emit evidence"),
-        PhaseTransition("quorum", "voting", "decided", "weight(voters of v) > threshold x total"),
-    ],
-)
-
-Value = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-
-
-class Vote(Message, frozen=True, tag="weighted.vote", forbid_unknown_fields=True):
-    """A member's vote. It has no weight field, and bytes carrying any extra field
-    (a claimed weight, say) are malformed: a sender cannot claim influence."""
-
-    value: Value
-
-
-class WeightedState(msgspec.Struct, frozen=True):
-    """One agent's view. ``votes[i]`` is the first vote counted from member ``i`` of the
-    membership (``None``: none yet); ``support`` is the weight credited to each value,
-    kept up to date vote by vote so a step never re-sums the tally."""
-
-    phase: str
-    votes: tuple[str | None, ...]
-    #: (value, weight of its counted voters in the protocol's integer units), sorted by value;
-    #: exactly the values with at least one counted vote
-    support: tuple[tuple[str, int], ...]
-    refused: frozenset[tuple[AgentId, str]] = frozenset()  # conflicting votes seen and not counted
-    decided: str | None = None
-
-    def support_for(self, value: str) -> int:
-        """The units credited to ``value`` (0 if nobody voted it)."""
-        for v, units in self.support:
-            if v == value:
-                return units
-        return 0
-
-
-def credit(support: tuple[tuple[str, int], ...], value: str, units: int) -> tuple[tuple[str, int], ...]:
-    """``support`` with ``units`` more for ``value`` (a new entry if it had none), still sorted."""
-    for i, (v, held) in enumerate(support):
-        if v == value:
-            return support[:i] + ((v, held + units),) + support[i + 1:]
-        if v > value:
-            return support[:i] + ((value, units),) + support[i:]
-    return support + ((value, units),)
-
-
-_NUMBERED_SESSION = re.compile(r"^(?P<base>.*)#(?P<number>\d+)$")
-
-
-def next_session(session: str) -> str:
-    """``s0`` -> ``s0#1`` -> ``s0#2``: a deterministic fresh session id for the next instance."""
-    match = _NUMBERED_SESSION.match(session)
-    if match is None:
-        return f"{session}#1"
-    return f"{match['base']}#{int(match['number']) + 1}"
+from .messages import MESSAGE_TYPES, Vote
+from .properties import PROPERTIES
+from .state import PHASES, WeightedState, credit
 
 
 class WeightedVoting(Protocol):
@@ -104,7 +51,9 @@ class WeightedVoting(Protocol):
     """
 
     name = "weighted"
-    message_types: tuple[type[Message], ...] = (Vote,)
+    message_types: ClassVar[tuple[type[Message], ...]] = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = WeightedAdversary()
     #: the node-state type (mutants that must remember more extend it)
     state_type: ClassVar[type[WeightedState]] = WeightedState
 
@@ -126,15 +75,14 @@ class WeightedVoting(Protocol):
         #: every value an agent may vote for: the inputs (a Byzantine agent may vote any of them)
         self.candidates: tuple[str, ...] = tuple(sorted(set(self.inputs.values())))
         #: integer units per unit of weight: every weight and the quorum are whole numbers of units
-        self.unit_scale: int = (math.lcm(*(w.denominator for w in self.weights.values()))
-                                * self.threshold.denominator)
+        self.unit_scale: int = unit_scale(self.weights.values(), self.threshold)
         #: each member's weight in units, by membership position (each a multiple of the
         #: threshold's denominator, so the quorum below is exact)
         self.weight_units: tuple[int, ...] = tuple(int(self.weights[a] * self.unit_scale)
                                                    for a in self.agents)
         self.total_units: int = sum(self.weight_units)
         #: units a value's voters must strictly exceed: quorum_weight x unit_scale
-        self.quorum_units: int = self.total_units // self.threshold.denominator * self.threshold.numerator
+        self.quorum_units: int = quorum_units(self.total_units, self.threshold)
 
     # ----------------------------------------------------------- configuration
     def weight_of(self, agents: Iterable[AgentId]) -> Fraction:
@@ -173,7 +121,7 @@ class WeightedVoting(Protocol):
         value = self.inputs[agent]
         state = self._initial_state(agent, value)
         state, decided = self._maybe_decide(state, value)
-        return Step(state, (Broadcast(self._vote(agent, value)),) + decided)
+        return Step(state, (Broadcast(self.signed_vote(agent, value)),) + decided)
 
     def on_message(self, agent: AgentId, state: WeightedState, message: Message) -> Step:
         assert isinstance(message, Vote)
@@ -190,7 +138,8 @@ class WeightedVoting(Protocol):
         return Step(state, decided)
 
     # ----------------------------------------------------- rules (mutants override)
-    def _vote(self, sender: AgentId, value: str) -> Vote:
+    def signed_vote(self, sender: AgentId, value: str) -> Vote:
+        """The vote ``sender`` signs for ``value`` (the wire format a mutant changes)."""
         return Vote(session=self.session, sender=sender, value=value)
 
     def _initial_state(self, agent: AgentId, value: str) -> WeightedState:
@@ -214,7 +163,7 @@ class WeightedVoting(Protocol):
             return Step(state)
         PHASES.check(state.phase, "equivocate", "voting")
         state = msgspec.structs.replace(state, refused=state.refused | {(vote.sender, vote.value)})
-        return Step(state, (Evidence("equivocation", vote.sender, (self._vote(vote.sender, counted), vote)),))
+        return Step(state, (Evidence("equivocation", vote.sender, (self.signed_vote(vote.sender, counted), vote)),))
 
     def _backed(self, units: int) -> bool:
         return units > self.quorum_units
@@ -233,18 +182,6 @@ class WeightedVoting(Protocol):
             return state, ()
         phase = PHASES.check(state.phase, "quorum", "decided")
         return msgspec.structs.replace(state, phase=phase, decided=value), (Decide(value),)
-
-    # ------------------------------------------------------------ adversaries
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """Every vote the faulty agent can sign: each candidate value to every other agent."""
-        self.membership.require(faulty)
-        return [Envelope(to, self._vote(faulty, value))
-                for value in self.candidates for to in self.membership.others(faulty)]
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider signs, as itself, a vote for the first candidate to every member."""
-        return [Envelope(a, Vote(session=self.session, sender="intruder", value=self.candidates[0]))
-                for a in self.agents]
 
     def describe_state(self, state: WeightedState) -> str:
         votes = ", ".join(f"{a}:{v}" for a, v in zip(self.agents, state.votes) if v is not None)

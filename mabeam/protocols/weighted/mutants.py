@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar, cast
 
 import msgspec
 
-from ...core import AgentId, Envelope, Message, Step
-from .machine import Vote, WeightedState, WeightedVoting, credit
+from ...core import AgentId, Envelope, Message, Protocol, Step
+from ...core.catalog import mutant
+from .adversary import WeightedAdversary
+from .config import build
+from .machine import WeightedVoting
+from .messages import Vote
+from .state import WeightedState, credit
 
 
 class ThresholdInclusive(WeightedVoting):
@@ -71,25 +77,31 @@ class ClaimedWeightVote(Vote, frozen=True, tag="weighted.claimed-vote"):
     weight: int
 
 
+class BoastingAdversary(WeightedAdversary):
+    """A faulty member's every vote claims the whole group's weight (the outsider is unchanged)."""
+
+    def messages(self, protocol: Protocol, faulty: AgentId) -> Iterable[Envelope]:
+        voting = cast("TrustSelfReportedWeight", protocol)
+        boast = int(voting.total_weight)
+        return [Envelope(to, ClaimedWeightVote(session=voting.session, sender=faulty, value=value,
+                                               weight=boast))
+                for value in voting.candidates for to in voting.membership.others(faulty)]
+
+
 class TrustSelfReportedWeight(WeightedVoting):
     """Credits the weight a vote claims instead of the configured one; a Byzantine agent
     claims the whole group's weight."""
 
-    message_types = (ClaimedWeightVote,)
+    message_types: ClassVar[tuple[type[Message], ...]] = (ClaimedWeightVote,)
+    adversary = BoastingAdversary()
 
-    def _vote(self, sender: AgentId, value: str) -> Vote:
+    def signed_vote(self, sender: AgentId, value: str) -> Vote:
         return ClaimedWeightVote(session=self.session, sender=sender, value=value,
                                  weight=int(self.weights[sender]))
 
     def _credited_units(self, position: int, vote: Vote) -> int:
         assert isinstance(vote, ClaimedWeightVote)
         return vote.weight * self.unit_scale
-
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        boast = int(self.total_weight)
-        return [Envelope(to, ClaimedWeightVote(session=self.session, sender=faulty, value=value,
-                                               weight=boast))
-                for value in self.candidates for to in self.membership.others(faulty)]
 
 
 class EquivocationReplacesFirst(WeightedVoting):
@@ -130,3 +142,24 @@ class WaitForAllWeight(WeightedVoting):
 
     def _backed(self, units: int) -> bool:
         return units >= self.total_units
+
+
+MUTANTS = (
+    mutant(ThresholdInclusive, "threshold-inclusive",
+           "decides on support >= 2/3 of the weight instead of strictly more", ("WV-S5",), build=build),
+    mutant(DoubleCountRevote, "double-count-revote", "a re-delivered vote adds its sender's weight again",
+           ("WV-S4",), build=build, size=(3, 1)),
+    mutant(AcceptUnknownSender, "accept-unknown-sender", "an outsider's vote is counted with a default weight of 1",
+           ("WV-S4",), build=build, size=(3, 1), intruder=True),
+    mutant(TrustSelfReportedWeight, "trust-self-reported-weight",
+           "counts the weight a vote claims; a Byzantine agent claims everything",
+           ("WV-S1", "WV-S2", "WV-S4", "WV-S5"), build=build),
+    mutant(EquivocationReplacesFirst, "equivocation-replaces-first",
+           "a conflicting vote replaces the counted first vote", ("WV-S4",), build=build, size=(3, 1)),
+    mutant(ReviseDecision, "revise-decision",
+           "keeps counting after deciding and re-decides on a plurality of counted weight",
+           ("WV-S3", "WV-S1"), build=build, size=(3, 1)),
+    mutant(WaitForAllWeight, "wait-for-all-weight",
+           "waits for the whole weight on one value, so one dissenter blocks termination",
+           ("WV-L1", "WV-R1"), build=build, size=(3, 1)),
+)

@@ -13,17 +13,19 @@ from collections.abc import Iterable
 from fractions import Fraction
 from itertools import compress, repeat
 from operator import eq
+from typing import TYPE_CHECKING, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .config import BYZANTINE_THRESHOLD
-from .machine import WeightedState, WeightedVoting
+from .state import WeightedState
+
+if TYPE_CHECKING:
+    from .machine import WeightedVoting
 
 
 def _protocol(snap: Snapshot) -> WeightedVoting:
-    protocol = snap.protocol
-    assert isinstance(protocol, WeightedVoting)
-    return protocol
+    return cast("WeightedVoting", snap.protocol)
 
 
 def _honest_states(snap: Snapshot) -> list[WeightedState]:

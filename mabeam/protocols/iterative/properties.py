@@ -12,12 +12,15 @@ from dataclasses import replace
 from fractions import Fraction
 from functools import wraps
 from itertools import combinations
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
 from ...core.memo import ProtocolMemo
-from .numeric import ApproximateAgreement, NumericState, RoundRecord
+from .state import NumericState, RoundRecord
 from .values import Vector
+
+if TYPE_CHECKING:
+    from .machine import ApproximateAgreement
 
 
 class _Nodes(NamedTuple):
@@ -38,12 +41,16 @@ def _memoised(check: Callable[[Any], bool]) -> Callable[[Snapshot], bool]:
 
     @wraps(check)
     def predicate(snap: Snapshot) -> bool:
-        protocol = snap.protocol
+        protocol = cast("ApproximateAgreement", snap.protocol)
         nodes = tuple((a, snap.states.get(a)) for a in snap.honest)
         return memo.get(protocol, nodes,
                         lambda: check(_Nodes(protocol, dict(nodes), tuple(a for a, _ in nodes))))
     predicate.memo = memo  # type: ignore[attr-defined]
     return predicate
+
+
+def _protocol(snap: Snapshot | _Nodes) -> ApproximateAgreement:
+    return cast("ApproximateAgreement", snap.protocol)
 
 
 def _honest_states(snap: Snapshot | _Nodes) -> Iterator[tuple[AgentId, NumericState]]:
@@ -83,8 +90,7 @@ def _records_by_round(snap: Snapshot | _Nodes) -> dict[int, list[RoundRecord]]:
 
 def synchronous_rounds(snap: Snapshot | _Nodes) -> bool:
     """Every pair of honest agents' views of every completed round shares >= 2f+1 identical entries."""
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     need = 2 * protocol.f + 1
     return all(_overlap(a, b) >= need for records in _records_by_round(snap).values()
                for a, b in combinations(records, 2))
@@ -94,8 +100,7 @@ def synchronous_rounds(snap: Snapshot | _Nodes) -> bool:
 @_memoised
 def validity(snap: Snapshot) -> bool:
     """Every honest value, at every round, lies within the (coordinate-wise) range of honest inputs."""
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     low, high = _box([protocol.inputs[a] for a in snap.honest])
     return all(_within(v, low, high) for agent, state in _honest_states(snap)
                for v in round_values(protocol, agent, state).values())
@@ -106,8 +111,7 @@ def validity(snap: Snapshot) -> bool:
 def contraction(snap: Snapshot) -> bool:
     """Leaving round r, an honest value lies in the honest round-r range; two honest agents whose
     round-r views share >= 2f+1 identical entries end within half that range of each other."""
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     known: dict[int, list[Vector]] = {}
     for agent, state in _honest_states(snap):
         for round_, value in round_values(protocol, agent, state).items():
@@ -131,7 +135,7 @@ def agreement_bound(protocol: ApproximateAgreement) -> Fraction:
 
 
 def _all_honest_decided(snap: Snapshot | _Nodes) -> bool:
-    return all(snap.states.get(a) is not None and snap.states[a].decided is not None for a in snap.honest)
+    return all((state := snap.states.get(a)) is not None and state.decided is not None for a in snap.honest)
 
 
 @always("IR-S3", "Epsilon-agreement at termination")
@@ -139,12 +143,11 @@ def _all_honest_decided(snap: Snapshot | _Nodes) -> bool:
 def epsilon_agreement(snap: Snapshot) -> bool:
     """Once every honest agent has decided after synchronous rounds (views pairwise sharing >= 2f+1
     entries; automatic when n > 5f), decided values differ by at most epsilon per coordinate."""
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     if not _all_honest_decided(snap) or not synchronous_rounds(snap):
         return True
     bound = agreement_bound(protocol)
-    finals = [state.decided[0] for _, state in _honest_states(snap)]
+    finals = [state.decided[0] for _, state in _honest_states(snap) if state.decided is not None]
     return all(abs(x - y) <= bound for a, b in combinations(finals, 2) for x, y in zip(a, b))
 
 
@@ -163,10 +166,9 @@ def one_value_per_sender(snap: Snapshot) -> bool:
 
 @_memoised
 def _all_terminated(snap: Snapshot) -> bool:
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     return _all_honest_decided(snap) and all(
-        len(state.history) == protocol.rounds and state.decided[1] == protocol.rounds
+        len(state.history) == protocol.rounds and state.decided is not None and state.decided[1] == protocol.rounds
         for _, state in _honest_states(snap))
 
 
@@ -177,8 +179,7 @@ def termination(snap: Snapshot) -> bool:
     A crash is one of the f faults: the promise covers the honest agents that have
     not crashed, and holds while Byzantine plus crashed agents number at most f.
     """
-    protocol = snap.protocol
-    assert isinstance(protocol, ApproximateAgreement)
+    protocol = _protocol(snap)
     if len(snap.byzantine) + len(snap.crashed) > protocol.f:
         return True  # beyond the fault bound nothing is promised (spec IR-L1)
     if not snap.crashed:

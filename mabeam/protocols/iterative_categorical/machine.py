@@ -1,4 +1,4 @@
-"""Iterative refinement of a categorical answer (spec: ``spec/iterative.md``, IR-C*).
+"""Iterative refinement of a categorical answer (spec: ``spec/iterative-categorical.md``).
 
 Agents (e.g. reasoning agents) each hold an answer among fixed candidates and a
 confidence. In round r every agent broadcasts its current answer and waits for
@@ -19,90 +19,34 @@ from typing import Any
 
 import msgspec
 
-from ...core import (
-    AgentId, Broadcast, ConfigurationError, Decide, Envelope, InsufficientReplicasError, Membership,
-    Message, PhaseGraph, PhaseTransition, Protocol, Reject, Step,
-)
-from .values import WireRational, exact
-
-PHASES = PhaseGraph(
-    "iterative-categorical", ["refining", "done"], "refining",
-    [
-        PhaseTransition("next-round", "refining", "refining", ">= n-f round-r proposals, not yet stable"),
-        PhaseTransition("stable", "refining", "done", "plurality unchanged for k rounds"),
-        PhaseTransition("out-of-rounds", "refining", "done", "round = max_rounds"),
-    ],
-)
-
-
-class Proposal(Message, frozen=True, tag="iterative.proposal"):
-    """``sender``'s answer in ``round``; a ``final`` one also stands for every later round."""
-
-    round: int
-    answer: str
-    confidence: WireRational
-    final: bool = False
-
-
-class RoundSummary(msgspec.Struct, frozen=True):
-    """Convergence statistics of one round as this agent saw it."""
-
-    round: int
-    plurality: str
-    support: Fraction  # the plurality's share of the received confidence (1 if all confidences are 0)
-    agreeing: int  # received proposals already naming the plurality
-    received: int
-
-
-class CategoricalState(msgspec.Struct, frozen=True, cache_hash=True):
-    phase: str
-    round: int
-    answer: str
-    #: proposals for the current and later rounds: (round, sender, answer, confidence)
-    inbox: frozenset[tuple[int, AgentId, str, Fraction]]
-    #: stopped senders: (first round it stands for, sender, answer, confidence)
-    finals: frozenset[tuple[int, AgentId, str, Fraction]] = frozenset()
-    streak: int = 0
-    history: tuple[RoundSummary, ...] = ()
-    decided: tuple[str, int] | None = None
+from ...core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Reject, Step
+from ...core.rationals import from_wire, to_wire
+from .adversary import CategoricalAdversary
+from .config import quorum, validate_candidates, validate_inputs, validate_sizes
+from .messages import MESSAGE_TYPES, Proposal
+from .properties import PROPERTIES
+from .state import PHASES, CategoricalState, RoundSummary
 
 
 class CategoricalRefinement(Protocol):
+    """One refinement instance: ordered candidates, each member's (answer, confidence), f crashes."""
+
     name = "iterative-categorical"
-    message_types = (Proposal,)
+    message_types = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = CategoricalAdversary()
 
     def __init__(self, membership: Membership | Iterable[AgentId],
                  inputs: Mapping[AgentId, tuple[str, object]], candidates: Sequence[str], faulty: int = 0,
                  stable_rounds: int = 2, max_rounds: int = 5, session: str = "s0") -> None:
         super().__init__(membership if isinstance(membership, Membership) else Membership(membership),
                          session)
-        self.candidates = tuple(candidates)
-        if not self.candidates or len(set(self.candidates)) != len(self.candidates) or not all(
-                isinstance(c, str) for c in self.candidates):
-            raise ConfigurationError("candidates must be a non-empty sequence of distinct strings")
-        for name, value, least in (("faulty", faulty, 0), ("stable_rounds", stable_rounds, 1),
-                                   ("max_rounds", max_rounds, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ConfigurationError(f"{name} must be an integer >= {least}, got {value!r}")
-        if faulty >= self.n:
-            raise InsufficientReplicasError(
-                f"waiting for n - f proposals needs f < n; got n={self.n}, f={faulty}")
-        missing = [a for a in self.agents if a not in inputs]
-        extra = [a for a in inputs if a not in self.membership]
-        if missing or extra:
-            raise ConfigurationError(f"inputs must name every member exactly: missing {missing}, "
-                                     f"unknown {extra}")
-        self.inputs: dict[AgentId, tuple[str, Fraction]] = {}
-        for agent in self.agents:
-            answer, confidence = inputs[agent]
-            if answer not in self.candidates:
-                raise ConfigurationError(f"{agent} proposes {answer!r}, not one of {self.candidates}")
-            weight = exact(confidence, f"confidence of {agent}")
-            if weight < 0:
-                raise ConfigurationError(f"confidence of {agent} must be non-negative, got {confidence!r}")
-            self.inputs[agent] = (answer, weight)
+        self.candidates = validate_candidates(candidates)
+        validate_sizes(self.n, faulty, stable_rounds, max_rounds)
+        self.inputs: dict[AgentId, tuple[str, Fraction]] = validate_inputs(self.membership, inputs,
+                                                                           self.candidates)
         self.f = faulty
-        self.quorum = self.n - faulty
+        self.quorum = quorum(self.n, faulty)
         self.stable_rounds = stable_rounds
         self.max_rounds = max_rounds
         #: the last round an agent may enter (mutants move it)
@@ -119,12 +63,12 @@ class CategoricalRefinement(Protocol):
             return Step(state, (Reject("bad-round", message),))
         if message.answer not in self.candidates:
             return Step(state, (Reject("unknown-answer", message),))
-        numerator, denominator = message.confidence
-        if denominator <= 0 or numerator < 0 or Fraction(numerator, denominator).denominator != denominator:
+        confidence = from_wire(message.confidence)
+        if confidence is None or confidence < 0:
             return Step(state, (Reject("malformed-confidence", message),))
         if state.phase == "done":
             return Step(state)
-        entry = (message.round, message.sender, message.answer, Fraction(numerator, denominator))
+        entry = (message.round, message.sender, message.answer, confidence)
         if message.final:
             if any(s == message.sender for _, s, _, _ in state.finals):
                 return Step(state)
@@ -167,7 +111,7 @@ class CategoricalRefinement(Protocol):
     def _proposal(self, agent: AgentId, round_: int, answer: str, final: bool = False) -> Proposal:
         confidence = self.inputs[agent][1]
         return Proposal(session=self.session, sender=agent, round=round_, answer=answer,
-                        confidence=(confidence.numerator, confidence.denominator), final=final)
+                        confidence=to_wire(confidence), final=final)
 
     def _enter(self, agent: AgentId, state: CategoricalState, round_: int, effects: tuple) -> Step:
         own = (round_, agent, state.answer, self.inputs[agent][1])
@@ -202,28 +146,9 @@ class CategoricalRefinement(Protocol):
         PHASES.check(state.phase, "next-round", "refining")
         return self._enter(agent, state, state.round + 1, effects)
 
-    # ------------------------------------------------------------ adversaries
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider pushes the last candidate with overwhelming confidence."""
-        return [Envelope(a, Proposal(session=self.session, sender="intruder", round=1,
-                                     answer=self.candidates[-1], confidence=(1000, 1)))
-                for a in self.agents]
-
     def decision_of(self, state: CategoricalState) -> Any:
         return None if state is None else state.decided
 
     def describe_state(self, state: CategoricalState) -> str:
         return f"{state.phase} r{state.round} answer={state.answer!r} streak={state.streak}"
 
-
-def build(agents: int, faulty: int = 0, cls: type[CategoricalRefinement] = CategoricalRefinement,
-          **options: Any) -> CategoricalRefinement:
-    """Inputs y/z/y/z... with z held more confidently, candidates x, y, z (nobody proposes x).
-
-    Pluralities can flip between rounds (so max_rounds binds) and ties occur (so the
-    tie-break matters), which is what the mutants need to show their bugs.
-    """
-    inputs = {f"a{i}": ("y", 1) if i % 2 == 0 else ("z", 2) for i in range(agents)}
-    options.setdefault("stable_rounds", 2)
-    options.setdefault("max_rounds", 2)
-    return cls(Membership.of_size(agents), inputs, ("x", "y", "z"), faulty, **options)

@@ -18,110 +18,77 @@ R = ceil(log2(width / epsilon)) from the public input domain, capped by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import msgspec
 
 from ...core import (
-    AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Envelope, Evidence, InsufficientReplicasError,
-    Membership, Message, PhaseGraph, PhaseTransition, Protocol, Reject, SetTimer, Step,
+    AgentId,
+    Broadcast,
+    CancelTimer,
+    Decide,
+    Evidence,
+    Membership,
+    Message,
+    Protocol,
+    Reject,
+    SetTimer,
+    Step,
 )
-from .values import Vector, WireVector, decode, encode, exact, exact_vector, rounds_needed, spread
+from ...core.agreement import within_tolerance
+from .adversary import IterativeAdversary
+from .config import (
+    quorum,
+    round_count,
+    validate_domain,
+    validate_epsilon,
+    validate_grace,
+    validate_inputs,
+    validate_sizes,
+)
+from .messages import MESSAGE_TYPES, RoundValue
+from .properties import PROPERTIES
+from .state import PHASES, NumericState, RoundRecord
+from .values import Vector, decode, encode, rounds_needed
 
 GRACE_TIMER = "grace"
-
-PHASES = PhaseGraph(
-    "iterative", ["collecting", "done"], "collecting",
-    [
-        PhaseTransition("next-round", "collecting", "collecting",
-                        "all n round-r values, or grace timer fired (armed at n-f), and r < R"),
-        PhaseTransition("last-round", "collecting", "done",
-                        "all n round-R values, or grace timer fired (armed at n-f)"),
-        PhaseTransition("no-rounds", "collecting", "done", "R = 0: the domain is already within epsilon"),
-    ],
-)
-
-
-class RoundValue(Message, frozen=True, tag="iterative.value"):
-    """An agent's value entering ``round`` (rationals as (numerator, denominator) pairs)."""
-
-    round: int
-    value: WireVector
-
-
-class RoundRecord(msgspec.Struct, frozen=True, cache_hash=True):
-    """One completed round: the value the agent entered with and the view it left with."""
-
-    round: int
-    entered: Vector
-    view: frozenset[tuple[AgentId, Vector]]
-    left: Vector
-
-
-class NumericState(msgspec.Struct, frozen=True, cache_hash=True):
-    phase: str
-    round: int
-    value: Vector
-    #: values received for the current and later rounds: (round, sender, value), one per (round, sender)
-    inbox: frozenset[tuple[int, AgentId, Vector]]
-    grace_armed: bool = False
-    timed_out: bool = False
-    history: tuple[RoundRecord, ...] = ()
-    decided: tuple[Vector, int] | None = None
 
 
 class ApproximateAgreement(Protocol):
     """One approximate-agreement instance: inputs, fault bound f, public domain, epsilon."""
 
     name = "iterative"
-    message_types = (RoundValue,)
+    message_types = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = IterativeAdversary()
 
     def __init__(self, membership: Membership | Iterable[AgentId], inputs: Mapping[AgentId, object],
                  faulty: int, domain: tuple[object, object], epsilon: object, max_rounds: int = 32,
                  session: str = "s0", grace: float = 1.0, equivocate_to_one: bool = False) -> None:
         super().__init__(membership if isinstance(membership, Membership) else Membership(membership),
                          session)
-        if not isinstance(faulty, int) or isinstance(faulty, bool) or faulty < 0:
-            raise ConfigurationError(f"faulty must be a non-negative integer, got {faulty!r}")
-        if self.n <= 3 * faulty:
-            raise InsufficientReplicasError(
-                f"approximate agreement needs n > 3f; got n={self.n}, f={faulty}")
-        if not isinstance(max_rounds, int) or isinstance(max_rounds, bool) or max_rounds < 1:
-            raise ConfigurationError(f"max_rounds must be a positive integer, got {max_rounds!r}")
-        low, high = exact(domain[0], "domain low"), exact(domain[1], "domain high")
-        if low > high:
-            raise ConfigurationError(f"domain low {low} exceeds domain high {high}")
-        self.epsilon = exact(epsilon, "epsilon")
-        if self.epsilon <= 0:
-            raise ConfigurationError(f"epsilon must be positive, got {epsilon!r}")
-        missing = [a for a in self.agents if a not in inputs]
-        extra = [a for a in inputs if a not in self.membership]
-        if missing or extra:
-            raise ConfigurationError(f"inputs must name every member exactly: missing {missing}, "
-                                     f"unknown {extra}")
-        self.inputs: dict[AgentId, Vector] = {a: exact_vector(inputs[a], f"input of {a}") for a in self.agents}
-        dimensions = {len(v) for v in self.inputs.values()}
-        if len(dimensions) != 1:
-            raise ConfigurationError(f"every input must have the same dimension, got {sorted(dimensions)}")
-        self.dimension = dimensions.pop()
-        for agent, vector in self.inputs.items():
-            if any(not low <= x <= high for x in vector):
-                raise ConfigurationError(f"input of {agent} lies outside the domain [{low}, {high}]")
+        validate_sizes(self.n, faulty, max_rounds)
+        low, high = validate_domain(domain)
+        #: decided values agree when they are within epsilon (``decisions_agree``)
+        self.epsilon = validate_epsilon(epsilon)
+        self.inputs: dict[AgentId, Vector] = validate_inputs(self.membership, inputs, (low, high))
+        self.dimension = len(next(iter(self.inputs.values())))
         self.f = faulty
         self.domain = (low, high)
-        self.quorum = self.n - faulty
+        self.quorum = quorum(self.n, faulty)
         self.trim = faulty
         self.rounds_needed = rounds_needed(high - low, self.epsilon)
         self.max_rounds = max_rounds
-        self.rounds = min(self.rounds_needed, max_rounds)
-        if not isinstance(grace, (int, float)) or isinstance(grace, bool) or not grace > 0 \
-                or grace == float("inf"):
-            raise ConfigurationError(f"grace must be a positive finite delay, got {grace!r}")
-        self.grace = float(grace)
+        self.rounds = round_count(high - low, self.epsilon, max_rounds)
+        self.grace = validate_grace(grace)
         #: whether the modelled Byzantine agent also sends both extremes to the same agent
         self.equivocate_to_one = equivocate_to_one
+
+    def decisions_agree(self, values: Sequence[Any]) -> bool:
+        """Decisions ``(value, rounds)`` agree when every coordinate is within epsilon and the rounds are equal."""
+        return within_tolerance(values, self.epsilon)
 
     # ---------------------------------------------------------------- handlers
     def on_start(self, agent: AgentId) -> Step:
@@ -210,35 +177,12 @@ class ApproximateAgreement(Protocol):
         PHASES.check(state.phase, "next-round", "collecting")
         return self._enter(agent, state, state.round + 1, new_value, effects)
 
-    # ------------------------------------------------------------ adversaries
+    # ------------------------------------------------------------ the adversary's values
     def extremes(self) -> tuple[Vector, Vector]:
         """Values just outside the public domain on either side: what a Byzantine agent sends."""
         low, high = self.domain
         width = (high - low) or Fraction(1)
         return (low - width,) * self.dimension, (high + width,) * self.dimension
-
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """Each round, a very low value to the lower half of the others and a very high one to the rest.
-
-        The halves swap every round, so the adversary equivocates in every round and pushes
-        the agents with the most extreme inputs apart. With ``equivocate_to_one`` the first
-        recipient also gets the opposite extreme (it may then see either first).
-        """
-        low, high = self.extremes()
-        others = self.membership.others(faulty)
-        for round_ in range(1, self.rounds + 1):
-            for position, to in enumerate(others):
-                lower_half = 2 * position < len(others) - 1
-                first, second = (low, high) if lower_half == (round_ % 2 == 1) else (high, low)
-                for value in (first, second) if self.equivocate_to_one and position == 0 else (first,):
-                    yield Envelope(to, RoundValue(session=self.session, sender=faulty, round=round_,
-                                                  value=encode(value)))
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider injects an extreme value into round 1."""
-        low, _ = self.extremes()
-        return [Envelope(a, RoundValue(session=self.session, sender="intruder", round=1, value=encode(low)))
-                for a in self.agents]
 
     # ------------------------------------------------------------------ reports
     def decision_of(self, state: NumericState) -> Any:
@@ -247,35 +191,3 @@ class ApproximateAgreement(Protocol):
     def describe_state(self, state: NumericState) -> str:
         value = ", ".join(str(x) for x in state.value)
         return f"{state.phase} r{state.round} value=({value}) rounds-done={len(state.history)}"
-
-
-def convergence_history(state: NumericState) -> list[dict[str, Any]]:
-    """Per completed round: the spread of the agent's view after trimming, and its new value."""
-    rows = []
-    for record in state.history:
-        values = [v for _, v in sorted(record.view)]
-        rows.append({"round": record.round, "received": len(values), "view_spread": spread(values),
-                     "value": record.left})
-    return rows
-
-
-# ------------------------------------------------------------------ configuration
-CHECK_DOMAIN = (Fraction(0), Fraction(4))
-CHECK_EPSILON = Fraction(1)  # R = 2 rounds: the standard check
-ONE_ROUND_EPSILON = Fraction(2)  # R = 1 round: where the mutants are checked
-
-
-def spread_inputs(agents: int, faulty: int) -> dict[AgentId, Fraction]:
-    """Honest inputs spread evenly over the whole domain [0, 4], so trimming and every round matter."""
-    honest = max(1, agents - faulty - 1)
-    low, high = CHECK_DOMAIN
-    return {f"a{i}": min(high, low + (high - low) * Fraction(i, honest)) for i in range(agents)}
-
-
-def build(agents: int, faulty: int = 0, cls: type[ApproximateAgreement] = ApproximateAgreement,
-          **options: Any) -> ApproximateAgreement:
-    """The checked instance: domain [0, 4], epsilon 1, so R = 2 rounds (``epsilon``/``max_rounds`` vary it)."""
-    options.setdefault("max_rounds", 3)
-    epsilon = options.pop("epsilon", CHECK_EPSILON)
-    return cls(Membership.of_size(agents), spread_inputs(agents, faulty), faulty, CHECK_DOMAIN,
-               epsilon, **options)
