@@ -30,9 +30,9 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
 
 from mabeam.core import Membership, Protocol  # noqa: E402
 from mabeam.protocols.majority import MajorityVoting  # noqa: E402
-from mabeam.protocols.pbft.auth import Ed25519Authenticator  # noqa: E402
+from mabeam.protocols.pbft import Ed25519Authenticator  # noqa: E402
 from mabeam.protocols.pbft.config import PBFTConfig, signed_requests  # noqa: E402
-from mabeam.protocols.pbft.replica import PBFTReplica  # noqa: E402
+from mabeam.protocols.pbft import PBFTReplica  # noqa: E402
 from mabeam.runtime import TcpTransport, address_book, cluster_agreement, run_node, split  # noqa: E402
 
 SCENARIOS = ("majority", "pbft")

@@ -12,9 +12,9 @@ from mabeam.core import ConfigurationError, Membership, SeededRandom, Send, SetT
 from mabeam.network import Latency, NetworkModel
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.protocols.pbft import make_config
-from mabeam.protocols.pbft.auth import Ed25519Authenticator, conflicting, verify_evidence
+from mabeam.protocols.pbft import Ed25519Authenticator, conflicting, verify_evidence
 from mabeam.protocols.pbft.messages import PrePrepare, Prepare
-from mabeam.protocols.pbft.replica import PBFTReplica
+from mabeam.protocols.pbft import PBFTReplica
 from mabeam.sim import HonestStrategy, simulate
 from mabeam.sim.strategy import Strategy
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mabeam.core import Broadcast, Decide, Defer, Evidence, InsufficientReplicasError, Membership, Reject
-from mabeam.protocols.pbft import build, make_config
-from mabeam.protocols.pbft.auth import (
-    Ed25519Authenticator, SymbolicAuthenticator, equivocation, verify_evidence,
+from mabeam.protocols.pbft import (
+    Ed25519Authenticator,
+    SymbolicAuthenticator,
+    build,
+    equivocation,
+    make_config,
+    verify_evidence,
 )
 from mabeam.protocols.pbft.config import PBFTConfig
-from mabeam.protocols.pbft.messages import Commit, PrePrepare, Prepare, request_digest
+from mabeam.protocols.pbft.messages import Commit, Prepare, PrePrepare, request_digest
 
 
 @pytest.mark.parametrize("scheme", [SymbolicAuthenticator, Ed25519Authenticator])

@@ -11,7 +11,10 @@ import asyncio
 import pytest
 
 from mabeam.core import (
-    ConfigurationError, EmptyAgentPoolError, InsufficientReplicasError, UnknownAgentError,
+    ConfigurationError,
+    EmptyAgentPoolError,
+    InsufficientReplicasError,
+    UnknownAgentError,
 )
 from mabeam.network import Latency, NetworkModel
 from mabeam.session import start_byzantine_consensus, start_byzantine_consensus_async

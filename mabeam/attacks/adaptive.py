@@ -23,7 +23,7 @@ from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.rng import SeededRandom
 from ..protocols.pbft.messages import ViewChange
-from ..protocols.pbft.replica import PBFTReplica
+from ..protocols.pbft import PBFTReplica
 from ..sim.strategy import HonestStrategy
 from .base import ATTACK_TIMER, Distorting, MessageAdapter
 from .strategies import Delaying, Equivocating, Forging, Replaying, Silent

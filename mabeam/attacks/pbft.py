@@ -12,11 +12,11 @@ import hashlib
 
 from ..core.identity import AgentId
 from ..core.messages import Message
-from ..protocols.pbft.auth import Signer
+from ..protocols.pbft import Signer
 from ..protocols.pbft.messages import (
     Checkpoint, Commit, PrePrepare, Prepare, Request, ViewChange, request_digest,
 )
-from ..protocols.pbft.replica import PBFTReplica
+from ..protocols.pbft import PBFTReplica
 from .base import MessageAdapter
 
 

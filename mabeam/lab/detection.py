@@ -31,7 +31,7 @@ from typing import Any
 from ..core.identity import AgentId
 from ..core.properties import Kind, Snapshot
 from ..core.effects import Evidence
-from ..protocols.pbft.auth import verify_evidence
+from ..protocols.pbft import verify_evidence
 from ..protocols.pbft.messages import PrePrepare
 from ..protocols.pbft.properties import audit
 from .run import LabRun

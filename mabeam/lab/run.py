@@ -17,10 +17,10 @@ from typing import Any
 from ..core.errors import ConfigurationError, InsufficientReplicasError
 from ..core.identity import AgentId, Membership
 from ..network import NetworkModel
-from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+from ..protocols.pbft import Ed25519Authenticator, SymbolicAuthenticator
 from ..protocols.pbft.config import PBFTConfig, signed_requests
 from ..protocols.pbft.normal import VIEW_CHANGE_TIMER
-from ..protocols.pbft.replica import PBFTReplica
+from ..protocols.pbft import PBFTReplica
 from ..protocols.pbft.state import ReplicaState
 from ..session import PROPOSER
 from ..sim.result import RunResult

@@ -21,7 +21,7 @@ from ..attacks.pbft import pbft_adapter
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..network import Latency, NetworkModel, Partition
-from ..protocols.pbft.replica import PBFTReplica
+from ..protocols.pbft import PBFTReplica
 from ..sim.strategy import HonestStrategy, Strategy
 from .detection import LIVENESS, AttackReport, attack_report
 from .run import LabRun, build_pbft, run_pbft
