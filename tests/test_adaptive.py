@@ -10,13 +10,33 @@ import pytest
 from mabeam.adaptive_api import report, run_adaptive_coordination
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
-    Broadcast, ConfigurationError, Decide, Defer, Evidence, InsufficientReplicasError, InvalidWeightError,
-    MalformedMessageError, Membership, Reject,
+    Broadcast,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Evidence,
+    InsufficientReplicasError,
+    InvalidWeightError,
+    MalformedMessageError,
+    Membership,
+    Reject,
 )
 from mabeam.models import adaptive as z3_model
 from mabeam.protocols.adaptive import (
-    ENTRY, PROPERTIES, AdaptiveCoordination, Alarm, Commit, Decided, Lock, StageSpec, Switch, Vote, build,
-    crash_bound_configuration, evidence_configuration, stage_timer,
+    ENTRY,
+    PROPERTIES,
+    AdaptiveCoordination,
+    Alarm,
+    Commit,
+    Decided,
+    Lock,
+    StageSpec,
+    Switch,
+    Vote,
+    build,
+    crash_bound_configuration,
+    evidence_configuration,
+    stage_timer,
 )
 from mabeam.protocols.adaptive.config import byzantine_quorum, switch_quorum
 from mabeam.protocols.adaptive.state import DECIDED, NO_DECISION
