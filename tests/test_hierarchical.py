@@ -10,17 +10,36 @@ from pathlib import Path
 import pytest
 
 from mabeam.core import (
-    ConfigurationError, Decide, DuplicateAgentError, Evidence, InsufficientReplicasError, Reject,
+    ConfigurationError,
+    Decide,
+    DuplicateAgentError,
+    Evidence,
+    InsufficientReplicasError,
+    Reject,
 )
+from mabeam.core.auth import Ed25519Authenticator
 from mabeam.pipeline import (
-    CertificateError, ConsensusLevel, GroupVoteLevel, RefinementLevel, WeightedLevel, _HandOver, render,
+    CertificateError,
+    ConsensusLevel,
+    GroupVoteLevel,
+    RefinementLevel,
+    WeightedLevel,
+    _HandOver,
+    render,
     run_pipeline,
 )
 from mabeam.protocols.hierarchical import (
-    ENTRY, GroupCertificate, GroupVote, Hierarchical, TopDecision, build, faults_above, group_quorum, make_group,
+    ENTRY,
+    GroupCertificate,
+    GroupVote,
+    Hierarchical,
+    TopDecision,
+    build,
+    faults_above,
+    group_quorum,
+    make_group,
     upper_threshold,
 )
-from mabeam.protocols.pbft.auth import Ed25519Authenticator
 from mabeam.session import run_protocol
 from mabeam.verify import check_protocol
 
