@@ -26,9 +26,7 @@ from typing import Any
 
 from mabeam.core import Membership, Protocol
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.protocols.pbft.auth import Ed25519Authenticator
-from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
-from mabeam.protocols.pbft.replica import PBFTReplica
+from mabeam.protocols.pbft import Ed25519Authenticator, PBFTConfig, PBFTReplica, signed_requests
 from mabeam.runtime import TcpTransport, address_book, cluster_agreement, run_node, split
 
 SCENARIOS = ("majority", "pbft")

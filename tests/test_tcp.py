@@ -16,10 +16,9 @@ import pytest
 
 from mabeam.core import ConfigurationError, MalformedMessageError, Membership, Protocol
 from mabeam.protocols.majority import MajorityVoting, Vote
-from mabeam.protocols.pbft.auth import Ed25519Authenticator
+from mabeam.protocols.pbft import Ed25519Authenticator, PBFTReplica
 from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
 from mabeam.protocols.pbft.messages import PrePrepare, request_digest
-from mabeam.protocols.pbft.replica import PBFTReplica
 from mabeam.runtime import TcpTransport, address_book, run_local_cluster, split
 from mabeam.runtime.cluster import node_runtime
 from mabeam.runtime.framing import (
