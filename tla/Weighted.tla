@@ -1,4 +1,4 @@
---------------------------- MODULE WeightedVoting ---------------------------
+--------------------------- MODULE Weighted ---------------------------
 (***************************************************************************)
 (* Weighted voting, Byzantine mode (spec/weighted.md, mabeam.protocols.    *)
 (* weighted).  Every honest agent broadcasts its input once; an agent     *)

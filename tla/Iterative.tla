@@ -1,4 +1,4 @@
------------------------------- MODULE IterativeRefinement ------------------------------
+------------------------------ MODULE Iterative ------------------------------
 (***************************************************************************)
 (* Byzantine approximate agreement by trimmed midpoints: the machine of     *)
 (* mabeam/protocols/iterative/numeric.py, seen from outside                 *)
