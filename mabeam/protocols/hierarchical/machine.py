@@ -22,6 +22,7 @@ import msgspec
 
 from ...core import AgentId, Decide, Evidence, Membership, Message, Reject, Send, Step
 from ...core.auth import Authenticator, SymbolicAuthenticator
+from ...core.effects import decisions_of
 from ...core.protocol import Protocol
 from .adversary import HierarchicalAdversary
 from .config import Group, validate_layout, validate_upper
@@ -194,8 +195,7 @@ class Hierarchical(Protocol):
         """``step`` plus, if it decided and announcements are on, the decision sent to every member."""
         if not self.announce:
             return step
-        told = [TopDecision(session=self.session, sender=judge, value=e.value)
-                for e in step.effects if isinstance(e, Decide)]
+        told = [TopDecision(session=self.session, sender=judge, value=e.value) for e in decisions_of(step.effects)]
         sends = tuple(Send(m, t) for t in told for g in self.groups for m in g.members)
         return Step(step.state, step.effects + sends)
 
