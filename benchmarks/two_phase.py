@@ -174,7 +174,7 @@ def _rm_phases(snap: Snapshot) -> set[str]:
     return {state.phase for agent, state in snap.states.items() if agent != TM}
 
 
-@always("TP-S1", "TCConsistent")
+@always("TP-S1", "TCConsistent", reads=("states",))
 def tc_consistent(snap: Snapshot) -> bool:
     """No RM has committed while another has aborted."""
     phases = _rm_phases(snap)
@@ -195,7 +195,7 @@ def type_ok(snap: Snapshot) -> bool:
     return protocol.message_set.issuperset(snap.in_flight)
 
 
-@sometimes("TP-R1", "All RMs commit")
+@sometimes("TP-R1", "All RMs commit", reads=("states",))
 def all_commit(snap: Snapshot) -> bool:
     """Non-vacuity: the transaction can commit everywhere."""
     return _rm_phases(snap) == {"committed"}

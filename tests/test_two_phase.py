@@ -21,7 +21,7 @@ from benchmarks.two_phase import (  # noqa: E402
     TwoPhaseCommit,
     build,
 )
-from mabeam.checker import ActorModel, CheckConfig, check  # noqa: E402
+from mabeam.checker import ActorModel, CheckConfig, check, replay_actions  # noqa: E402
 from mabeam.core import ConfigurationError, Reject  # noqa: E402
 
 
@@ -62,7 +62,9 @@ def test_mutant_is_caught_with_a_counterexample(name: str) -> None:
         verdict = result.result_for(property_id)
         assert verdict.status == "violated", property_id
         assert verdict.trace is not None
-        final = ActorModel(build(3, cls), CheckConfig(network="duplicating")).snapshot(verdict.trace.steps[-1].world)
+        fresh = ActorModel(build(3, cls), CheckConfig(network="duplicating"))
+        replayed = replay_actions(fresh, [step.action.key() for step in verdict.trace.steps[1:]])
+        final = fresh.snapshot(replayed.steps[-1].world)
         assert not verdict.property.holds(final)
     assert not result.ok
 
@@ -71,7 +73,7 @@ def test_commit_mutant_trace_ends_with_one_rm_committed_and_one_aborted() -> Non
     cls, _ = MUTANTS["commit-without-all-prepared"]
     trace = explore(build(3, cls)).result_for("TP-S1").trace
     assert trace is not None
-    phases = [s.phase for agent, s in zip(build(3).agents, trace.steps[-1].world.nodes) if agent != TM]
+    phases = [s.phase for agent, s in trace.snapshot().states.items() if agent != TM]
     assert "committed" in phases and "aborted" in phases
 
 
