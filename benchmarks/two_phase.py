@@ -163,6 +163,10 @@ class TwoPhaseCommit(Protocol):
         return Step(TMState(phase, state.prepared),
                     (CancelTimer(cancel), Broadcast(verdict), Decide(trigger)))
 
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """The resource managers are interchangeable (equal roles, no inputs)."""
+        return (self.rms,)
+
     def describe_state(self, state: RMState | TMState) -> str:
         if isinstance(state, TMState):
             return f"{state.phase} prepared={sorted(state.prepared)}"
