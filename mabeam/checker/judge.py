@@ -123,36 +123,32 @@ class Judge:
         v.memo[key] = verdict
         return verdict
 
-    def level(self, worlds: Iterable[tuple[World, int]], depth: int, found: Exploration) -> None:
-        """Judge one level's states (the first failure per property is a shortest one).
-
-        Why one long function: it runs once per state. Properties evaluated directly share
-        one snapshot per world and are called without the memo's bookkeeping; memoised
-        ones build the snapshot only on a miss.
-        """
-        violated, reached, live_true = found.violated, found.reached, found.live_true
+    def begin_level(self, found: Exploration) -> bool:
+        """Prepare to judge a level's states; whether there is anything left to judge."""
+        violated, reached = found.violated, found.reached
         todo = [(p, 0) for p in self.safety if p.id not in violated] + \
                [(p, 1) for p in self.goals if p.id not in reached] + [(p, 2) for p in self.live]
-        if not todo:
-            return
-        direct = [(p.predicate, role, p.id) for p, role in todo if self._verdicts[p.id].key_of is None]
-        memoised = [(p, role) for p, role in todo if self._verdicts[p.id].key_of is not None]
-        holds = self.holds
-        snapshot = self.model.snapshot
-        for world, fp in worlds:
-            snap: list[Snapshot] = []
-            for p, role in memoised:
-                verdict = holds(p, world, snap)
-                _record(role, p.id, verdict, fp, depth, violated, reached, live_true)
-            if direct:
-                here = snap[0] if snap else snapshot(world)
-                for predicate, role, pid in direct:
-                    verdict = bool(predicate(here))
-                    if role == 0:
-                        if not verdict and pid not in violated:
-                            violated[pid] = (fp, depth)
-                    else:
-                        _record(role, pid, verdict, fp, depth, violated, reached, live_true)
+        self._direct = [(p.predicate, role, p.id) for p, role in todo if self._verdicts[p.id].key_of is None]
+        self._memoised = [(p, role) for p, role in todo if self._verdicts[p.id].key_of is not None]
+        return bool(todo)
+
+    def judge(self, world: World, fp: int, depth: int, found: Exploration) -> None:
+        """Judge one state (the first failure per property is a shortest one, states being judged in
+        breadth-first order). Properties evaluated directly share one snapshot and skip the memo's
+        bookkeeping; memoised ones build the snapshot only on a miss."""
+        violated, reached, live_true = found.violated, found.reached, found.live_true
+        snap: list[Snapshot] = []
+        for p, role in self._memoised:
+            _record(role, p.id, self.holds(p, world, snap), fp, depth, violated, reached, live_true)
+        if self._direct:
+            here = snap[0] if snap else self.model.snapshot(world)
+            for predicate, role, pid in self._direct:
+                verdict = bool(predicate(here))
+                if role == 0:
+                    if not verdict and pid not in violated:
+                        violated[pid] = (fp, depth)
+                else:
+                    _record(role, pid, verdict, fp, depth, violated, reached, live_true)
 
     def step(self, world: World, fp: int, depth: int, action: Action, succ: World, succ_fp: int,
              found: Exploration) -> None:

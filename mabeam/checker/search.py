@@ -60,6 +60,7 @@ class Graph:
     cls: array = field(default_factory=lambda: array("i"))  # -1: not part of the fairness
     classes: dict[Hashable, int] = field(default_factory=dict)
     actions: dict[int, Action] = field(default_factory=dict)  # a representative action of each class
+    by_action: dict[int, int] = field(default_factory=dict)  # id(action) -> class
 
     @property
     def nbytes(self) -> int:
@@ -132,14 +133,16 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
     depth = 0
     try:
         while len(frontier):
-            judges.level(frontier, depth, found)
-            if _bounded(config, stats, store, depth, found):
-                break
-            nxt = _expand(model, frontier, depth, found, judges if steps else None, reduction, watch, stats)
-            if observers:
-                _tell(model, frontier, depth, observers)
+            expand = not _bounded(config, stats, store, depth)
+            level = _Level(model, depth, found, judges, bool(steps), reduction, watch, observers)
+            nxt = level.run(frontier, expand)
             frontier.close()
             frontier = nxt
+            if level.stopped:
+                stats.complete, stats.bound = False, "stopped at the first violation"
+                break
+            if not expand:
+                break
             if len(frontier):
                 depth += 1
             if progress is not None:
@@ -165,11 +168,8 @@ def _spill_bytes(budget: int) -> int:
     return budget // 4
 
 
-def _bounded(config: Any, stats: Stats, store: FingerprintStore, depth: int, found: Exploration) -> bool:
-    """Whether a bound stops the search before this level is expanded (recorded in ``stats``)."""
-    if config.stop_on_violation and (found.violated or found.violated_steps):
-        stats.complete, stats.bound = False, "stopped at the first violation"
-        return True
+def _bounded(config: Any, stats: Stats, store: FingerprintStore, depth: int) -> bool:
+    """Whether a bound stops the search after this level is judged (recorded in ``stats``)."""
     if config.max_depth is not None and depth >= config.max_depth:
         stats.complete, stats.bound = False, f"depth {config.max_depth}"
         return True
@@ -177,23 +177,6 @@ def _bounded(config: Any, stats: Stats, store: FingerprintStore, depth: int, fou
         stats.complete, stats.bound = False, f"{config.max_states} states"
         return True
     return False
-
-
-def _expand(model: ActorModel, frontier: Frontier, depth: int, found: Exploration, judges: Judge | None,
-            reduction: Reduction, watch: MemoryWatch, stats: Stats) -> Frontier:
-    """Every new successor of one level, in discovery order (the next level)."""
-    nxt = Frontier(frontier.width, frontier.spill_bytes)
-    level: set[int] = set()  # fingerprints met in this level (within-level duplicates)
-    batch = _Batch(found.store, nxt)
-    plain = not (reduction.symmetry or reduction.por or found.graph is not None or judges is not None)
-    if plain:
-        generated = _expand_plain(model, frontier, level, batch, watch)
-    else:
-        generated = _expand_general(model, frontier, depth, found, judges, reduction, level, batch, watch)
-    batch.flush()
-    found.store.commit_level()
-    stats.states_generated += generated
-    return nxt
 
 
 class _Batch:
@@ -219,64 +202,85 @@ class _Batch:
         self.worlds, self.fps, self.parents = [], [], []
 
 
-def _expand_plain(model: ActorModel, frontier: Frontier, level: set[int], batch: _Batch,
-                  watch: MemoryWatch) -> int:
-    """The common case: no reduction, no liveness graph, no step property."""
-    generated = 0
-    expand_new = model.expand_new
-    for world, fp in frontier:
-        before = len(batch.fps)
-        generated += expand_new(world, fp, level, batch.worlds, batch.fps)
-        batch.parents += [fp] * (len(batch.fps) - before)
-        if len(batch.fps) >= PREFILTER:
-            batch.flush()
-        if watch.tick():
-            _relieve(model, watch)
-    return generated
+class _Level:
+    """One breadth-first level, read once: each state is judged, then (unless a bound says
+    otherwise) expanded; new successors form the next level.
 
+    Why one class with long methods: this is the search's hot loop; its locals are bound
+    once per level instead of being looked up on every transition.
+    """
 
-def _expand_general(model: ActorModel, frontier: Frontier, depth: int, found: Exploration, judges: Judge | None,
-                    reduction: Reduction, level: set[int], batch: _Batch, watch: MemoryWatch) -> int:
-    """With a reduction, the liveness graph or step properties: every transition is looked at."""
-    graph = found.graph
-    canonical = reduction.canonical if reduction.symmetry else None
-    ample = reduction.ample if reduction.por else None
-    if graph is not None:
-        add_src, add_dst, add_cls = graph.src.append, graph.dst.append, graph.cls.append
-        class_by_action: dict[int, int] = {}  # actions are shared objects: look their class up by identity
-    generated = 0
-    for world, fp in frontier:
+    def __init__(self, model: ActorModel, depth: int, found: Exploration, judges: Judge, steps: bool,
+                 reduction: Reduction, watch: MemoryWatch, observers: Sequence[Observer]) -> None:
+        self.model, self.depth, self.found, self.judges = model, depth, found, judges
+        self.steps, self.reduction, self.watch, self.observers = steps, reduction, watch, observers
+        self.stopped = False
+        self.stop_on_violation = model.config.stop_on_violation
+
+    def run(self, frontier: Frontier, expand: bool) -> Frontier:
+        found = self.found
+        nxt = Frontier(frontier.width, frontier.spill_bytes)
+        batch = _Batch(found.store, nxt)
+        level: set[int] = set()  # fingerprints met in this level (within-level duplicates)
+        judging = self.judges.begin_level(found)
+        plain = not (self.reduction.symmetry or self.reduction.por or found.graph is not None or self.steps
+                     or self.observers)
+        judge = self.judges.judge
+        expand_new = self.model.expand_new
+        watch = self.watch
+        generated = 0
+        for world, fp in frontier:
+            if judging:
+                judge(world, fp, self.depth, found)
+                if self.stop_on_violation and (found.violated or found.violated_steps):
+                    self.stopped = True
+                    break
+            if not expand:
+                continue
+            if plain:
+                before = len(batch.fps)
+                generated += expand_new(world, fp, level, batch.worlds, batch.fps)
+                batch.parents += [fp] * (len(batch.fps) - before)
+            else:
+                generated += self._expand_one(world, fp, level, batch)
+                if self.stop_on_violation and found.violated_steps:
+                    self.stopped = True
+                    break
+            if len(batch.fps) >= PREFILTER:
+                batch.flush()
+            if watch.tick():
+                _relieve(self.model, watch)
+        batch.flush()
+        found.store.commit_level()
+        found.stats.states_generated += generated
+        return nxt
+
+    def _expand_one(self, world: World, fp: int, level: set[int], batch: _Batch) -> int:
+        """With a reduction, the liveness graph, step properties or observers: every transition is looked at."""
+        model, found, reduction = self.model, self.found, self.reduction
+        graph = found.graph
         succs = model.successors(world, fp, loops=graph is not None)
-        if ample is not None:
-            succs = ample(world, succs, found.store, level)
-        generated += len(succs)
+        if reduction.por:
+            succs = reduction.ample(world, succs, found.store, level)
+        if self.observers:
+            _tell(model, world, self.depth, self.observers)
         for succ, succ_fp, action, fair in succs:
-            if canonical is not None:
-                succ = canonical(succ)
+            if reduction.symmetry:
+                succ = reduction.canonical(succ)
                 succ_fp = model.fingerprint(succ)
             if graph is not None:
-                add_src(fp)
-                add_dst(succ_fp)
-                if fair:
-                    cls = class_by_action.get(id(action))
-                    if cls is None:
-                        cls = class_by_action[id(action)] = _class_of(model, graph, action)
-                    add_cls(cls)
-                else:
-                    add_cls(-1)
-            if judges is not None:
-                judges.step(world, fp, depth, action, succ, succ_fp, found)
+                graph.src.append(fp)
+                graph.dst.append(succ_fp)
+                graph.cls.append(_class_of(model, graph, action) if fair else -1)
+            if self.steps:
+                self.judges.step(world, fp, self.depth, action, succ, succ_fp, found)
             if succ_fp == fp or succ_fp in level:
                 continue
             level.add(succ_fp)
             batch.worlds.append(succ)
             batch.fps.append(succ_fp)
             batch.parents.append(fp)
-        if len(batch.fps) >= PREFILTER:
-            batch.flush()
-        if watch.tick():
-            _relieve(model, watch)
-    return generated
+        return len(succs)
 
 
 def _relieve(model: ActorModel, watch: MemoryWatch) -> None:
@@ -288,31 +292,32 @@ def _relieve(model: ActorModel, watch: MemoryWatch) -> None:
 
 
 def _class_of(model: ActorModel, graph: Graph, action: Action) -> int:
-    key = model.fairness_class(action)
-    cls = graph.classes.get(key)
+    """The fairness class id of a fair action (actions are shared objects: cached by identity)."""
+    cls = graph.by_action.get(id(action))
     if cls is None:
-        cls = graph.classes[key] = len(graph.classes)
-        graph.actions[cls] = action
+        key = model.fairness_class(action)
+        cls = graph.classes.get(key)
+        if cls is None:
+            cls = graph.classes[key] = len(graph.classes)
+            graph.actions[cls] = action
+        graph.by_action[id(action)] = cls
     return cls
 
 
-def _tell(model: ActorModel, frontier: Frontier, depth: int, observers: Sequence[Observer]) -> None:
-    """Replay one level's transitions to observers (only when some are attached: it costs a second pass)."""
+def _tell(model: ActorModel, world: World, depth: int, observers: Sequence[Observer]) -> None:
+    """Tell observers of one world's transitions (only when some are attached: it costs a second step)."""
     protocol = model.protocol
-    for world, _fp in frontier:
-        for action, succ, effects, _fair in model.transitions(world):
-            if action.kind not in ("deliver", "timer"):
-                for observer in observers:
-                    observer.on_fault(action.agent, action.kind, depth)  # crash, drop, duplicate
-                continue
-            i = model.index[action.agent]
-            detail = action.detail.message if action.kind == "deliver" else action.detail
-            before, after = model.node_states(world)[action.agent], model.node_states(succ)[action.agent]
-            step = ObservedStep(protocol, action.agent, action.kind, detail, before, after, effects, depth)
-            assert i >= 0
+    for action, succ, effects, _fair in model.transitions(world):
+        if action.kind not in ("deliver", "timer"):
             for observer in observers:
-                observer.on_step(step)
-            interpret(effects, _Notifier(action.agent, depth, observers))
+                observer.on_fault(action.agent, action.kind, depth)  # crash, drop, duplicate
+            continue
+        detail = action.detail.message if action.kind == "deliver" else action.detail
+        before, after = model.node_states(world)[action.agent], model.node_states(succ)[action.agent]
+        step = ObservedStep(protocol, action.agent, action.kind, detail, before, after, effects, depth)
+        for observer in observers:
+            observer.on_step(step)
+        interpret(effects, _Notifier(action.agent, depth, observers))
 
 
 class _Notifier:
