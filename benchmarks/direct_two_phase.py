@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import time
 
+#: TLC's distinct-state counts of TwoPhase.tla by number of RMs
+TLC_DISTINCT_STATES: dict[int, int] = {3: 288, 5: 8_832, 6: 50_816, 7: 296_448, 8: 1_745_408}
+
 WORKING, PREPARED, COMMITTED, ABORTED = "working", "prepared", "committed", "aborted"
 RM_STATES = frozenset({WORKING, PREPARED, COMMITTED, ABORTED})
 TM_STATES = frozenset({"init", COMMITTED, ABORTED})

@@ -136,10 +136,12 @@ class Judge:
         """Judge one state (the first failure per property is a shortest one, states being judged in
         breadth-first order). Properties evaluated directly share one snapshot and skip the memo's
         bookkeeping; memoised ones build the snapshot only on a miss."""
-        violated, reached, live_true = found.violated, found.reached, found.live_true
+        violated = found.violated
         snap: list[Snapshot] = []
-        for p, role in self._memoised:
-            _record(role, p.id, self.holds(p, world, snap), fp, depth, violated, reached, live_true)
+        if self._memoised:
+            reached, live_true = found.reached, found.live_true
+            for p, role in self._memoised:
+                _record(role, p.id, self.holds(p, world, snap), fp, depth, violated, reached, live_true)
         if self._direct:
             here = snap[0] if snap else self.model.snapshot(world)
             for predicate, role, pid in self._direct:
@@ -148,7 +150,7 @@ class Judge:
                     if not verdict and pid not in violated:
                         violated[pid] = (fp, depth)
                 else:
-                    _record(role, pid, verdict, fp, depth, violated, reached, live_true)
+                    _record(role, pid, verdict, fp, depth, violated, found.reached, found.live_true)
 
     def step(self, world: World, fp: int, depth: int, action: Action, succ: World, succ_fp: int,
              found: Exploration) -> None:

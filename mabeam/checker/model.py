@@ -323,8 +323,9 @@ class ActorModel:
         n = self.n
         decisions, evidence = self._facts.values[world[n + 1]]
         crashed = self._faults.values[world[n + 2]][0]
+        in_flight = self._in_flight.get(world[n]) or partial(self.in_flight, world)
         return Snapshot(self.protocol, dict(zip(self.agents, map(self._state_of.__getitem__, world))), crashed,
-                        self.byzantine, decisions, evidence, partial(self.in_flight, world))
+                        self.byzantine, decisions, evidence, in_flight)
 
     # ------------------------------------------------------------- successors
     def successors(self, world: World, fp: int | None = None, *, loops: bool = False
@@ -346,7 +347,7 @@ class ActorModel:
             found = by_agent[i].get(comp)
             if found is None:
                 found = by_agent[i][comp] = self._agent_moves(i, comp, net)
-            moves, stays = found
+            moves, stays, _count = found
             if moves:
                 head, mid = world[:i], world[i + 1:n]
                 for comp2, net2, add, action, fair, change in moves:
@@ -374,6 +375,7 @@ class ActorModel:
         net, facts, faults = world[n], world[n + 1], world[n + 2]
         active, budget_left = self._plans.get(faults) or self._plan(faults)
         by_agent = self._moves_by_net.get(net) or self._new_net_memo(net)
+        changes = self._facts_changes
         add_world, add_fp, known, remember = worlds.append, fps.append, seen.__contains__, seen.add
         generated = 0
         for i in active:
@@ -382,15 +384,15 @@ class ActorModel:
             if found is None:
                 found = by_agent[i][comp] = self._agent_moves(i, comp, net)
             moves = found[0]
-            generated += len(moves)
+            generated += found[2]
             for comp2, net2, add, _action, _fair, change in moves:
                 if add:
-                    facts2, more = self._facts_change(facts, add)
-                    succ_fp = fp ^ change ^ more
+                    both = changes.get((facts, add)) or self._facts_change(facts, add)
+                    succ_fp = fp ^ change ^ both[1]
                     if succ_fp == fp or known(succ_fp):
                         continue
                     remember(succ_fp)
-                    add_world((*world[:i], comp2, *world[i + 1:n], net2, facts2, faults))
+                    add_world((*world[:i], comp2, *world[i + 1:n], net2, both[0], faults))
                 else:
                     succ_fp = fp ^ change
                     if succ_fp == fp or known(succ_fp):
@@ -429,16 +431,17 @@ class ActorModel:
         plan = self._plans[faults] = (active, bool(crashes or (self.multiset and (drops or dups))))
         return plan
 
-    def _agent_moves(self, i: int, comp: int, net: int) -> tuple[tuple[tuple[int, int, int, Action, bool], ...],
-                                                                   tuple[tuple[Action, bool], ...]]:
-        """The agent's parts split for the hot path: (moves to another world, self-loops)."""
+    def _agent_moves(self, i: int, comp: int, net: int) -> tuple[tuple[tuple[int, int, int, Action, bool, int], ...],
+                                                                   tuple[tuple[Action, bool], ...], int]:
+        """The agent's parts split for the hot path: (moves to another world with their fingerprint
+        changes, self-loops, how many moves)."""
         parts = self._parts[i].get((comp, net)) or self._agent_parts(i, comp, net)
         self._memo_size += 1
         n = self.n
         base = self._mixed(i, comp) ^ self._mixed(n, net)
-        return (tuple((c, nt, add, action, fair, base ^ self._mixed(i, c) ^ self._mixed(n, nt))
-                      for c, nt, add, action, fair, _e, loop in parts if not loop),
-                tuple((action, fair) for _c, _nt, _add, action, fair, _e, loop in parts if loop))
+        moves = tuple((c, nt, add, action, fair, base ^ self._mixed(i, c) ^ self._mixed(n, nt))
+                      for c, nt, add, action, fair, _e, loop in parts if not loop)
+        return moves, tuple((action, fair) for _c, _nt, _add, action, fair, _e, loop in parts if loop), len(moves)
 
     def transitions(self, world: World) -> Iterator[Transition]:
         """Every enabled action with its successor and effects, in a canonical (reproducible) order."""

@@ -228,6 +228,7 @@ class _Level:
         judge = self.judges.judge
         expand_new = self.model.expand_new
         watch = self.watch
+        worlds, fps, parents = batch.worlds, batch.fps, batch.parents
         generated = 0
         for world, fp in frontier:
             if judging:
@@ -238,16 +239,21 @@ class _Level:
             if not expand:
                 continue
             if plain:
-                before = len(batch.fps)
-                generated += expand_new(world, fp, level, batch.worlds, batch.fps)
-                batch.parents += [fp] * (len(batch.fps) - before)
+                before = len(fps)
+                generated += expand_new(world, fp, level, worlds, fps)
+                new = len(fps) - before
+                if new:
+                    parents += [fp] * new
+                    if before + new >= PREFILTER:
+                        batch.flush()
+                        worlds, fps, parents = batch.worlds, batch.fps, batch.parents
             else:
                 generated += self._expand_one(world, fp, level, batch)
                 if self.stop_on_violation and found.violated_steps:
                     self.stopped = True
                     break
-            if len(batch.fps) >= PREFILTER:
-                batch.flush()
+                if len(batch.fps) >= PREFILTER:
+                    batch.flush()
             if watch.tick():
                 _relieve(self.model, watch)
         batch.flush()
