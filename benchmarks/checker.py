@@ -137,7 +137,8 @@ def render(report: dict[str, Any]) -> str:
         + ("" if report["unreduced_distinct_states"] is None else
            f"  (unreduced: {report['unreduced_distinct_states']:,})"),
         f"  states generated  {report['states_generated']:,}   depth {report['depth']}",
-        f"  median seconds    {report['median_seconds']:.3f}  over runs {report['runs']}  (CPU {report['cpu_seconds']:.3f})",
+        f"  median seconds    {report['median_seconds']:.3f}  over runs {report['runs']}"
+        f"  (CPU {report['cpu_seconds']:.3f})",
         f"  peak RSS          {report['peak_rss_bytes'] / 2**20:.1f} MiB  ({report['rss_bytes_per_state']:.1f} B/state;"
         f" visited store {report['bytes_per_state']:.1f} B/state)",
     ]
@@ -145,8 +146,10 @@ def render(report: dict[str, Any]) -> str:
         base = report["baseline"]
         lines += [
             "direct breadth-first search over tuples (benchmarks/direct_two_phase.py):",
-            f"  median seconds    {base['median_seconds']:.3f}  over runs {base['runs']}  (CPU {base['cpu_seconds']:.3f})",
-            f"  peak RSS          {base['peak_rss_bytes'] / 2**20:.1f} MiB  ({base['rss_bytes_per_state']:.1f} B/state)",
+            f"  median seconds    {base['median_seconds']:.3f}  over runs {base['runs']}"
+            f"  (CPU {base['cpu_seconds']:.3f})",
+            f"  peak RSS          {base['peak_rss_bytes'] / 2**20:.1f} MiB"
+            f"  ({base['rss_bytes_per_state']:.1f} B/state)",
             f"time ratio          {report['ratio']:.3f}  (checker / direct; <= 1 is as fast or faster)",
         ]
     machine = report["machine"]

@@ -71,7 +71,7 @@ def test_memory_sizes_parse_and_bad_ones_are_refused() -> None:
 
 def test_the_default_budget_is_a_fraction_of_what_is_available() -> None:
     watch = MemoryWatch(None)
-    assert 0 < watch.budget and not watch.exceeded()
+    assert watch.budget > 0 and not watch.exceeded()
 
 
 def test_a_memory_budget_stops_the_search_with_a_partial_report() -> None:

@@ -83,7 +83,7 @@ def mix(position: int, comp: int) -> int:
 class Interner(Generic[V]):
     """Each distinct component value once, with its fingerprint: ``fp -> value`` and back."""
 
-    __slots__ = ("encode", "kind", "values", "fps")
+    __slots__ = ("encode", "fps", "kind", "values")
 
     def __init__(self, kind: bytes, encode: Callable[[V], bytes]) -> None:
         self.kind = kind

@@ -15,6 +15,7 @@ without Python-level adjacency lists.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -79,7 +80,7 @@ def _prefix(states: np.ndarray, graph: Graph, src: np.ndarray, dst: np.ndarray, 
         chain.append(int(preds[chain[-1]]))
     chain.reverse()
     path: Path = [(None, int(states[chain[0]]))]
-    for a, b in zip(chain, chain[1:]):
+    for a, b in itertools.pairwise(chain):
         path.append((_edge_action(graph, src, dst, cls, a, b), int(states[b])))
     return path
 

@@ -67,7 +67,7 @@ def default_budget() -> int:
 class MemoryWatch:
     """Checks resident memory against ``budget`` every ``every`` calls to :meth:`tick`."""
 
-    __slots__ = ("budget", "every", "high_water", "_count")
+    __slots__ = ("_count", "budget", "every", "high_water")
 
     def __init__(self, budget: int | None, every: int = 4096) -> None:
         self.budget = default_budget() if budget is None else budget

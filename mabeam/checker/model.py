@@ -156,8 +156,6 @@ class _StepCompiler:
 
 #: memo entries (all tables together) before the caches are emptied; roughly 200 bytes each
 DEFAULT_MEMO_ENTRIES = 1 << 21
-#: the component of an agent that never started (a Byzantine member runs no honest code)
-_NO_AGENT = (None, frozenset())
 
 Part = tuple[int, int, int, Action, bool, tuple[Effect, ...], bool]  # comp, net, facts add, action, fair, effects, loop
 
@@ -500,14 +498,14 @@ class ActorModel:
             net2 = self._net_after_op(net, env_fp if self.multiset else 0, delta.outgoing)
             parts.append((comp2, net2, delta.facts, action, fair, delta.effects, False))
         for name in sorted(timers):
-            action = self._timer_actions.get((i, name))
-            if action is None:
-                action = self._timer_actions[(i, name)] = Action("timer", agent, name)
+            timer_action = self._timer_actions.get((i, name))
+            if timer_action is None:
+                timer_action = self._timer_actions[(i, name)] = Action("timer", agent, name)
             delta = self._timer(i, name, state)
             remaining = timers - {name}
             comp2 = self._agent_comp((delta.state, (remaining - delta.disarm) | delta.arm))
             net2 = self._net_after_op(net, 0, delta.outgoing) if delta.outgoing else net
-            parts.append((comp2, net2, delta.facts, action, True, delta.effects, False))
+            parts.append((comp2, net2, delta.facts, timer_action, True, delta.effects, False))
         result = self._parts[i][(comp, net)] = tuple(parts)
         self._memo_size += 1 + len(parts)
         return result

@@ -28,6 +28,7 @@ be fair cycles of the system).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
 from ..core.properties import READABLE, Property
 from .model import Action, ActorModel, World
 from .store import FingerprintStore

@@ -365,4 +365,4 @@ class _Notifier:
         """A deferred message stays in flight."""
 
 
-__all__ = ["Exploration", "Graph", "OutOfMemory", "Progress", "check", "explore", "Snapshot"]
+__all__ = ["Exploration", "Graph", "OutOfMemory", "Progress", "Snapshot", "check", "explore"]

@@ -130,7 +130,7 @@ class Symmetry:
     def _resolve(self, world: World, order: dict[int, int], first: World, tied: list[list[int]]) -> World:
         """Agents with equal profiles: interchangeable in the world itself (then any order is the
         orbit's), or else the tied orders' smallest fingerprint."""
-        if all(self._swap_is_automorphism(world, a, b) for members in tied for a, b in zip(members, members[1:])):
+        if all(self._swap_is_automorphism(world, a, b) for members in tied for a, b in itertools.pairwise(members)):
             return first
         count = 1
         for members in tied:
@@ -248,7 +248,8 @@ class Symmetry:
         if found is None:
             if len(self._anonymous) >= CACHE_LIMIT:
                 self._anonymous.clear()
-            found = self._anonymous[key] = fingerprint(b"anonymous", canonical_bytes(self._anonymous_value(kind, comp, i)))
+            value = self._anonymous_value(kind, comp, i)
+            found = self._anonymous[key] = fingerprint(b"anonymous", canonical_bytes(value))
         return found
 
     def _anonymous_value(self, kind: str, comp: int, i: int) -> Any:

@@ -11,7 +11,7 @@ I/O, which is what lets one definition be model-checked and run live.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from .adversary import SILENT, Adversary
