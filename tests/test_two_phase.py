@@ -98,10 +98,13 @@ def test_benchmark_json_has_the_required_figures() -> None:
         capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
     report = json.loads(completed.stdout)
     for key in ("distinct_states", "seconds", "states_per_second", "bytes_per_state", "states_generated",
-                "depth", "peak_rss_bytes", "runs", "median_seconds"):
+                "depth", "peak_rss_bytes", "rss_bytes_per_state", "runs", "median_seconds", "ratio", "machine"):
         assert key in report, key
     assert report["distinct_states"] == 288 and report["matches_tlc"] is True
     assert report["bytes_per_state"] <= 64 and len(report["runs"]) == 1
     baseline = report["baseline"]
-    assert {"seconds", "states_per_second", "bytes_per_state", "method"} <= set(baseline)
-    assert baseline["distinct_states"] == 288 and baseline["bytes_per_state"] > 0
+    assert {"seconds", "states_per_second", "peak_rss_bytes", "rss_bytes_per_state", "implementation"} <= set(
+        baseline)
+    assert baseline["distinct_states"] == report["distinct_states"]  # the direct search explores the same space
+    assert report["ratio"] == round(report["median_seconds"] / baseline["median_seconds"], 3)
+    assert baseline["rss_bytes_per_state"] > 0

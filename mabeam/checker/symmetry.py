@@ -39,7 +39,6 @@ from typing import Any
 
 import msgspec
 
-from ..core.effects import Evidence
 from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.messages import Envelope, Message
@@ -301,8 +300,6 @@ class Symmetry:
                 return [type(value).__name__, *(anonymise(v) for v in (value if isinstance(value, Envelope)
                                                                       else (value.agent, value.instance,
                                                                             value.value)))]
-            if isinstance(value, Evidence):
-                return ["Evidence", value.kind, anonymise(value.against), [anonymise(m) for m in value.proof]]
             if isinstance(value, (tuple, list)):
                 return [anonymise(v) for v in value]
             if isinstance(value, frozenset):
