@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 Path = list[tuple[Action | None, int]]
 
 
+def liveness_bytes(edges: int, states: int) -> int:
+    """About how much memory deciding liveness takes on top of the graph itself (measured: the
+    index arrays, two sparse matrices and SciPy's work space)."""
+    return edges * 160 + states * 64
+
+
 def liveness_counterexample(states: np.ndarray, graph: Graph, root: int, goal: list[int] | np.ndarray
                             ) -> tuple[Path, int | None] | None:
     """A weakly fair path on which the goal never holds, or ``None``.

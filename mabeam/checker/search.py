@@ -80,6 +80,7 @@ class Exploration:
     #: step property id -> (source fingerprint, source depth, action, target fingerprint)
     violated_steps: dict[str, tuple[int, int, Action, int]] = field(default_factory=dict)
     graph: Graph | None = None
+    memory_budget: int = 0  # bytes of resident memory the search (and the liveness judgement) may use
 
 
 def check(model: ActorModel, properties: Sequence[Property], *, progress: Progress | None = None,
@@ -125,7 +126,7 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
     root_fp = model.fingerprint(root)
     store.add_level(np.array([root_fp], dtype=np.uint64), np.array([root_fp], dtype=np.uint64))
     found = Exploration(store, root_fp, stats, live_true={p.id: [] for p in live},
-                        graph=Graph() if keep_graph else None)
+                        graph=Graph() if keep_graph else None, memory_budget=watch.budget)
     judges = Judge(model, properties)
     frontier = Frontier(len(root), _spill_bytes(watch.budget))
     frontier.append(root, root_fp)

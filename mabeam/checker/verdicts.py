@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.properties import Kind, Property
-from .liveness import liveness_counterexample
+from .liveness import liveness_bytes, liveness_counterexample
+from .memory import current_rss
 from .model import ActorModel
 from .replay import replay_path
 from .results import PropertyResult
@@ -80,6 +81,11 @@ def _liveness(model: ActorModel, p: Property, found: Exploration, reduction: Red
     if not found.stats.complete:
         return PropertyResult(p, "incomplete", note=f"search bounded by {found.stats.bound}")
     assert found.graph is not None
+    need = liveness_bytes(len(found.graph.src), len(found.store))
+    if current_rss() + need > found.memory_budget:
+        return PropertyResult(p, "incomplete", note=(
+            f"deciding liveness on {len(found.graph.src):,} edges needs about {need / 2**30:.1f} GiB more than the "
+            f"memory budget allows ({found.memory_budget / 2**30:.1f} GiB); raise --max-memory"))
     path = liveness_counterexample(found.store.sorted_fingerprints, found.graph, found.root,
                                    found.live_true[p.id])
     if path is None:
