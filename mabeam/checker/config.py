@@ -9,6 +9,7 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 
 NetworkSemantics = Literal["multiset", "duplicating"]
+AdversaryModel = Literal["static", "dolev-yao"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class CheckConfig:
     ``stop_on_violation`` ends the search at the first level with a safety violation
     (its trace is still a shortest one). ``symmetry`` and ``por`` ask for the
     reductions of :mod:`mabeam.checker.reduction`.
+
+    ``adversary="static"``: every message a Byzantine agent may send is in flight from
+    the start (what it can sign with its own key). ``"dolev-yao"``: it also learns every
+    message sent to a Byzantine agent, and may send anything it can build from what the
+    coalition has learned (forwarded messages, assembled certificates, replays in another
+    view, session or kind), as the protocol's adversary module says.
     """
 
     network: NetworkSemantics = "multiset"
@@ -38,10 +45,13 @@ class CheckConfig:
     stop_on_violation: bool = False
     symmetry: bool = False
     por: bool = False
+    adversary: AdversaryModel = "static"
 
     def __post_init__(self) -> None:
         if self.network not in ("multiset", "duplicating"):
             raise ConfigurationError(f"unknown network semantics {self.network!r}")
+        if self.adversary not in ("static", "dolev-yao"):
+            raise ConfigurationError(f"unknown adversary model {self.adversary!r} (static or dolev-yao)")
         for name in ("max_crashes", "drops", "duplicates", "max_depth", "max_states", "max_memory"):
             value = getattr(self, name)
             if value is None and name in ("max_depth", "max_states", "max_memory"):

@@ -15,7 +15,9 @@ A world is a tuple of component fingerprints (see :mod:`.canonical`)::
 ``agent_i`` is one agent's (node state, armed timers); ``network`` the
 envelopes in flight (a set in the duplicating network, a multiset of
 (envelope, copies) in the multiset one); ``facts`` the decisions and evidence
-so far; ``faults`` the crashed agents and the budgets left. Each distinct
+so far; ``faults`` what the adversary holds: the crashed agents, the budgets
+left and, against the Dolev-Yao adversary, the messages the Byzantine coalition
+has learned. Each distinct
 component is stored once (:class:`~.canonical.Interner`), so a world costs a
 tuple of integers and its fingerprint is the tuple's hash, the same in every
 process.
@@ -100,14 +102,15 @@ _INERT = (Reject, Defer)
 class _Delta:
     """One protocol step compiled into component operations."""
 
-    __slots__ = ("arm", "deferred", "disarm", "effects", "facts", "noop", "outgoing", "state")
+    __slots__ = ("arm", "deferred", "disarm", "effects", "facts", "learned", "noop", "outgoing", "state")
 
     def __init__(self, step: Step, noop: bool, arm: frozenset[str], disarm: frozenset[str],
-                 outgoing: tuple[int, ...], facts: int) -> None:
+                 outgoing: tuple[int, ...], facts: int, learned: int) -> None:
         self.state, self.effects, self.noop = step.state, step.effects, noop
         #: the node handed the message back ("not yet"): it stays in flight, unconsumed
         self.deferred = noop and any(type(e) is Defer for e in step.effects)
         self.arm, self.disarm, self.outgoing, self.facts = arm, disarm, outgoing, facts
+        self.learned = learned  # the messages a Dolev-Yao adversary learns from the step (0: none)
 
 
 class _StepCompiler:
@@ -117,23 +120,29 @@ class _StepCompiler:
     deliveries to act); rejections and deferrals change nothing checked.
     """
 
-    __slots__ = ("agent", "agents", "byzantine", "decisions", "last_timer_op", "outgoing", "proofs")
+    __slots__ = ("agent", "agents", "byzantine", "decisions", "last_timer_op", "learned", "outgoing", "proofs")
 
     def __init__(self, agent: AgentId, agents: tuple[AgentId, ...], byzantine: frozenset[AgentId]) -> None:
         self.agent, self.agents, self.byzantine = agent, agents, byzantine
         self.last_timer_op: dict[str, bool] = {}
         self.outgoing: list[Envelope] = []
+        self.learned: list[Message] = []  # what the step told a Byzantine agent
         self.decisions: list[Decision] = []
         self.proofs: list[Evidence] = []
 
     def send(self, to: AgentId, message: Message) -> None:
         if to not in self.byzantine:
             self.outgoing.append(Envelope(to, message))
+        else:
+            self.learned.append(message)
 
     def broadcast(self, message: Message, include_self: bool) -> None:
         for other in self.agents:
-            if (other != self.agent or include_self) and other not in self.byzantine:
-                self.outgoing.append(Envelope(other, message))
+            if other != self.agent or include_self:
+                if other not in self.byzantine:
+                    self.outgoing.append(Envelope(other, message))
+                else:
+                    self.learned.append(message)
 
     def set_timer(self, name: str, delay: float) -> None:
         self.last_timer_op[name] = True
@@ -157,7 +166,9 @@ class _StepCompiler:
 #: memo entries (all tables together) before the caches are emptied; roughly 200 bytes each
 DEFAULT_MEMO_ENTRIES = 1 << 21
 
-Part = tuple[int, int, int, Action, bool, tuple[Effect, ...], bool]  # comp, net, facts add, action, fair, effects, loop
+#: comp, net, facts added, messages learned, action, fair, effects, self-loop
+Part = tuple[int, int, int, int, Action, bool, tuple[Effect, ...], bool]
+Faults = tuple[frozenset[AgentId], tuple[int, int, int], frozenset[int]]  # crashed, budget left, learned
 
 
 class ActorModel:
@@ -176,6 +187,7 @@ class ActorModel:
         self.byzantine = frozenset(self.config.byzantine)
         self.honest = frozenset(self.agents) - self.byzantine
         self.multiset = self.config.network == "multiset"
+        self.dolev_yao = self.config.adversary == "dolev-yao" and bool(self.byzantine)
         self.memo_entries = memo_entries
         self._state_bytes: dict[Any, bytes] = {}
         self._agents: Interner[tuple[Any, frozenset[str]]] = Interner(b"agent", self._encode_agent)
@@ -183,10 +195,14 @@ class ActorModel:
         #: per world position: component fingerprint -> its mixed value (see :meth:`fingerprint`)
         self._mix: list[dict[int, int]] = [{} for _ in range(self.n + 3)]
         self._envelopes: Interner[Envelope] = Interner(b"envelope", self._encode_envelope)
+        self._injected: Interner[Envelope] = Interner(b"injected", self._encode_envelope)  # the adversary's
+        self._envelope_of: dict[int, Envelope] = {}  # either kind of envelope fingerprint -> the envelope
         self._networks: Interner[frozenset[Any]] = Interner(b"network", self._encode_network)
         self._facts: Interner[tuple[frozenset[Decision], frozenset[Evidence]]] = Interner(b"facts", canonical_bytes)
-        self._faults: Interner[tuple[frozenset[AgentId], tuple[int, int, int]]] = Interner(b"faults", canonical_bytes)
-        self._order: dict[int, tuple[int, bytes]] = {}  # envelope fp -> canonical delivery order
+        self._faults: Interner[Faults] = Interner(b"faults", self._encode_faults)
+        self._messages: Interner[Message] = Interner(b"message", Message.canonical)
+        self._learnings: Interner[frozenset[int]] = Interner(b"learned", self._encode_network)
+        self._order: dict[int, tuple[int, bytes, bool]] = {}  # envelope fp -> canonical delivery order
         self._deliver_actions: dict[int, tuple[Action, bool]] = {}
         self._timer_actions: dict[tuple[int, str], Action] = {}
         self._reset_memos()
@@ -216,6 +232,11 @@ class ActorModel:
     def _encode_network(self, network: frozenset[Any]) -> bytes:
         return canonical_bytes(sorted(network))  # envelope fingerprints, or (fingerprint, copies) pairs
 
+    @staticmethod
+    def _encode_faults(faults: Faults) -> bytes:
+        crashed, budget, learned = faults
+        return canonical_bytes([sorted(crashed), list(budget), sorted(learned)])
+
     def _reset_memos(self) -> None:
         self._parts: list[dict[tuple[int, int], tuple[Part, ...]]] = [{} for _ in range(self.n)]
         #: network -> per agent: component -> (moves, self-loops), the hot path's memo
@@ -228,6 +249,8 @@ class ActorModel:
         self._net_after: dict[tuple[int, int, tuple[int, ...]], int] = {}
         self._facts_after: dict[tuple[int, int], int] = {}
         self._facts_changes: dict[tuple[int, int], tuple[int, int]] = {}
+        self._lessons: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+        self._net_changes: dict[tuple[int, int, int], tuple[int, int, int]] = {}
         self._memo_size = 0
 
     def trim(self) -> None:
@@ -246,6 +269,7 @@ class ActorModel:
         outgoing: list[int] = []
         decisions: set[Decision] = set()
         evidence: set[Evidence] = set()
+        learned: set[int] = set()
         for i, agent in enumerate(self.agents):
             if agent in self.byzantine:
                 continue
@@ -254,21 +278,66 @@ class ActorModel:
             nodes[i] = step.state
             timers[i] = (timers[i] - delta.disarm) | delta.arm
             outgoing += delta.outgoing
+            if delta.learned:
+                learned |= self._learnings[delta.learned]
             if delta.facts:
                 added_decisions, added_evidence = self._facts[delta.facts]
                 decisions |= added_decisions
                 evidence |= added_evidence
         adversary = self.protocol.adversary
-        injected = [env for bad in sorted(self.byzantine)
-                    for env in adversary.messages(self.protocol, bad) if env.to not in self.byzantine]
+        knowledge = frozenset(learned) if self.dolev_yao else frozenset()
+        injected = list(self._derived(knowledge)) if self.dolev_yao else [
+            self._envelope(env, injected=True) for bad in sorted(self.byzantine)
+            for env in adversary.messages(self.protocol, bad) if env.to not in self.byzantine]
         if self.config.intruder:
-            injected += [env for env in adversary.forged(self.protocol) if env.to not in self.byzantine]
-        outgoing += [self._envelope(env) for env in injected]
+            injected += [self._envelope(env, injected=True) for env in adversary.forged(self.protocol)
+                         if env.to not in self.byzantine]
+        outgoing += injected
         network = self._net_after_op(self._networks.add(frozenset()), 0, tuple(outgoing))
         comps = tuple(self._agent_comp((nodes[i], timers[i])) for i in range(self.n))
         facts = self._facts.add((frozenset(decisions), frozenset(evidence)))
-        faults = self._faults.add((frozenset(), (self.config.max_crashes, self.config.drops, self.config.duplicates)))
+        budget = (self.config.max_crashes, self.config.drops, self.config.duplicates)
+        faults = self._faults.add((frozenset(), budget, knowledge))
         return (*comps, network, facts, faults)
+
+    # --------------------------------------------------------- Dolev-Yao adversary
+    def _derived(self, knowledge: frozenset[int]) -> tuple[int, ...]:
+        """Every envelope the Byzantine coalition can send once it has learned ``knowledge``."""
+        messages = frozenset(self._messages[m] for m in knowledge)
+        adversary = self.protocol.adversary
+        out = {self._envelope(env, injected=True) for bad in sorted(self.byzantine)
+               for env in adversary.derived(self.protocol, bad, messages) if env.to not in self.byzantine}
+        return tuple(sorted(out, key=self._order.__getitem__))
+
+    def _lesson(self, faults: int, learned: int) -> tuple[int, tuple[int, ...]]:
+        """The adversary's component after it learns ``learned``, and the envelopes that makes new."""
+        key = (faults, learned)
+        found = self._lessons.get(key)
+        if found is None:
+            crashed, budget, knowledge = self._faults[faults]
+            grown = knowledge | self._learnings[learned]
+            if grown == knowledge:
+                found = (faults, ())
+            else:
+                before = set(self._derived(knowledge))
+                new = tuple(fp for fp in self._derived(grown) if fp not in before)
+                found = (self._faults.add((crashed, budget, grown)), new)
+            self._lessons[key] = found
+            self._memo_size += 1
+        return found
+
+    def _learn(self, net: int, faults: int, learned: int) -> tuple[int, int, int]:
+        """(network, adversary component, fingerprint change) once a step taught the adversary ``learned``."""
+        key = (net, faults, learned)
+        found = self._net_changes.get(key)
+        if found is None:
+            faults2, new = self._lesson(faults, learned)
+            net2 = self._net_after_op(net, 0, new) if new else net
+            n = self.n
+            change = self._mixed(n, net) ^ self._mixed(n, net2) ^ self._mixed(n + 2, faults) ^ self._mixed(n + 2, faults2)
+            found = self._net_changes[key] = (net2, faults2, change)
+            self._memo_size += 1
+        return found
 
     def fingerprint(self, world: World) -> int:
         """The world's 64-bit fingerprint: the XOR of one mixed value per (position, component).
@@ -294,10 +363,10 @@ class ActorModel:
     def view(self, world: World) -> WorldView:
         n = self.n
         comps = [self._agents[c] for c in world[:n]]
-        crashed, budget = self._faults[world[n + 2]]
+        crashed, budget, _learned = self._faults[world[n + 2]]
         decisions, evidence = self._facts[world[n + 1]]
         network = self._networks[world[n]]
-        envs = self._envelopes.values
+        envs = self._envelope_of
         net = frozenset((envs[fp], count) for fp, count in network) if self.multiset \
             else frozenset(envs[fp] for fp in network)
         return WorldView(tuple(c[0] for c in comps), tuple(c[1] for c in comps), net, crashed, decisions,
@@ -310,7 +379,7 @@ class ActorModel:
         net = world[self.n]
         known = self._in_flight.get(net)
         if known is None:
-            envs = self._envelopes.values
+            envs = self._envelope_of
             network = self._networks[net]
             known = tuple(envs[fp] for fp, _count in network) if self.multiset else tuple(envs[fp] for fp in network)
             self._in_flight[net] = known
@@ -348,12 +417,15 @@ class ActorModel:
             moves, stays, _count = found
             if moves:
                 head, mid = world[:i], world[i + 1:n]
-                for comp2, net2, add, action, fair, change in moves:
+                for comp2, net2, add, learned, action, fair, change in moves:
+                    facts2, faults2, succ_fp = facts, faults, fp ^ change
                     if add:
                         facts2, more = self._facts_change(facts, add)
-                        append(((*head, comp2, *mid, net2, facts2, faults), fp ^ change ^ more, action, fair))
-                    else:
-                        append(((*head, comp2, *mid, net2, facts, faults), fp ^ change, action, fair))
+                        succ_fp ^= more
+                    if learned:
+                        net2, faults2, more = self._learn(net2, faults, learned)
+                        succ_fp ^= more
+                    append(((*head, comp2, *mid, net2, facts2, faults2), succ_fp, action, fair))
             if loops:
                 for action, fair in stays:
                     append((world, fp, action, fair))
@@ -383,8 +455,19 @@ class ActorModel:
                 found = by_agent[i][comp] = self._agent_moves(i, comp, net)
             moves = found[0]
             generated += found[2]
-            for comp2, net2, add, _action, _fair, change in moves:
-                if add:
+            for comp2, net2, add, learned, _action, _fair, change in moves:
+                if learned:  # the Dolev-Yao adversary learns: rarer, and off the fast path
+                    facts2, faults2, succ_fp = facts, faults, fp ^ change
+                    if add:
+                        facts2, more = self._facts_change(facts, add)
+                        succ_fp ^= more
+                    net2, faults2, more = self._learn(net2, faults, learned)
+                    succ_fp ^= more
+                    if succ_fp == fp or known(succ_fp):
+                        continue
+                    remember(succ_fp)
+                    add_world((*world[:i], comp2, *world[i + 1:n], net2, facts2, faults2))
+                elif add:
                     both = changes.get((facts, add)) or self._facts_change(facts, add)
                     succ_fp = fp ^ change ^ both[1]
                     if succ_fp == fp or known(succ_fp):
@@ -424,12 +507,12 @@ class ActorModel:
 
     def _plan(self, faults: int) -> tuple[tuple[int, ...], bool]:
         """For a faults component: the honest agents that have not crashed, and whether budget is left."""
-        crashed, (crashes, drops, dups) = self._faults[faults]
+        crashed, (crashes, drops, dups), _learned = self._faults[faults]
         active = tuple(i for i, a in enumerate(self.agents) if a not in self.byzantine and a not in crashed)
         plan = self._plans[faults] = (active, bool(crashes or (self.multiset and (drops or dups))))
         return plan
 
-    def _agent_moves(self, i: int, comp: int, net: int) -> tuple[tuple[tuple[int, int, int, Action, bool, int], ...],
+    def _agent_moves(self, i: int, comp: int, net: int) -> tuple[tuple[tuple[int, int, int, int, Action, bool, int], ...],
                                                                    tuple[tuple[Action, bool], ...], int]:
         """The agent's parts split for the hot path: (moves to another world with their fingerprint
         changes, self-loops, how many moves)."""
@@ -437,9 +520,9 @@ class ActorModel:
         self._memo_size += 1
         n = self.n
         base = self._mixed(i, comp) ^ self._mixed(n, net)
-        moves = tuple((c, nt, add, action, fair, base ^ self._mixed(i, c) ^ self._mixed(n, nt))
-                      for c, nt, add, action, fair, _e, loop in parts if not loop)
-        return moves, tuple((action, fair) for _c, _nt, _add, action, fair, _e, loop in parts if loop), len(moves)
+        moves = tuple((c, nt, add, learned, action, fair, base ^ self._mixed(i, c) ^ self._mixed(n, nt))
+                      for c, nt, add, learned, action, fair, _e, loop in parts if not loop)
+        return moves, tuple((action, fair) for *_rest, action, fair, _e, loop in parts if loop), len(moves)
 
     def transitions(self, world: World) -> Iterator[Transition]:
         """Every enabled action with its successor and effects, in a canonical (reproducible) order."""
@@ -447,12 +530,15 @@ class ActorModel:
         net, facts, faults = world[n], world[n + 1], world[n + 2]
         for i in self._active_agents(faults):
             parts = self._parts[i].get((world[i], net)) or self._agent_parts(i, world[i], net)
-            for comp, net2, add, action, fair, effects, loop in parts:
+            for comp, net2, add, learned, action, fair, effects, loop in parts:
                 if loop:
                     yield Transition(action, world, effects, fair)
                     continue
                 facts2 = facts if not add else self._facts_after_op(facts, add)
-                yield Transition(action, (*world[:i], comp, *world[i + 1:n], net2, facts2, faults), effects, fair)
+                faults2 = faults
+                if learned:
+                    net2, faults2, _change = self._learn(net2, faults, learned)
+                yield Transition(action, (*world[:i], comp, *world[i + 1:n], net2, facts2, faults2), effects, fair)
         yield from self._budget_transitions(world)
 
     # ---------------------------------------------------------------- helpers
@@ -461,12 +547,16 @@ class ActorModel:
         plan = self._plans.get(faults)
         return (plan or self._plan(faults))[0]
 
-    def _envelope(self, env: Envelope) -> int:
-        fp = self._envelopes.add(env)
+    def _envelope(self, env: Envelope, *, injected: bool = False) -> int:
+        """An envelope's fingerprint. The adversary's injections are kept apart from what honest agents
+        sent (even the same message to the same agent), since only the latter is delivered fairly."""
+        fp = (self._injected if injected else self._envelopes).add(env)
         if fp not in self._order:
-            self._order[fp] = (self.index[env.to], env.message.canonical())
-            # fairness covers messages between honest members only: the adversary may withhold its own
-            self._deliver_actions[fp] = (Action("deliver", env.to, env), env.message.sender in self.honest)
+            self._order[fp] = (self.index[env.to], env.message.canonical(), injected)
+            self._envelope_of[fp] = env
+            # fairness covers what honest members sent one another: the adversary may withhold its own
+            fair = not injected and env.message.sender in self.honest
+            self._deliver_actions[fp] = (Action("deliver", env.to, env), fair)
         return fp
 
     def _delivery_lists(self, net: int) -> tuple[tuple[int, ...], ...]:
@@ -492,11 +582,11 @@ class ActorModel:
             action, fair = self._deliver_actions[env_fp]
             delta = self._delivery(env_fp, state)
             if delta.noop and (delta.deferred or not self.multiset):
-                parts.append((comp, net, 0, action, fair, delta.effects, True))
+                parts.append((comp, net, 0, 0, action, fair, delta.effects, True))
                 continue
             comp2 = comp if delta.noop else self._agent_comp((delta.state, (timers - delta.disarm) | delta.arm))
             net2 = self._net_after_op(net, env_fp if self.multiset else 0, delta.outgoing)
-            parts.append((comp2, net2, delta.facts, action, fair, delta.effects, False))
+            parts.append((comp2, net2, delta.facts, delta.learned, action, fair, delta.effects, False))
         for name in sorted(timers):
             timer_action = self._timer_actions.get((i, name))
             if timer_action is None:
@@ -505,7 +595,7 @@ class ActorModel:
             remaining = timers - {name}
             comp2 = self._agent_comp((delta.state, (remaining - delta.disarm) | delta.arm))
             net2 = self._net_after_op(net, 0, delta.outgoing) if delta.outgoing else net
-            parts.append((comp2, net2, delta.facts, timer_action, True, delta.effects, False))
+            parts.append((comp2, net2, delta.facts, delta.learned, timer_action, True, delta.effects, False))
         result = self._parts[i][(comp, net)] = tuple(parts)
         self._memo_size += 1 + len(parts)
         return result
@@ -514,7 +604,7 @@ class ActorModel:
         key = (env_fp, state)
         delta = self._on_delivery.get(key)
         if delta is None:
-            env = self._envelopes[env_fp]
+            env = self._envelope_of[env_fp]
             step = self.protocol.receive(env.to, state, env.message)
             delta = self._on_delivery[key] = self._compile(env.to, state, step)
             self._memo_size += 1
@@ -538,9 +628,11 @@ class ActorModel:
         noop = unchanged and not any(type(e) not in _INERT for e in step.effects)
         facts = self._facts.add((frozenset(sink.decisions), frozenset(sink.proofs))) \
             if sink.decisions or sink.proofs else 0
+        learned = self._learnings.add(frozenset(self._messages.add(m) for m in sink.learned)) \
+            if sink.learned and self.dolev_yao else 0
         return _Delta(step, noop, frozenset(name for name, on in last.items() if on),
                       frozenset(name for name, on in last.items() if not on),
-                      tuple(self._envelope(env) for env in sink.outgoing), facts)
+                      tuple(self._envelope(env) for env in sink.outgoing), facts, learned)
 
     def _net_after_op(self, net: int, consumed: int, added: tuple[int, ...]) -> int:
         """The network after one envelope was consumed (multiset) and ``added`` were sent."""
@@ -578,20 +670,20 @@ class ActorModel:
         """Drops and duplicates (multiset network) and crashes, while their budgets last."""
         n = self.n
         net, faults = world[n], world[n + 2]
-        crashed, (crashes, drops, dups) = self._faults[faults]
+        crashed, (crashes, drops, dups), learned = self._faults[faults]
         network = self._networks[net]
         if self.multiset and (drops or dups):
             for fp in sorted((fp for fp, _count in network), key=self._order.__getitem__):
-                env = self._envelopes[fp]
+                env = self._envelope_of[fp]
                 if drops:
                     yield Transition(Action("drop", env.to, env),
                                      self._with(world, net=self._net_after_op(net, fp, ()),
-                                                faults=self._faults.add((crashed, (crashes, drops - 1, dups)))),
+                                                faults=self._faults.add((crashed, (crashes, drops - 1, dups), learned))),
                                      (), False)
                 if dups:
                     yield Transition(Action("duplicate", env.to, env),
                                      self._with(world, net=self._net_after_op(net, 0, (fp,)),
-                                                faults=self._faults.add((crashed, (crashes, drops, dups - 1)))),
+                                                faults=self._faults.add((crashed, (crashes, drops, dups - 1), learned))),
                                      (), False)
         if crashes:
             for i in self._active_agents(faults):
@@ -605,16 +697,16 @@ class ActorModel:
     def _crash(self, world: World, i: int, agent: AgentId) -> World:
         """The agent stops for good: its timers and the messages to it are gone; its last state stays."""
         n = self.n
-        crashed, (crashes, drops, dups) = self._faults[world[n + 2]]
+        crashed, (crashes, drops, dups), learned = self._faults[world[n + 2]]
         state, _timers = self._agents[world[i]]
         network = self._networks[world[n]]
-        envs = self._envelopes
+        envs = self._envelope_of
         if self.multiset:
             kept: frozenset[Any] = frozenset(item for item in network if envs[item[0]].to != agent)
         else:
             kept = frozenset(fp for fp in network if envs[fp].to != agent)
         comp = self._agent_comp((state, frozenset()))
-        faults = self._faults.add((crashed | {agent}, (crashes - 1, drops, dups)))
+        faults = self._faults.add((crashed | {agent}, (crashes - 1, drops, dups), learned))
         return (*world[:i], comp, *world[i + 1:n], self._networks.add(kept), world[n + 1], faults)
 
     # ------------------------------------------------------------ fairness

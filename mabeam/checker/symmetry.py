@@ -186,17 +186,22 @@ class Symmetry:
             return model._agent_comp((rename(state), frozenset(rename(t) for t in timers)))
         if kind == "network":
             network = model._networks[comp]
-            envs = model._envelopes
+            envs, order = model._envelope_of, model._order
+
+            def moved(fp: int) -> int:
+                return model._envelope(rename(envs[fp]), injected=order[fp][2])
+
             if model.multiset:
-                value: frozenset[Any] = frozenset((model._envelope(rename(envs[fp])), count) for fp, count in network)
+                value: frozenset[Any] = frozenset((moved(fp), count) for fp, count in network)
             else:
-                value = frozenset(model._envelope(rename(envs[fp])) for fp in network)
+                value = frozenset(moved(fp) for fp in network)
             return model._networks.add(value)
         if kind == "facts":
             decisions, evidence = model._facts[comp]
             return model._facts.add((frozenset(rename(d) for d in decisions), frozenset(rename(e) for e in evidence)))
-        crashed, budget = model._faults[comp]
-        return model._faults.add((frozenset(mapping.get(a, a) for a in crashed), budget))
+        crashed, budget, learned = model._faults[comp]
+        known = frozenset(model._messages.add(rename(model._messages[m])) for m in learned)
+        return model._faults.add((frozenset(mapping.get(a, a) for a in crashed), budget, known))
 
     def _renamer(self, mapping: dict[AgentId, AgentId], perm: tuple[int, ...]) -> Callable[[Any], Any]:
         """A function renaming agents throughout a value (injectively: ``mapping`` is a permutation)."""
@@ -260,17 +265,18 @@ class Symmetry:
             state, timers = model._agents[comp]
             return [anonymise(state), sorted(canonical_bytes(anonymise(t)) for t in timers)]
         if kind == "network":
-            envs = model._envelopes
+            envs, order = model._envelope_of, model._order
             network = model._networks[comp]
-            items = ([(canonical_bytes(anonymise(envs[fp])), count) for fp, count in network] if model.multiset
-                     else [canonical_bytes(anonymise(envs[fp])) for fp in network])
+            items = ([(canonical_bytes([anonymise(envs[fp]), order[fp][2]]), count) for fp, count in network]
+                     if model.multiset else [canonical_bytes([anonymise(envs[fp]), order[fp][2]]) for fp in network])
             return sorted(items)
         if kind == "facts":
             decisions, evidence = model._facts[comp]
             return [sorted(canonical_bytes(anonymise(d)) for d in decisions),
                     sorted(canonical_bytes(anonymise(e)) for e in evidence)]
-        crashed, budget = model._faults[comp]
-        return [sorted(roles.get(a, a) for a in crashed), list(budget)]
+        crashed, budget, learned = model._faults[comp]
+        return [sorted(roles.get(a, a) for a in crashed), list(budget),
+                sorted(canonical_bytes(anonymise(model._messages[m])) for m in learned)]
 
     def _anonymiser(self, roles: dict[AgentId, str], i: int) -> Callable[[Any], Any]:
         """Names of interchangeable agents replaced by their role; member-indexed tuples reordered so
