@@ -19,9 +19,9 @@ class CheckConfig:
     ``network="multiset"``: each send puts one copy in flight; delivery consumes it.
     ``network="duplicating"``: a sent message stays available forever, so it may be
     delivered any number of times or never (loss, duplication and reordering at once).
-    ``max_depth`` and ``max_states`` bound the search; ``max_memory`` (bytes of resident
-    memory, ``None``: a safe fraction of the memory available when the search starts)
-    stops it cleanly. A bounded search reports itself incomplete, never "holds".
+    ``max_depth``, ``max_states`` and ``max_seconds`` bound the search; ``max_memory``
+    (bytes of resident memory, ``None``: a safe fraction of the memory available when the
+    search starts) stops it cleanly. A bounded search reports itself incomplete, never "holds".
     ``stop_on_violation`` ends the search at the first level with a safety violation
     (its trace is still a shortest one). ``symmetry`` and ``por`` ask for the
     reductions of :mod:`mabeam.checker.reduction`.
@@ -42,6 +42,7 @@ class CheckConfig:
     max_depth: int | None = None
     max_states: int | None = None
     max_memory: int | None = None
+    max_seconds: float | None = None
     stop_on_violation: bool = False
     symmetry: bool = False
     por: bool = False
@@ -59,6 +60,10 @@ class CheckConfig:
             # bool is an int subclass: drops=True would silently mean one drop
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.max_seconds is not None and (isinstance(self.max_seconds, bool) or
+                                             not isinstance(self.max_seconds, (int, float)) or
+                                             not 0 < self.max_seconds < float("inf")):
+            raise ConfigurationError(f"max_seconds must be a positive number of seconds, got {self.max_seconds!r}")
         for name in ("intruder", "stop_on_violation", "symmetry", "por"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be a bool, got {getattr(self, name)!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import time
 
 from ..core.errors import ConfigurationError
 
@@ -64,23 +65,32 @@ def default_budget() -> int:
     return current_rss() + int(available_memory() * DEFAULT_FRACTION)
 
 
+class OutOfTime(Exception):
+    """The search's time budget ran out (it stops with a partial report)."""
+
+
 class MemoryWatch:
-    """Checks resident memory against ``budget`` every ``every`` calls to :meth:`tick`."""
+    """Checks resident memory against ``budget`` (and the clock against ``deadline``, a
+    ``time.monotonic()`` value) every ``every`` calls to :meth:`tick`."""
 
-    __slots__ = ("_count", "budget", "every", "high_water")
+    __slots__ = ("_count", "budget", "deadline", "every", "high_water")
 
-    def __init__(self, budget: int | None, every: int = 4096) -> None:
+    def __init__(self, budget: int | None, every: int = 4096, deadline: float | None = None) -> None:
         self.budget = default_budget() if budget is None else budget
         self.every = every
+        self.deadline = deadline
         self.high_water = 0
         self._count = 0
 
     def tick(self) -> bool:
-        """Cheap most of the time; every ``every`` calls, whether memory is over 90% of the budget."""
+        """Cheap most of the time; every ``every`` calls, whether memory is over 90% of the budget
+        (:class:`OutOfTime` past the deadline)."""
         self._count += 1
         if self._count < self.every:
             return False
         self._count = 0
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime
         return self.pressed()
 
     def pressed(self) -> bool:

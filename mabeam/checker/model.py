@@ -169,6 +169,8 @@ DEFAULT_MEMO_ENTRIES = 1 << 21
 #: comp, net, facts added, messages learned, action, fair, effects, self-loop
 Part = tuple[int, int, int, int, Action, bool, tuple[Effect, ...], bool]
 Faults = tuple[frozenset[AgentId], tuple[int, int, int], frozenset[int]]  # crashed, budget left, learned
+#: comp, net, facts added, messages learned, action, fair, fingerprint change
+Move = tuple[int, int, int, int, Action, bool, int]
 
 
 class ActorModel:
@@ -333,8 +335,8 @@ class ActorModel:
         if found is None:
             faults2, new = self._lesson(faults, learned)
             net2 = self._net_after_op(net, 0, new) if new else net
-            n = self.n
-            change = self._mixed(n, net) ^ self._mixed(n, net2) ^ self._mixed(n + 2, faults) ^ self._mixed(n + 2, faults2)
+            n, mixed = self.n, self._mixed
+            change = mixed(n, net) ^ mixed(n, net2) ^ mixed(n + 2, faults) ^ mixed(n + 2, faults2)
             found = self._net_changes[key] = (net2, faults2, change)
             self._memo_size += 1
         return found
@@ -512,8 +514,8 @@ class ActorModel:
         plan = self._plans[faults] = (active, bool(crashes or (self.multiset and (drops or dups))))
         return plan
 
-    def _agent_moves(self, i: int, comp: int, net: int) -> tuple[tuple[tuple[int, int, int, int, Action, bool, int], ...],
-                                                                   tuple[tuple[Action, bool], ...], int]:
+    def _agent_moves(self, i: int, comp: int, net: int
+                     ) -> tuple[tuple[Move, ...], tuple[tuple[Action, bool], ...], int]:
         """The agent's parts split for the hot path: (moves to another world with their fingerprint
         changes, self-loops, how many moves)."""
         parts = self._parts[i].get((comp, net)) or self._agent_parts(i, comp, net)
@@ -673,18 +675,16 @@ class ActorModel:
         crashed, (crashes, drops, dups), learned = self._faults[faults]
         network = self._networks[net]
         if self.multiset and (drops or dups):
+            dropped = self._faults.add((crashed, (crashes, drops - 1, dups), learned)) if drops else 0
+            copied = self._faults.add((crashed, (crashes, drops, dups - 1), learned)) if dups else 0
             for fp in sorted((fp for fp, _count in network), key=self._order.__getitem__):
                 env = self._envelope_of[fp]
                 if drops:
                     yield Transition(Action("drop", env.to, env),
-                                     self._with(world, net=self._net_after_op(net, fp, ()),
-                                                faults=self._faults.add((crashed, (crashes, drops - 1, dups), learned))),
-                                     (), False)
+                                     self._with(world, net=self._net_after_op(net, fp, ()), faults=dropped), (), False)
                 if dups:
                     yield Transition(Action("duplicate", env.to, env),
-                                     self._with(world, net=self._net_after_op(net, 0, (fp,)),
-                                                faults=self._faults.add((crashed, (crashes, drops, dups - 1), learned))),
-                                     (), False)
+                                     self._with(world, net=self._net_after_op(net, 0, (fp,)), faults=copied), (), False)
         if crashes:
             for i in self._active_agents(faults):
                 agent = self.agents[i]

@@ -35,7 +35,7 @@ from ..core.observer import ObservedStep, Observer, RunInfo
 from ..core.properties import Kind, Property, Snapshot
 from .frontier import Frontier
 from .judge import Judge
-from .memory import MemoryWatch, peak_rss
+from .memory import MemoryWatch, OutOfTime, peak_rss
 from .model import Action, ActorModel, World
 from .reduction import Reduction
 from .results import CheckResult, Stats
@@ -118,7 +118,8 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
     live = [p for p in properties if p.kind is Kind.EVENTUALLY]
     steps = [p for p in properties if p.kind is Kind.STEP]
     keep_graph = bool(live) and config.fair_links and reduction.judges_liveness
-    watch = MemoryWatch(config.max_memory)
+    watch = MemoryWatch(config.max_memory, deadline=None if config.max_seconds is None
+                        else time.monotonic() + config.max_seconds)
     started = time.perf_counter()
     stats = Stats()
     store = FingerprintStore()
@@ -154,6 +155,8 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
         stats.complete, stats.bound = False, "interrupted (Ctrl-C)"
     except OutOfMemory:
         stats.complete, stats.bound = False, f"memory budget {watch.budget / 2**30:.2f} GiB reached"
+    except OutOfTime:
+        stats.complete, stats.bound = False, f"time budget {config.max_seconds:g} s reached"
     finally:
         frontier.close()
     stats.distinct_states = len(store)
