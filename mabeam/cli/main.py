@@ -125,6 +125,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         overrides["duplicates"] = args.dups
     if args.max_memory is not None:
         overrides["max_memory"] = parse_size(args.max_memory)
+    if args.max_seconds is not None:
+        overrides["max_seconds"] = args.max_seconds
+    if args.adversary:
+        overrides["adversary"] = args.adversary
+    if args.sweep:
+        return _sweep(entry, args, overrides)
     for flag in ("symmetry", "por", "stop_on_violation"):
         if getattr(args, flag):
             overrides[flag] = True
@@ -149,6 +155,33 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, f"{entry.name}: {_headline(result)}", model.protocol.agents))
     return EXIT_CODES[result.verdict]
+
+
+def _sweep(entry: Any, args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    """``check --sweep``: every declared size and bound, exhaustive where it finishes."""
+    from ..api.verify import sweep_protocol
+
+    if any(getattr(args, flag) is not None for flag in ("agents", "faulty", "mutant", "depth", "max_states")):
+        raise UsageError("--sweep checks the protocol's declared points: drop --agents/--faulty/--mutant/--depth/"
+                         "--max-states (or run one point without --sweep)")
+    rows = sweep_protocol(entry.name, seed=args.seed, **overrides)
+    table = [row.to_json() for row in rows]
+    violated = any(r["violated"] for r in table)
+    incomplete = any(r["mode"] != "exhaustive" for r in table)
+    verdict = "violated" if violated else "incomplete" if incomplete else "holds"
+    if args.json:
+        print(json.dumps({"protocol": entry.name, "sweep": table, "verdict": verdict,
+                          "exit_code": EXIT_CODES[verdict]}))
+    else:
+        print(f"{entry.name} sweep: {len(table)} points")
+        print(f"  {'point':<34} {'n':>3} {'f':>2}  {'mode':<14} {'states':>11} {'depth':>5} {'seconds':>8}  verdict")
+        for r in table:
+            states = f"{r['states']:,}" + ("" if r["walk_states"] is None else f" (+{r['walk_states']:,} walked)")
+            status = ("VIOLATED " + ", ".join(r["violated"])) if r["violated"] else \
+                ("holds" if r["mode"] == "exhaustive" else "no violation found (not exhaustive)")
+            print(f"  {r['label']:<34} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<14} {states:>11} "
+                  f"{r['depth']:>5} {r['seconds']:>8.2f}  {status}")
+    return EXIT_CODES[verdict]
 
 
 def _headline(result: CheckResult) -> str:
@@ -267,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--por", action="store_true", help="partial-order reduction (ample sets)")
     p.add_argument("--stop-on-violation", action="store_true",
                    help="stop at the first level with a safety violation (its trace is still shortest)")
+    p.add_argument("--max-seconds", type=float, help="stop after this many seconds of search (incomplete)")
+    p.add_argument("--adversary", choices=["static", "dolev-yao"],
+                   help="Byzantine agents: static (all they can sign, in flight from the start; default) or "
+                        "dolev-yao (also everything they can build from what they learn)")
+    p.add_argument("--sweep", action="store_true",
+                   help="check every size and bound the protocol declares (exhaustive where it finishes)")
     p.add_argument("--mutant")
     p.add_argument("--network", choices=["multiset", "duplicating"])
     p.add_argument("--drops", type=_nonneg, help="message-loss budget (multiset network)")
