@@ -70,6 +70,16 @@ class Frontier:
         for world, fp in zip(worlds, fps):
             self.append(world, fp)
 
+    def take(self, count: int) -> tuple[list[tuple[int, ...]], list[int]]:
+        """Remove up to ``count`` worlds (the newest tuples first) to hand them to another worker."""
+        if not self._worlds:
+            return [], []
+        count = min(count, len(self._worlds))
+        worlds, fps = self._worlds[-count:], self._fps[-count:]
+        del self._worlds[-count:], self._fps[-count:]
+        self._count -= count
+        return worlds, fps
+
     def _pack(self) -> None:
         packed = np.array(self._pending, dtype=np.uint64).reshape(-1, self.width + 1)
         self._pending = []

@@ -96,6 +96,7 @@ class Stats:
     complete: bool = True  # the whole reachable space was explored
     bound: str = ""
     memo_entries: int = 0  # entries in the checker's step caches when the search ended
+    worker_cpu: list[dict[str, float]] = field(default_factory=list)  # partitioned search: CPU s per phase
 
     @property
     def states_per_second(self) -> float:

@@ -17,6 +17,13 @@ class FingerprintStore:
         self._levels: list[tuple[np.ndarray, np.ndarray]] = []
         self._staged: list[tuple[np.ndarray, np.ndarray]] = []
 
+    @classmethod
+    def of_sorted(cls, fingerprints: np.ndarray) -> FingerprintStore:
+        """A store answering membership for ``fingerprints`` (sorted, unique), without parent links."""
+        store = cls()
+        store._all = fingerprints
+        return store
+
     def __len__(self) -> int:
         return int(self._all.size)
 
@@ -46,9 +53,12 @@ class FingerprintStore:
         if fingerprints.size:
             self._staged.append((fingerprints, parents))
 
-    def commit_level(self) -> None:
-        """Store the staged parts as one level (nothing if none were staged)."""
+    def commit_level(self, *, keep_empty: bool = False) -> None:
+        """Store the staged parts as one level (nothing if none were staged, unless ``keep_empty``:
+        a partitioned search's share keeps one entry per level, so levels stay depths)."""
         if not self._staged:
+            if keep_empty:
+                self._levels.append((np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)))
             return
         fps = np.concatenate([f for f, _ in self._staged])
         parents = np.concatenate([p for _, p in self._staged])

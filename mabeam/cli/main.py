@@ -112,7 +112,6 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from ..api.verify import build_model
-    from ..checker import check, random_walks
     from ..checker.memory import parse_size
 
     entry = get(args.protocol)
@@ -139,15 +138,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     info = {"protocol": entry.name, "agents": model.protocol.n,
             "faulty": args.faulty if args.faulty is not None else entry.default_faulty,
             "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states, **overrides}
-    if args.walks:
-        result = random_walks(model, entry.properties, seed=args.seed, walks=args.walks,
-                              max_steps=args.steps)
-    else:
-        if not args.json:
-            print(f"checking {entry.name}: {info['agents']} agents, faulty={info['faulty']} "
-                  f"({entry.fault_model}), network={model.config.network}"
-                  + (f", mutant {args.mutant}" if args.mutant else ""), flush=True)
-        result = check(model, entry.properties, progress=_progress_printer(not args.json))
+    result = _search(args, entry, model, info)
     if args.trace_out:
         Path(args.trace_out).write_text(json.dumps(check_to_json(result, info), indent=2))
     if args.json:
@@ -155,6 +146,55 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, f"{entry.name}: {_headline(result)}", model.protocol.agents))
     return EXIT_CODES[result.verdict]
+
+
+def _search(args: argparse.Namespace, entry: Any, model: Any, info: dict[str, Any]) -> CheckResult:
+    """The search ``check`` asked for: exhaustive (in one process, partitioned, on Ray), walks or a swarm."""
+    from ..checker import check, random_walks
+
+    workers = _workers(args)
+    if args.walks and args.swarm:
+        raise UsageError("choose --walks or --swarm")
+    if args.walks:
+        result = random_walks(model, entry.properties, seed=args.seed, walks=args.walks,
+                              max_steps=args.steps)
+    elif args.swarm:
+        from ..checker.swarm import swarm_check
+
+        if args.budget is None:
+            raise UsageError("--swarm needs --budget SECONDS (the wall time the whole swarm may take)")
+        if not args.json:
+            print(f"swarm over {entry.name}: {info['agents']} agents, faulty={info['faulty']}, {args.swarm} searches "
+                  f"on {workers} {'Ray CPUs' if args.ray else 'processes'}, {args.budget:g} s", flush=True)
+        result = swarm_check(model, entry.properties, searches=args.swarm, budget=args.budget, workers=workers,
+                             ray=args.ray, seed=args.seed)
+    else:
+        if not args.json:
+            print(f"checking {entry.name}: {info['agents']} agents, faulty={info['faulty']} "
+                  f"({entry.fault_model}), network={model.config.network}"
+                  + (f", mutant {args.mutant}" if args.mutant else ""), flush=True)
+        result = check(model, entry.properties, progress=_progress_printer(not args.json), workers=workers,
+                       ray=args.ray)
+    return result
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """``--workers``; by default 1, or every CPU: of this machine for a local Ray or a swarm, of the
+    cluster for ``--ray ADDRESS``."""
+    from ..checker.parallel import cpu_count
+
+    if args.budget is not None and not args.swarm:
+        raise UsageError("--budget is the swarm's time budget: use it with --swarm (or --max-seconds for a search)")
+    if args.workers is not None:
+        return int(args.workers)
+    if args.ray is not None and args.ray != "local":
+        from ..checker.ray_search import ray_module
+
+        ray = ray_module()
+        if not ray.is_initialized():
+            ray.init(address=args.ray, log_to_driver=False, configure_logging=False)
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return cpu_count() if args.ray is not None or args.swarm else 1
 
 
 def _sweep(entry: Any, args: argparse.Namespace, overrides: dict[str, Any]) -> int:
@@ -306,6 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "dolev-yao (also everything they can build from what they learn)")
     p.add_argument("--sweep", action="store_true",
                    help="check every size and bound the protocol declares (exhaustive where it finishes)")
+    p.add_argument("--workers", type=_positive, metavar="N",
+                   help="partition the search over N local processes (same counts and verdicts; default 1; "
+                        "with --ray or --swarm: every CPU)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the workers as Ray actors: a local Ray instance, or the cluster at ADDRESS "
+                        "(needs the [ray] extra)")
+    p.add_argument("--swarm", type=_positive, metavar="K",
+                   help="K independent diversified searches (random walks, bounded BFS from random prefixes) "
+                        "instead of one exhaustive search; never 'holds'")
+    p.add_argument("--budget", type=float, metavar="SECONDS", help="wall time the whole --swarm may take")
     p.add_argument("--mutant")
     p.add_argument("--network", choices=["multiset", "duplicating"])
     p.add_argument("--drops", type=_nonneg, help="message-loss budget (multiset network)")
