@@ -301,6 +301,8 @@ def parse_tlc_value(text: str) -> Any:
 
     def take(expected: str | None = None) -> str:
         nonlocal position
+        if position >= len(tokens):
+            raise ValueError(f"TLC value ends early: {text!r}")
         token = tokens[position]
         if expected is not None and token != expected:
             raise ValueError(f"expected {expected!r}, got {token!r} in {text!r}")
