@@ -16,7 +16,8 @@ spec has one), and ``tla/<Module>.<purpose>.cfg`` a further one (the documented 
 3. use the quorum and threshold sizes of the Python configuration it models;
 4. reject the mutant specs below (one guard removed) with the expected violation.
 
-The runs take minutes (PBFT dominates), so they are in the slow tier.
+The TLC runs take minutes (PBFT dominates), so they are in the slow tier
+(``pytest -m slow``); the checks of this module's own helpers run in the default suite.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ import pytest
 from tlc_support import (
     ROOT, TLA_DIR, TlcResult, config_sections, find_jar, find_java, reachability_config, run_tlc,
 )
-
-pytestmark = pytest.mark.slow
 
 #: checked configuration (the cfg's name without .cfg) -> its module
 CONFIGS = {cfg.stem: cfg.stem.split(".")[0] for cfg in sorted(TLA_DIR.glob("*.cfg"))}
@@ -97,6 +96,7 @@ def test_reachability_config_replaces_the_checked_properties() -> None:
 
 
 # ------------------------------------------------------------ 1. clean checks
+@pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_tlc_checks_the_configuration_cleanly(config: str) -> None:
     _skip_without_tlc()
@@ -127,6 +127,7 @@ def test_every_contract_has_reachability_goals() -> None:
     assert {module for module, _, _ in GOALS} == set(MODULES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "pid", "negation"), GOALS, ids=[f"{m}-{p}" for m, p, _ in GOALS])
 def test_tlc_reaches_every_reachability_goal(module: str, pid: str, negation: str) -> None:
     _skip_without_tlc()
@@ -201,6 +202,7 @@ def _tla_sizes(module: str) -> dict[str, Any]:
     return parse_tlc_value(found.group(1).strip())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", MODULES)
 def test_quorums_and_thresholds_are_the_python_configurations(module: str) -> None:
     _skip_without_tlc()
@@ -260,6 +262,7 @@ MUTANTS: list[tuple[str, str, str, str, str, Callable[[str], str] | None]] = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "name", "old", "new", "broken", "config"), MUTANTS,
                          ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
 def test_tlc_rejects_the_mutant(module: str, name: str, old: str, new: str, broken: str,
@@ -273,6 +276,7 @@ def test_tlc_rejects_the_mutant(module: str, name: str, old: str, new: str, brok
         _fail(result, f"TLC must find {broken} violated in the mutant {mutant}")
 
 
+@pytest.mark.slow
 def test_the_undersized_layout_is_refused_by_the_real_spec() -> None:
     """Control for the Hierarchical mutant: with the construction check, that layout never starts."""
     _skip_without_tlc()

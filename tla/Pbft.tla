@@ -291,7 +291,7 @@ Timeout(r) ==
 
 \* f+1 valid VIEW-CHANGEs of others for higher views: join the smallest of those views
 Join(r) ==
-    /\ r \in Honest
+    /\ r \in Honest /\ view[r] < MaxView
     /\ LET higher == {m \in sent : m.type = "viewchange" /\ m.view > view[r] /\ m.sender # r
                                    /\ ValidViewChange(m)}
        IN /\ Cardinality({m.sender : m \in higher}) >= JoinThreshold
@@ -345,7 +345,7 @@ Next ==
           \/ Prepared(r) \/ Commit(r) \/ Stabilise(r)
           \/ \E v \in Views, val \in Values : CatchUp(r, v, val)
           \/ Timeout(r) \/ Join(r)
-          \/ \E proof \in ProofsFor(r) : SendNewView(r, proof)
+          \/ r = Primary(view[r]) /\ phase[r] = "view-change" /\ \E proof \in ProofsFor(r) : SendNewView(r, proof)
           \/ \E m \in NewViews : InstallNewView(r, m)
     \/ Stop
 
@@ -358,7 +358,7 @@ Fairness ==
         /\ WF_vars(Prepared(r)) /\ WF_vars(Commit(r)) /\ WF_vars(Stabilise(r))
         /\ WF_vars(\E v \in Views, val \in Values : CatchUp(r, v, val))
         /\ WF_vars(Timeout(r)) /\ WF_vars(Join(r))
-        /\ WF_vars(\E proof \in ProofsFor(r) : SendNewView(r, proof))
+        /\ WF_vars(r = Primary(view[r]) /\ phase[r] = "view-change" /\ \E proof \in ProofsFor(r) : SendNewView(r, proof))
         /\ WF_vars(\E m \in NewViews : InstallNewView(r, m))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
@@ -402,9 +402,10 @@ PBFT_L3_NoViewChangeWithoutHonestTimeout ==
 \* accountability, abstracted: an honest replica never signs two different prepares, commits or
 \* checkpoints for one view, so no evidence can name it
 PBFT_A1_Accountability ==
-    \A m1, m2 \in {m \in sent : m.sender \in Honest /\ m.type \in {"prepare", "commit", "checkpoint"}} :
-        (m1.sender = m2.sender /\ m1.type = m2.type /\ (m1.type = "checkpoint" \/ m1.view = m2.view))
-            => m1.value = m2.value
+    \A r \in Honest :
+        /\ Cardinality({m.value : m \in {x \in sent : x.type = "checkpoint" /\ x.sender = r}}) <= 1
+        /\ \A t \in {"prepare", "commit"}, v \in Views :
+              Cardinality({m.value : m \in {x \in sent : x.type = t /\ x.view = v /\ x.sender = r}}) <= 1
 
 \* an honest replica only ever exposes a primary that signed two pre-prepares for one view
 PBFT_A2_PrimaryExposed ==
