@@ -3,7 +3,9 @@
 Discovery rule: every ``tla/*.cfg`` is a checked configuration, of the module its name
 starts with: ``tla/<Module>.cfg`` is the checked configuration of ``tla/<Module>.tla`` (every
 spec has one), and ``tla/<Module>.<purpose>.cfg`` a further one (the documented list:
-``Pbft.liveness.cfg``, where PBFT-L1 is checked). For each of them TLC must
+``Pbft.liveness.cfg``, where PBFT-L1 is checked, and ``Adaptive.fallback.cfg``, the
+registry's default adaptive check, where ADAPT-S2 constrains decisions after a
+fallback). For each of them TLC must
 
 1. finish cleanly ("Model checking completed. No error has been found.", exit code 0):
    no parse, semantic, config or runtime error, no violated invariant or property, no
@@ -41,6 +43,7 @@ MODULES = sorted(set(CONFIGS.values()))
 #: distinct states TLC finds for each checked configuration (also quoted in spec/*.md)
 DISTINCT_STATES = {
     "Adaptive": 24_624,
+    "Adaptive.fallback": 46_508,
     "Hierarchical": 13_852,
     "Iterative": 176_961,
     "IterativeCategorical": 19_680,
@@ -294,6 +297,11 @@ MUTANTS: list[tuple[str, str, str, str, str, Callable[[str], str] | None]] = [
     ("Adaptive", "crash_only_despite_evidence",
      "Admissible(a, s) == PreconditionHolds(s) /\\ ~(CrashOnly(s) /\\ evidence[a] # {})",
      "Admissible(a, s) == PreconditionHolds(s)", "ADAPT_S3_RefusedFallback", None),
+    # ADAPT-S2 bites across a fallback: the next stage's vote not forced to the carried lock
+    ("Adaptive", "fallback_ignores_locks",
+     "           vote == IF high.value = None THEN input[a] ELSE high.value",
+     "           vote == input[a]", "ADAPT_S2_NeverOverridden",
+     lambda _cfg: reachability_config(_cfg_text("Adaptive.fallback"), "ADAPT_S2_NeverOverridden")),
     ("Hierarchical", "undersized_group_accepted", "Init == /\\ LayoutAccepted", "Init == /\\ TRUE",
      "HIER_S1_SizeBound", lambda _cfg: HIERARCHICAL_UNDERSIZED_CFG),
 ]
