@@ -114,6 +114,7 @@ def code_equals_formula(id: str, claim: str, variables: Sequence[z3.ExprRef], fo
     kinds = [v.sort().kind() for v in variables]
     rows: list[tuple[Point, list[tuple[z3.ExprRef, z3.ExprRef]], z3.ExprRef]] = []
     seen: set[tuple[Point, type, object]] = set()
+    constants: dict[tuple[object, type, int], z3.ExprRef | None] = {}
     for point, value in table:
         if (point, type(value), value) in seen:  # the same value at the same point: one row is enough
             continue
@@ -124,7 +125,10 @@ def code_equals_formula(id: str, claim: str, variables: Sequence[z3.ExprRef], fo
             return ProofResult(id, name, "refuted", f"at {_show(point, variables)} the code {shown}; {detail}")
         binding = []
         for variable, variable_kind, coordinate in zip(variables, kinds, point, strict=True):
-            constant = _constant(coordinate, variable_kind)
+            key = (coordinate, type(coordinate), variable_kind)
+            if key not in constants:  # coordinates repeat from row to row: one Z3 constant each
+                constants[key] = _constant(coordinate, variable_kind)
+            constant = constants[key]
             if constant is None:
                 raise TypeError(f"{claim}: coordinate {coordinate!r} does not fit {variable} ({variable.sort()})")
             binding.append((variable, constant))
