@@ -101,9 +101,9 @@ def code_equals_formula(id: str, claim: str, variables: Sequence[z3.ExprRef], fo
     ``claim`` says what was evaluated and what it must equal (``"config.quorum(n) = n//2 + 1"``;
     the result's name is it after :data:`CODE_PREFIX`); ``table`` holds ``(point, code value)``
     rows, coordinates in the order of ``variables``; ``domain`` says which points, for the
-    detail. The negation asserted is
-    "at one of the points, the formula takes a value other than the code's"; if Z3
-    finds it satisfiable, the detail names the first such point with both values.
+    detail. The negation asserted is "at one of the points, the formula takes a value other
+    than the code's"; if Z3 finds it satisfiable, the detail names the first such point with
+    both values. A code value that is no number (or raised) is refuted without asking Z3.
     """
     if not table:
         raise ValueError(f"{claim}: no points to compare (a check that cannot fail)")
