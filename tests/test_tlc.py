@@ -58,7 +58,7 @@ CONTRACTS = {
     "Adaptive": ("spec/adaptive.md", "ADAPT-R"),
     "Hierarchical": ("spec/hierarchical.md", "HIER-R"),
     "Iterative": ("spec/iterative.md", "IR-R"),
-    "IterativeCategorical": ("spec/iterative.md", "IR-CR"),
+    "IterativeCategorical": ("spec/iterative-categorical.md", "IR-CR"),
     "Majority": ("spec/majority.md", "MAJ-R"),
     "Pbft": ("spec/pbft.md", "PBFT-R"),
     "Weighted": ("spec/weighted.md", "WV-R"),
@@ -146,10 +146,10 @@ def _python_sizes() -> dict[str, dict[str, Any]]:
     from mabeam.core import Membership
     from mabeam.protocols.adaptive import AdaptiveCoordination, StageSpec
     from mabeam.protocols.hierarchical import build as hierarchical
-    from mabeam.protocols.iterative import categorical
-    from mabeam.protocols.iterative.numeric import build as numeric
+    from mabeam.protocols.iterative import build as numeric
+    from mabeam.protocols.iterative_categorical import build as categorical
     from mabeam.protocols.majority import build as majority
-    from mabeam.protocols.pbft.build import build as pbft
+    from mabeam.protocols.pbft import build as pbft
     from mabeam.protocols.weighted import build as weighted
     from mabeam.protocols.weighted.config import BYZANTINE_FAULT_LIMIT
 
@@ -183,7 +183,7 @@ def _python_sizes() -> dict[str, dict[str, Any]]:
     sizes["Iterative"] = {"rounds": it.rounds, "low": low * scale, "high": high * scale,
                           "bound": (hi - lo) / 2 ** it.rounds * scale, "n": it.n, "f": it.f,
                           "input": {x: v[0] * scale for x, v in it.inputs.items() if x != "a3"}}
-    c = categorical.build(3, 1)
+    c = categorical(3, 1)
     sizes["IterativeCategorical"] = {"n": c.n, "f": c.f, "k": c.stable_rounds, "maxRounds": c.max_rounds,
                                      "wait": c.quorum, "candidates": list(c.candidates),
                                      "input": {x: v[0] for x, v in c.inputs.items()},
@@ -193,7 +193,7 @@ def _python_sizes() -> dict[str, dict[str, Any]]:
 
 def _code_property_ids() -> dict[str, set[str]]:
     """Property IDs each protocol of the registry declares, by TLA+ module (CamelCase of the name)."""
-    from mabeam.registry import entries
+    from mabeam.api.registry import entries
 
     return {"".join(part.capitalize() for part in name.split("-")): {p.id for p in entry.properties}
             for name, entry in entries().items()}
