@@ -66,6 +66,7 @@ class SwarmTask:
     bfs_depth: int = 8
     bfs_states: int = 50_000
     memory_budget: int | None = None
+    stop_on_violation: bool = False  # end this task (and the swarm) at its first safety violation
 
 
 @dataclass
@@ -85,13 +86,15 @@ class TaskReport:
     stopped: str = ""
 
 
-def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None) -> list[SwarmTask]:
+def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None,
+                stop_on_violation: bool = False) -> list[SwarmTask]:
     """``count`` diversified tasks of ``seconds`` each (strategy, bias and walk length vary with the index)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigurationError(f"--swarm must be a positive number of searches, got {count!r}")
     return [SwarmTask(i, seed * 1_000_003 + i, STRATEGIES[i % len(STRATEGIES)],
                       BIASES[(i // len(STRATEGIES)) % len(BIASES)], WALK_LENGTHS[(i // 3) % len(WALK_LENGTHS)],
-                      seconds, memory_budget=memory_budget) for i in range(count)]
+                      seconds, memory_budget=memory_budget, stop_on_violation=stop_on_violation)
+            for i in range(count)]
 
 
 # ------------------------------------------------------------------ one task
@@ -114,6 +117,9 @@ class _Searcher:
 
     def out_of_budget(self) -> bool:
         if self.stopped:
+            return True
+        if self.task.stop_on_violation and self.violated:
+            self.stopped = "found a violation"
             return True
         try:
             if self.watch.tick() and self.watch.exceeded():
@@ -321,7 +327,8 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
         raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
     waves = -(-searches // workers)
     memory = model.config.max_memory or MemoryWatch(None).budget
-    tasks = swarm_tasks(searches, budget / waves, seed=seed, memory_budget=memory // workers)
+    stop = model.config.stop_on_violation
+    tasks = swarm_tasks(searches, budget / waves, seed=seed, memory_budget=memory // workers, stop_on_violation=stop)
     started = time.perf_counter()
     reports: list[TaskReport] = []
     stopped = ""
@@ -330,6 +337,9 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
     try:
         for report in runner:
             reports.append(report)
+            if stop and report.violated:
+                stopped = "stopped at the first violation"
+                break
             if progress is not None:
                 progress({"searches_done": len(reports), "searches": searches,
                           "seconds": time.perf_counter() - started, "rss_bytes": current_rss()})
@@ -341,6 +351,7 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
         with contextlib.suppress(Exception):
             runner.close()  # type: ignore[attr-defined]
     return merge_reports(model, properties, reports, tasks, time.perf_counter() - started, stopped)
+
 
 
 # ------------------------------------------------------------------ merging
