@@ -6,11 +6,13 @@ import json
 
 import msgspec
 import pytest
+from reduction_audit import audit, audit_symmetry, reachable
 
 from mabeam.api.adaptive import report, run_adaptive_coordination
-from mabeam.api.verify import check_protocol
+from mabeam.api.verify import build_model, check_protocol
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
+    AgentId,
     Broadcast,
     ConfigurationError,
     Decide,
@@ -22,7 +24,9 @@ from mabeam.core import (
     Membership,
     Reject,
 )
+from mabeam.core.auth import SymbolicAuthenticator
 from mabeam.models import adaptive as z3_model
+from mabeam.protocols import classes_by
 from mabeam.protocols.adaptive import (
     ENTRY,
     PROPERTIES,
@@ -39,6 +43,7 @@ from mabeam.protocols.adaptive import (
     evidence_configuration,
     stage_timer,
 )
+from mabeam.protocols.adaptive import config as adaptive_config
 from mabeam.protocols.adaptive.config import byzantine_quorum, switch_quorum
 from mabeam.protocols.adaptive.state import DECIDED, NO_DECISION
 
@@ -337,3 +342,49 @@ def test_the_async_runner_works_inside_an_event_loop() -> None:
 
     result = asyncio.run(inside())
     assert result.status == "decided" and result.protocol == "byzantine"  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [m.name for m in ENTRY.mutants])
+def test_reduction_declarations_hold_on_every_mutant_world(mutant: str) -> None:
+    """``reads`` and ``sends_no_more`` (a concluded node is silent) audited on every reachable world of
+    each mutant's check (``tests/reduction_audit.py``); no symmetry is declared."""
+    worlds, silent, generators = audit(build_model(ENTRY, mutant=mutant), ENTRY.properties)
+    assert worlds > 0 and generators == 0
+    assert silent > 0 or mutant == "no-deadline"  # a session without a deadline never concludes
+
+
+@pytest.mark.slow
+def test_reduction_declarations_hold_on_the_standard_check() -> None:
+    worlds, silent, generators = audit(build_model(ENTRY), ENTRY.properties)
+    assert worlds == 50_192 and silent > 0 and generators == 0
+
+
+class _DeclaresEqualMembersInterchangeable(AdaptiveCoordination):
+    """What a symmetry declaration would be: members with equal inputs and stage weights."""
+
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        return classes_by(self.agents, lambda a: (self.inputs[a],
+                                                  tuple(s.weights[self.membership.index(a)] for s in self.stages)))
+
+
+def test_renaming_members_does_not_commute_with_the_machine() -> None:
+    """Why no symmetry is declared: a lock's proof is a tuple sorted by sender, so renaming a0 and a1
+    leaves it out of order while the permuted run locks on the sorted one (see ``symmetry()``)."""
+    model = ActorModel(adaptive_config.checked(3, 0, _DeclaresEqualMembersInterchangeable),
+                       CheckConfig(network="duplicating", intruder=True))
+    with pytest.raises(AssertionError, match="does not commute"):
+        audit_symmetry(model, PROPERTIES, reachable(model))
+
+
+def test_renamed_messages_are_signed_by_their_new_sender() -> None:
+    """``rename_signature``: a valid signature is made afresh for the renamed sender, an invalid one stays invalid."""
+    p = build(3, 0)
+    vote = signed(p, Vote(session="s0", sender="a0", stage=0, value="x"))
+    renamed = vote.replace(sender="a1")  # type: ignore[attr-defined]
+    assert not p.auth.verify(renamed) and p.auth.verify(p.rename_signature(vote, renamed))  # type: ignore[arg-type]
+    forged = Vote(session="s0", sender="a0", stage=0, value="x", signature=b"\x00" * 16)
+    assert not p.auth.verify(p.rename_signature(forged, forged.replace(sender="a1")))
+    outsider = SymbolicAuthenticator(["a0", "a1", "a2"], seed="elsewhere")  # a key this session does not hold
+    foreign = outsider.signer("a0").sign(Vote(session="s0", sender="a0", stage=0, value="x"))
+    assert not p.auth.verify(p.rename_signature(foreign, foreign.replace(sender="a1")))

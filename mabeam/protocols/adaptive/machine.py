@@ -34,6 +34,7 @@ from ...core import (
     Step,
 )
 from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
+from .. import resigned
 from .adversary import AdaptiveAdversary
 from .config import Stage, StageSpec, build_stages, switch_quorum, validate_adversary, weakest
 from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
@@ -386,6 +387,32 @@ class AdaptiveCoordination(Protocol):
         if state.lock is not None:
             locks.append(state.lock)
         return max(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """None: renaming members is not a symmetry of this machine's *values*, though it is of its runs.
+
+        Members with equal inputs and weights (a0 and a1 in the standard check) behave alike,
+        but a lock's proof, a decision's proof and a switch record keep signed votes and
+        senders in tuples sorted by sender name, inside node states and inside signed
+        messages (a SWITCH carries the lock). Renaming a0 and a1 turns the lock
+        ``(vote a0, vote a1)`` into ``(vote a1, vote a0)``, while the permuted run locks on
+        ``(vote a0, vote a1)``: the renamed world is not the one the run reaches, and a
+        reduced search would store worlds outside the reachable set (the soundness audit in
+        ``tests/test_adaptive.py`` finds this at the first delivery). Sets instead of tuples
+        would fix the states, but a message cannot carry a set of messages (its canonical
+        encoding sorts set members, and messages have no order).
+        """
+        return ()
+
+    def sends_no_more(self, state: AdaptiveState) -> bool:
+        """Once concluded (decided or no-decision): ``on_message`` returns at once, the deadline
+        handler and every stage timer leave a concluded node as it is."""
+        return state.outcome is not None
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """A renamed message signed by its new sender (see :func:`mabeam.protocols.resigned`)."""
+        return resigned(self.auth, original, renamed)
 
     # ---------------------------------------------------------------- reports
     def describe_state(self, state: AdaptiveState) -> str:
