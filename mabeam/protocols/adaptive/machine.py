@@ -13,8 +13,8 @@ every undecided node with an explicit no-decision. See ``spec/adaptive.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -34,6 +34,7 @@ from ...core import (
     Step,
 )
 from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
+from ...core.protocol import UNFAIR
 from .. import resigned
 from .adversary import AdaptiveAdversary
 from .config import Stage, StageSpec, build_stages, switch_quorum, validate_adversary, weakest
@@ -413,6 +414,20 @@ class AdaptiveCoordination(Protocol):
     def rename_signature(self, original: Message, renamed: Message) -> Message:
         """A renamed message signed by its new sender (see :func:`mabeam.protocols.resigned`)."""
         return resigned(self.auth, original, renamed)
+
+    # ---------------------------------------------------------------- fairness
+    def fairness_class(self, kind: str, agent: AgentId, detail: Any) -> Hashable | None:
+        """Stage timers are optional triggers (:data:`~mabeam.core.protocol.UNFAIR`); deliveries and
+        the deadline keep the default, each its own weakly fair action.
+
+        Why: ``ADAPT-L1`` promises conclusion *by the deadline* (spec/adaptive.md, "Fairness"),
+        so it must hold in runs where no stage ever times out before the deadline fires. The
+        checker has no clock to order a stage's budget before the deadline; declaring the
+        stage timers unfair is how the check refuses to lean on them.
+        """
+        if kind == "timer" and detail != DEADLINE_TIMER:
+            return UNFAIR
+        return None
 
     # ---------------------------------------------------------------- reports
     def describe_state(self, state: AdaptiveState) -> str:
