@@ -32,6 +32,7 @@ from ...core import (
     Reject,
     SetTimer,
     Step,
+    canonical_bytes,
 )
 from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
 from ...core.protocol import UNFAIR
@@ -383,11 +384,17 @@ class AdaptiveCoordination(Protocol):
         return state, (CancelTimer(stage_timer(left)),) + effects
 
     def carried_lock(self, state: AdaptiveState) -> Lock | None:
-        """The highest lock among the certificate's reports and this node's own."""
+        """The highest lock among the certificate's reports and this node's own.
+
+        Two locks on the same value in the same stage may carry different proofs; the tie is
+        broken by the proof's canonical bytes, not by the iteration order of ``switches`` (a
+        set, whose order follows per-process string hashing), so the carried lock, and with
+        it the node's next state, is the same in every process.
+        """
         locks = [s.lock for s in state.switches if s.lock is not None]
         if state.lock is not None:
             locks.append(state.lock)
-        return max(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+        return max(locks, key=lambda lock: (lock.stage, lock.value, canonical_bytes(lock)), default=None)
 
     # ------------------------------------------------------- state-space reductions
     def symmetry(self) -> tuple[frozenset[AgentId], ...]:
