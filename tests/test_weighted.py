@@ -12,11 +12,12 @@ from types import ModuleType
 
 import msgspec
 import pytest
+from reduction_audit import audit
 
 import tla
 from mabeam.api.proofs import prove_unsat
 from mabeam.api.session import run_protocol
-from mabeam.api.verify import check_protocol
+from mabeam.api.verify import build_model, check_protocol
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
     ConfigurationError,
@@ -372,3 +373,24 @@ def test_z3_broken_thresholds_are_refuted() -> None:
     broken = prove_unsat("WV-S1", "Byzantine, threshold 1/2, n = 4",
                          z3_model.enumerated_agreement(4, Fraction(1, 2), byzantine=True))
     assert broken.status == "refuted"
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [None, *(m.name for m in ENTRY.mutants)], ids=lambda m: m or "standard")
+def test_reduction_declarations_hold_on_every_reachable_world(mutant: str | None) -> None:
+    """``reads`` and ``sends_no_more`` audited on every reachable world (``tests/reduction_audit.py``);
+    Byzantine mode declares no symmetry (which members are Byzantine is the check's choice)."""
+    model = build_model(ENTRY, mutant=mutant)
+    worlds, silent, generators = audit(model, ENTRY.properties)
+    honest = len(model.honest)
+    assert silent == honest * worlds and generators == 0
+
+
+def test_crash_mode_declares_members_with_equal_inputs_and_weights_interchangeable() -> None:
+    protocol = WeightedVoting(Membership.of_size(4), {"a0": "x", "a1": "x", "a2": "y", "a3": "y"},
+                              {"a0": 1, "a1": 1, "a2": 1, "a3": 2}, mode="crash")
+    assert set(protocol.symmetry()) == {frozenset({"a0", "a1"})}
+    model = ActorModel(protocol, CheckConfig(network="duplicating", max_crashes=1))
+    worlds, _silent, generators = audit(model, PROPERTIES)
+    assert worlds > 100 and generators == 1
+    assert build(4, 1).symmetry() == ()

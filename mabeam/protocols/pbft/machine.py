@@ -12,6 +12,7 @@ from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
 from ...core.auth import Signer
+from .. import resigned
 from . import catchup, checkpoint, normal, viewchange
 from .adversary import PBFTAdversary
 from .common import duplicate_or_conflict, reject
@@ -180,6 +181,35 @@ class PBFTReplica(Protocol):
 
     def decision_of(self, state: Any) -> Any:
         return None if state is None else state.last_executed
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """None, for two reasons.
+
+        The replicas that could be interchangeable are the backups of every checked view
+        (the standard check's a1, a2, a3: the primary of view v is ``agents[v % n]``). But
+        (1) which of them are Byzantine is the check's choice, which this object cannot
+        see, and several mutants' checks make a backup Byzantine (a3 in executes-twice,
+        accepts-earlier-view, duplicate-is-equivocation), where such a class would be
+        refused; and (2) a replica's log keeps votes, checkpoints and certificates in
+        tuples sorted by sender name (``state.add_vote``), inside node states and inside
+        signed messages (a commit certificate, a VIEW-CHANGE's prepared certificates, a
+        NEW-VIEW's proof): renaming two backups leaves those tuples out of order, so the
+        renamed world is not the one the permuted run reaches.
+        """
+        return ()
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """A renamed message signed by its new sender (see :func:`mabeam.protocols.resigned`).
+
+        No PBFT digest covers an agent name: request digests cover the client's request
+        and checkpoint digests the executed values, so renaming leaves every digest valid.
+        """
+        return resigned(self.auth, original, renamed)
+
+    # PBFT declares no silent state (``sends_no_more`` stays False): a replica that executed
+    # everything still answers stale traffic with its commit certificates (catch-up), and a
+    # replica with a pending request keeps its view-change timer.
 
     def describe_state(self, state: ReplicaState) -> str:
         return (f"view={state.view} {state.phase} executed={state.last_executed} "
