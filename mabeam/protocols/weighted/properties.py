@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from fractions import Fraction
 from itertools import compress, repeat
 from operator import eq
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
-from ...core.properties import agreement_holds, integrity_holds
+from ...core.properties import agreement_holds, always_step, integrity_holds
 from .config import BYZANTINE_THRESHOLD
 from .state import WeightedState
 
@@ -122,6 +122,24 @@ def decision_backed(snap: Snapshot) -> bool:
     return True
 
 
+@always_step("WV-T1", "A counted vote is never revised", reads=("states",))
+def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
+    """No step of an honest node changes a vote it has counted: once ``votes[i]`` holds member
+    ``i``'s vote, it keeps that value (a later, conflicting vote is evidence, never a replacement).
+
+    A single state cannot say this: it shows which vote is counted now, not which came
+    first. WV-S4 says it only through the node's own record of refused votes, which a
+    node that silently takes the latest vote never writes.
+    """
+    for agent, state in after.states.items():
+        old = before.states.get(agent)
+        if agent in after.byzantine or state is None or old is None or old.votes == state.votes:
+            continue
+        if any(was is not None and was != now for was, now in zip(old.votes, state.votes)):
+            return False
+    return True
+
+
 @sometimes("WV-R1", "Some agent decides", reads=("decisions",))
 def someone_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the checked configuration can reach a decision."""
@@ -142,4 +160,4 @@ def termination(snap: Snapshot) -> bool:
 
 
 PROPERTIES = (agreement, validity, integrity, one_counted_vote_per_member, decision_backed,
-              someone_decides, termination)
+              counted_vote_kept, someone_decides, termination)
