@@ -444,9 +444,6 @@ def test_a_lazy_deadline_passes_when_every_timer_is_fair() -> None:
     assert _conclusion(LazyDeadlineEveryTimerFair) == "holds"
 
 
-@pytest.mark.xfail(strict=True, reason="the checker takes UNFAIR as one more weakly fair class (search._class_of "
-                                       "maps it to a class id instead of -1), so all stage timers together are "
-                                       "still obliged to fire; see the report on branch reduce-decl")
 def test_a_lazy_deadline_fails_conclusion_under_the_declared_fairness() -> None:
     """Under the spec's fairness (stage timers unfair) a run that never times out a stage never arms the
     deadline, and the two members wait forever: ADAPT-L1 must be violated."""

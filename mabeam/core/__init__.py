@@ -17,16 +17,16 @@ from .errors import (
 from .identity import AgentId, Membership
 from .messages import Message, MessageCodec, canonical_bytes
 from .phases import PhaseGraph, PhaseTransition
-from .properties import Decision, Kind, Property, Snapshot, always, eventually, sometimes
-from .protocol import Envelope, Protocol, Step
+from .properties import Decision, Kind, Property, Snapshot, always, always_step, eventually, sometimes
+from .protocol import UNFAIR, Envelope, Protocol, Step
 from .rng import SeededRandom
 
 __all__ = [
-    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer",
+    "UNFAIR", "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer",
     "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
     "InsufficientReplicasError", "InvalidWeightError", "Kind", "MabeamError", "MalformedMessageError",
     "Membership", "Message", "MessageCodec", "PhaseGraph", "PhaseTransition", "Property", "Protocol",
     "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer", "Snapshot", "Step",
-    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always", "canonical_bytes",
-    "eventually", "sometimes",
+    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always", "always_step",
+    "canonical_bytes", "eventually", "sometimes",
 ]

@@ -158,7 +158,8 @@ class LiveDriver(ABC):
             strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         #: who hears what: the ledger and the monitor first, then the caller's observers
         self._all_observers: tuple[Observer, ...] = (self._ledger, self.monitor, *self.observers)
-        self._watchers = self.observers  # step, timer and fault notifications: the caller's observers only
+        #: step, timer and fault notifications: the caller's observers, and the monitor if it judges steps
+        self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0
         self._actor_byzantine = False
         info = RunInfo(self.driver_name, protocol, self.seed, byzantine, snapshot=self._snapshot)
