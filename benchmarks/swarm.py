@@ -8,8 +8,9 @@ learn everything sent to them and send anything they can build), one swarm per
 size within ``--budget`` seconds of wall time: distinct states covered (the union
 of every search's fingerprints), states per second, peak memory, and whatever it
 found (the correct protocol: nothing). ``mutants``: every PBFT mutant the
-exhaustive n = 4 search catches, searched at n = 7, f = 2 by a swarm that stops at
-its first violation: whether it was caught, on which property, in how many
+exhaustive n = 4 search catches, searched at n = 7, f = 2 (a mutant's view bound
+one higher, since the primaries of views 0 and 1 are then Byzantine) by a swarm
+that stops at its first violation: whether it was caught, on which property, in how many
 seconds and with a trace of how many steps. The machine's load is reported.
 """
 
@@ -59,7 +60,11 @@ def mutants(args: argparse.Namespace) -> dict[str, Any]:
         if not caught_small:
             rows.append({"mutant": mutant.name, "exhaustive_n4": [], "note": "not a safety catch at n = 4"})
             continue
-        model = build_model(entry, 7, 2, mutant=mutant.name, adversary="dolev-yao", stop_on_violation=True)
+        # a view bound grows with f: at f = 2 the primaries of views 0 and 1 are Byzantine
+        factory = mutant.with_options(max_view=mutant.options["max_view"] + 1) if "max_view" in mutant.options \
+            else None
+        model = build_model(entry, 7, 2, mutant=mutant.name, adversary="dolev-yao", stop_on_violation=True,
+                            factory=factory)
         started = time.perf_counter()
         swarm = swarm_check(model, entry.properties, searches=args.searches, budget=args.budget,
                             workers=args.workers, seed=args.seed)

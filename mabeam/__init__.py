@@ -68,14 +68,14 @@ from .sim import Simulator, simulate
 __version__ = "0.1.0"
 
 __all__ = [
-    "UNFAIR", "ActorModel", "AdaptiveResult", "Adversary", "AgentId", "AsyncRuntime", "Broadcast", "CancelTimer",
-    "CheckConfig", "CheckResult", "ConfigurationError", "ConsensusLevel", "Decide", "Defer", "Effect", "Envelope",
-    "Evidence", "GroupVoteLevel", "HonestStrategy", "InsufficientReplicasError", "Latency", "MabeamError",
+    "ActorModel", "AdaptiveResult", "Adversary", "AgentId", "AsyncRuntime", "Broadcast", "CancelTimer", "CheckConfig",
+    "CheckResult", "ConfigurationError", "ConsensusLevel", "Decide", "Defer", "Effect", "Envelope", "Evidence",
+    "GroupVoteLevel", "HonestStrategy", "InsufficientReplicasError", "Latency", "MabeamError",
     "MalformedMessageError", "Membership", "Message", "Mutant", "NetworkModel", "ObservedStep", "Observer",
     "Partition", "PipelineReport", "Property", "PropertyViolation", "Protocol", "ProtocolEntry", "RefinementLevel",
     "Reject", "RunInfo", "RunResult", "Send", "SessionResult", "SetTimer", "Simulator", "Snapshot", "Step",
-    "Strategy", "TcpTransport", "WeightedLevel", "__version__", "always", "always_step", "check", "check_protocol",
-    "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination", "run_adaptive_coordination_async",
-    "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes", "start_byzantine_consensus",
-    "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "Strategy", "TcpTransport", "UNFAIR", "WeightedLevel", "__version__", "always", "always_step", "check",
+    "check_protocol", "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination",
+    "run_adaptive_coordination_async", "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes",
+    "start_byzantine_consensus", "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
 ]

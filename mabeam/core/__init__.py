@@ -22,11 +22,10 @@ from .protocol import UNFAIR, Envelope, Protocol, Step
 from .rng import SeededRandom
 
 __all__ = [
-    "UNFAIR", "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer",
-    "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
-    "InsufficientReplicasError", "InvalidWeightError", "Kind", "MabeamError", "MalformedMessageError",
-    "Membership", "Message", "MessageCodec", "PhaseGraph", "PhaseTransition", "Property", "Protocol",
-    "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer", "Snapshot", "Step",
-    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always", "always_step",
-    "canonical_bytes", "eventually", "sometimes",
+    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer", "DuplicateAgentError",
+    "Effect", "EmptyAgentPoolError", "Envelope", "Evidence", "InsufficientReplicasError", "InvalidWeightError",
+    "Kind", "MabeamError", "MalformedMessageError", "Membership", "Message", "MessageCodec", "PhaseGraph",
+    "PhaseTransition", "Property", "Protocol", "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer",
+    "Snapshot", "Step", "UNFAIR", "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always",
+    "always_step", "canonical_bytes", "eventually", "sometimes",
 ]

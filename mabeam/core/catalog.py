@@ -33,6 +33,17 @@ class Mutant:
     check_overrides: Mapping[str, Any] = field(default_factory=dict)
     agents: int | None = None
     faulty: int | None = None
+    #: how ``factory`` builds it (``build(agents, faulty, machine, **options)``), for checks at other bounds
+    machine: type[Protocol] | None = None
+    build: Callable[..., Protocol] | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_options(self, **changes: Any) -> Factory:
+        """A factory for this mutant with some build options changed (a larger view bound, say)."""
+        if self.build is None or self.machine is None:
+            raise ValueError(f"mutant {self.name} was not declared with mutant(): its build options are unknown")
+        build, machine, options = self.build, self.machine, {**self.options, **changes}
+        return lambda n, f: build(n, f, machine, **options)
 
 
 def mutant(cls: type[Protocol], name: str, description: str, breaks: Sequence[str], *,
@@ -48,7 +59,8 @@ def mutant(cls: type[Protocol], name: str, description: str, breaks: Sequence[st
     settings = dict(options or {})
     agents, faulty = size if size is not None else (None, None)
     return Mutant(cls.name, name, description, tuple(breaks),
-                  lambda n, f: build(n, f, cls, **settings), dict(check_overrides), agents, faulty)
+                  lambda n, f: build(n, f, cls, **settings), dict(check_overrides), agents, faulty, cls, build,
+                  settings)
 
 
 @dataclass(frozen=True)
