@@ -147,7 +147,6 @@ def test_step_properties_are_judged_on_the_real_successor_under_symmetry():
     """A step property that holds unreduced must hold under symmetry: the representative of a successor
     may rename the acting agent, so the step is judged on the real successor."""
     from benchmarks.two_phase import build
-
     from mabeam import ActorModel, CheckConfig, always_step, check
 
     @always_step("TP-T9", "an RM never returns to working", reads=("states",))
