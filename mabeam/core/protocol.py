@@ -16,7 +16,8 @@ from typing import Any, ClassVar, NamedTuple
 
 from .adversary import Adversary
 from .agreement import exactly_equal
-from .effects import Effect, Reject
+from .auth import Authenticator
+from .effects import Broadcast, Effect, Reject, Send
 from .identity import AgentId, Membership
 from .messages import Envelope, Message, MessageCodec
 from .properties import Property
@@ -146,3 +147,31 @@ class Protocol(ABC):
     def describe_state(self, state: Any) -> str:
         """A one-line rendering of a node state for traces."""
         return repr(state)
+
+    # ------------------------------------------------------------ deployment
+    def authenticator(self) -> Authenticator | None:
+        """The authenticator this instance signs and verifies with, or ``None`` if it signs nothing.
+
+        Network runtimes ask so they can refuse keys derived from a public string
+        (:attr:`~mabeam.core.auth.Authenticator.publicly_derived`). The default is
+        the instance's ``auth`` attribute when it is an authenticator.
+        """
+        auth = getattr(self, "auth", None)
+        return auth if isinstance(auth, Authenticator) else None
+
+    def largest_message_bytes(self, agents: Iterable[AgentId] | None = None) -> int:
+        """The canonical size of the largest message ``agents`` (default: all) are known to send, before running.
+
+        A network runtime asks for the agents it hosts and compares the answer
+        with its frame size when a session is set up, so a value too large fails
+        then rather than as a silent drop later. The default measures the
+        messages those agents send at start (which is where protocols put their
+        inputs); a protocol whose later messages carry more (forwarded requests,
+        certificates) overrides it with a bound on those.
+        """
+        largest = 0
+        for agent in self.agents if agents is None else agents:
+            for effect in self.start(agent).effects:
+                if isinstance(effect, (Send, Broadcast)):
+                    largest = max(largest, len(effect.message.canonical()))
+        return largest
