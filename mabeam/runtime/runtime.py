@@ -46,6 +46,9 @@ from ..live.result import RunResult
 from ..live.strategy import Strategy
 from .transport import InProcessTransport, Transport
 
+#: the longest a run waits for its transport to close after its own deadline
+CLOSE_DEADLINE = 5.0
+
 
 class AsyncRuntime(LiveDriver):
     """One live run of ``protocol`` inside the running event loop (see :meth:`run`).
@@ -85,6 +88,7 @@ class AsyncRuntime(LiveDriver):
             raise ConfigurationError("a runtime hosting some of the agents needs a transport that reaches "
                                      "the others (e.g. TcpTransport)")
         self.timeout = float(timeout)
+        self.transport_close_timed_out = False
         self.transport = transport or InProcessTransport(self.network, SeededRandom(seed).derive("network"))
 
     def observed(self) -> tuple[dict[AgentId, Any], frozenset[Any], frozenset[Any]]:
@@ -111,7 +115,7 @@ class AsyncRuntime(LiveDriver):
         start = getattr(self.transport, "start", None)
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
-        self.transport.bind(self._deliver, self._clock)
+        self.transport.bind(self._deliver, self._clock, acknowledges=True)
 
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
                          for agent, at in self.crashes.items() if at > 0]
@@ -135,7 +139,11 @@ class AsyncRuntime(LiveDriver):
             for armed in self._armed:
                 for _, handle in armed.values():
                     handle.cancel()
-            await self.transport.close()
+            try:  # a transport's close is bounded by its own design; this is the last resort if it is not
+                async with asyncio.timeout(CLOSE_DEADLINE):
+                    await self.transport.close()
+            except TimeoutError:
+                self.transport_close_timed_out = True
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -167,6 +175,8 @@ class AsyncRuntime(LiveDriver):
                 return
             finally:
                 self._queued -= 1
+                if kind == DELIVER:
+                    self.transport.processed(payload)
             if self._quiescent() or (self.stop_when_decided and not self._undecided):
                 self._done.set()
 
