@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import socket
@@ -23,7 +24,7 @@ from mabeam.runtime.framing import Carry, encode_hello, frame
 CLIENT = "client"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cluster(n: int, clients: tuple[str, ...] = (CLIENT,)) -> ClusterKeys:
     """Fresh key material for a0..a{n-1} (and the clients), made once per test process."""
     return generate_cluster(Membership.of_size(n).agents, clients)
@@ -136,10 +137,8 @@ async def send_as(address: tuple[str, int], context: ssl.SSLContext | None, hell
     try:
         writer.write(encode_hello(session, hello_agents) + frames)
         await writer.drain()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(reader.read(), linger)
-        except TimeoutError:
-            pass
     except (ssl.SSLError, ConnectionError):
         pass
     writer.transport.abort()

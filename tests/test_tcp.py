@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from tcp_helpers import cluster, exchange, free_port, majority, pbft, run_clean, tls_transport, vote
 
 from mabeam.core import ConfigurationError, CredentialError, MalformedMessageError, Protocol
 from mabeam.protocols.pbft.messages import PrePrepare, request_digest
@@ -32,7 +33,6 @@ from mabeam.runtime.framing import (
     frame,
     read_frame,
 )
-from tcp_helpers import cluster, exchange, free_port, majority, pbft, run_clean, tls_transport, vote
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ from ..core.identity import AgentId
 from .budget import ByteBudget
 
 _ORDER = itertools.count()
+#: how long a connection's task waits for its socket to close before aborting it
+CLOSE_WAIT = 0.5
 
 
 @dataclass(eq=False)
@@ -28,19 +31,40 @@ class Incoming:
     """One accepted connection: where from, its stream writer and, once authenticated, who it is."""
 
     address: str
-    writer: asyncio.StreamWriter
+    sock: socket.socket
+    writer: asyncio.StreamWriter | None = None  # set once the socket is a stream; the TLS stream once upgraded
+    reader: asyncio.StreamReader | None = None
     identity: frozenset[AgentId] | None = None
+    aborted: bool = False
+    task: asyncio.Task[None] | None = None  # the task serving it
+    handed_over: bool = False  # an asyncio transport owns the socket (and will close it)
     #: the bytes of this connection's frames not yet handled (set once it authenticated)
     budget: ByteBudget | None = None
     order: int = field(default_factory=lambda: next(_ORDER))
 
     def abort(self) -> None:
         """Drop the connection at once (no TLS close_notify, no flushing: the peer may be hostile)."""
+        self.aborted = True
         if self.budget is not None:
             self.budget.close()  # a read waiting for its share ends too
-        transport = self.writer.transport
-        if not transport.is_closing():
-            transport.abort()
+        if self.writer is not None:
+            if not self.writer.transport.is_closing():
+                self.writer.transport.abort()
+        elif self.task is not None:
+            self.task.cancel()  # mid-handshake: asyncio closes the socket as the handshake unwinds
+
+    async def closed(self) -> None:
+        """Close (promptly: the node never writes, so there is nothing to flush) and wait until the socket is."""
+        writer = self.writer
+        if writer is None:
+            return  # the handshake failed: asyncio closed the socket
+        if not writer.transport.is_closing():
+            writer.close()
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                await writer.wait_closed()
+        except (TimeoutError, ConnectionError, OSError):
+            writer.transport.abort()
 
 
 class ConnectionTable:

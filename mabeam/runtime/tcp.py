@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
+import ssl
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -82,9 +84,43 @@ from .framing import (
 )
 from .limits import MAX_HELLO, READ_BUFFER, TransportLimits
 from .links import STOP_WAIT, Link, LinkStats
+from .listener import Listener
 from .transport import Deliver, Transport
 
 Address = tuple[str, int]
+#: sockets the listener may hold beyond max_connections: evicted ones whose close is still under way
+ACCEPT_SLACK = 8
+
+
+async def _stream(sock: socket.socket, context: ssl.SSLContext | None
+                  ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A stream pair on an accepted socket, after the server side of the TLS handshake if ``context``.
+
+    ``loop.connect_accepted_socket`` does the handshake before any byte is read
+    as plain data (upgrading a plain stream afterwards could lose the first
+    record, and ``StreamWriter.start_tls`` fails when a peer leaves mid-handshake).
+    """
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_BUFFER, loop=loop)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock, ssl=context)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+async def _first_byte(sock: socket.socket) -> None:
+    """Wait until the peer has sent something: an idle stranger then costs a socket, not a TLS session's buffers."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), readable)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
 
 
 def _loopback(host: str) -> bool:
@@ -152,7 +188,7 @@ class TcpTransport(Transport):
         self._held: dict[int, tuple[Message, int, ByteBudget]] = {}  # delivered, not yet handled by the runtime
         self._table = ConnectionTable(self.limits.max_connections, self.limits.max_connections_per_address,
                                       self.limits.max_connections_per_identity)
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._serving: dict[asyncio.Task[None], Incoming] = {}
         self._closed = False
 
@@ -216,10 +252,11 @@ class TcpTransport(Transport):
         """Listen for peers; returns the bound (host, port)."""
         if self._closed:
             raise ConfigurationError("this transport is closed")
-        if self._server is None:
-            self._server = await asyncio.start_server(self._accept, self.host, self.port, limit=READ_BUFFER,
-                                                      backlog=min(self.limits.max_connections, 128))
-            self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        if self._listener is None:
+            self._listener = Listener.bind(self.host, self.port, backlog=min(self.limits.max_connections, 128),
+                                           limit=self.limits.max_connections + ACCEPT_SLACK,
+                                           accepted=self._on_socket)
+            self.host, self.port = self._listener.address
         return self.address
 
     @property
@@ -325,6 +362,8 @@ class TcpTransport(Transport):
         if not self._closed and self._deliver is not None:
             for to, message, depth in early:
                 self._deliver(to, message, depth)
+                if not self._acknowledges:
+                    self.processed(message)
 
     def processed(self, message: Message) -> None:
         """The runtime has handled ``message``: release the bytes its frame held."""
@@ -337,58 +376,73 @@ class TcpTransport(Transport):
         self._budget.release(length)
 
     # ------------------------------------------------------------- receiving
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        connection = Incoming(str(peer[0]) if peer else "?", writer)
-        if self._closed:
-            connection.abort()
-            return
-        evicted = self._table.admit(connection)
+    def _on_socket(self, sock: socket.socket, address: str) -> None:
+        """A socket the listener just accepted: admit it (evicting if need be) or refuse it, at once."""
+        connection = Incoming(address, sock)
+        evicted = None if self._closed else self._table.admit(connection)
         if evicted is None:
-            self.rejected["connection-cap"] += 1
-            connection.abort()
+            if not self._closed:
+                self.rejected["connection-cap"] += 1
+            sock.close()
+            self._release_socket()
             return
         for victim in evicted:
             self.rejected["evicted-unauthenticated"] += 1
             victim.abort()
-        task = asyncio.current_task()
-        assert task is not None
+        task = asyncio.get_running_loop().create_task(self._serve(connection), name=f"mabeam-tcp-in-{address}")
+        connection.task = task
         self._serving[task] = connection
+        task.add_done_callback(lambda _: self._finished(connection))
+
+    def _finished(self, connection: Incoming) -> None:
+        """A connection's task ended (even one cancelled before it ran): forget it, free its socket's slot."""
+        self._table.remove(connection)
+        if connection.task is not None:
+            self._serving.pop(connection.task, None)
+        if not connection.handed_over:
+            connection.sock.close()  # no asyncio transport owns this socket: it is ours to close
+        self._release_socket()
+
+    def _release_socket(self) -> None:
+        if self._listener is not None:
+            self._listener.released()
+
+    async def _serve(self, connection: Incoming) -> None:
         try:
-            allowed = await self._handshake(connection, reader, writer)
+            allowed = await self._handshake(connection)
             if allowed is not None:
                 for old in self._table.authenticate(connection, allowed):
                     self.events["replaced"] += 1
                     old.abort()
-                await self._frames(connection, reader, allowed)
+                await self._frames(connection, allowed)
         except (ConnectionError, OSError):
             pass  # the peer went away; its link will reconnect if it has more to say
         finally:
-            self._table.remove(connection)
-            self._serving.pop(task, None)
-            if not writer.transport.is_closing():
-                writer.close()  # we never write: nothing to flush, so this is a prompt FIN
+            await connection.closed()
 
-    async def _handshake(self, connection: Incoming, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> frozenset[AgentId] | None:
+    async def _handshake(self, connection: Incoming) -> frozenset[AgentId] | None:
         """TLS, then the hello, within ``handshake_timeout``: the senders this connection may carry, or ``None``."""
         try:
             async with asyncio.timeout(self.limits.handshake_timeout):
-                if self.tls is not None:
-                    await writer.start_tls(self._server_context)
-                body = await read_frame(reader, min(MAX_HELLO, self.limits.max_frame))
+                await _first_byte(connection.sock)
+                connection.handed_over = True
+                try:
+                    connection.reader, connection.writer = await _stream(
+                        connection.sock, self._server_context if self.tls is not None else None)
+                except (ssl.SSLError, ConnectionError, OSError):
+                    self.rejected["handshake-failed"] += 1  # no certificate, a wrong one, or not TLS at all
+                    return None
+                body = await read_frame(connection.reader, min(MAX_HELLO, self.limits.max_frame))
         except TimeoutError:
             self.rejected["handshake-timeout"] += 1
             return None
         except FrameError as exc:
             self.rejected[exc.reason] += 1
             return None
-        except (ConnectionError, OSError):
-            if self.tls is not None and writer.get_extra_info("ssl_object") is None:
-                self.rejected["handshake-failed"] += 1  # no certificate, a wrong one, or not TLS at all
-            return None
         if body is None:
             return None
+        writer = connection.writer
+        assert writer is not None
         try:
             hello = decode_frame(body)
         except FrameError as exc:
@@ -416,8 +470,10 @@ class TcpTransport(Transport):
             return "unauthenticated-hello"  # names agents its certificate does not
         return None
 
-    async def _frames(self, connection: Incoming, reader: asyncio.StreamReader, allowed: frozenset[AgentId]) -> None:
+    async def _frames(self, connection: Incoming, allowed: frozenset[AgentId]) -> None:
         """Read frames until the peer leaves, idles, or breaks the framing."""
+        reader = connection.reader
+        assert reader is not None
         limits = self.limits
         own = connection.budget = ByteBudget(limits.max_connection_bytes)
         while not self._closed:
@@ -449,12 +505,14 @@ class TcpTransport(Transport):
                 self.rejected["repeated-hello"] += 1
                 return
             message = self._receive(envelope, allowed)
-            if message is not None and self._acknowledges and self._deliver is not None:
-                self._held[id(message)] = (message, length, own)
+            if message is None:
+                self._release(length, own)
+                continue
+            if self._deliver is None or self._acknowledges:
+                self._held[id(message)] = (message, length, own)  # until handled (or flushed, if early)
             else:
                 self._release(length, own)
-            if message is not None:
-                self._hand_over(envelope.to, message, envelope.depth)
+            self._hand_over(envelope.to, message, envelope.depth)
 
     def _receive(self, carry: Carry, allowed: frozenset[AgentId]) -> Message | None:
         """The message ``carry`` holds if it passes every check, else ``None`` (the refusal counted)."""
@@ -480,6 +538,7 @@ class TcpTransport(Transport):
         size = len(message.canonical())
         if len(self._early) >= self.limits.max_early or self._early_bytes + size > self.limits.max_early_bytes:
             self.rejected["early-overflow"] += 1
+            self.processed(message)
             return
         self._early.append((to, message, depth))
         self._early_bytes += size
@@ -507,8 +566,8 @@ class TcpTransport(Transport):
         for link in links:
             self.stats.dropped += link.clear()
         await asyncio.gather(*(link.stop() for link in links))
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            self._listener.close()
         self._budget.close()
         for connection in self._serving.values():
             connection.abort()  # its reads end at once and its task returns
@@ -518,9 +577,3 @@ class TcpTransport(Transport):
             for task in late:  # not seen yet: never expected, but close() must return
                 task.cancel()
         self._held.clear()
-        if self._server is not None:
-            try:
-                async with asyncio.timeout(STOP_WAIT):
-                    await self._server.wait_closed()
-            except TimeoutError:
-                pass
