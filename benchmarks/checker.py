@@ -1,6 +1,6 @@
 """Benchmark the model checker on Lamport's TwoPhase commit, optionally against a plain BFS.
 
-    python benchmarks/checker.py two-phase --rms 7 [--repeat 3] [--baseline] [--json]
+    python -m benchmarks.checker two-phase --rms 7 [--repeat 3] [--baseline] [--json]
 
 Our figures: distinct/generated states, depth, wall-clock seconds per run and
 their median, states per second (distinct states / median seconds), bytes of

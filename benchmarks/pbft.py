@@ -1,8 +1,8 @@
 """PBFT benchmark: time to decide and messages per decision, Ed25519 on, both drivers; memory of
 100 concurrent 13-agent runtime sessions.
 
-    python benchmarks/pbft.py            # a readable table
-    python benchmarks/pbft.py --json     # one JSON object: {"results": [...], "memory": {...}, ...}
+    python -m benchmarks.pbft            # a readable table
+    python -m benchmarks.pbft --json     # one JSON object: {"results": [...], "memory": {...}, ...}
 
 Every run is one ``start_byzantine_consensus`` session that stops once every honest
 replica has decided (``stop_when_decided``), with property monitoring at the end

@@ -1,8 +1,8 @@
 """Performance of every protocol: latency percentiles, throughput, messages per decision, peak memory.
 
-    python benchmarks/protocols.py                 # the full suite (a few minutes)
-    python benchmarks/protocols.py --quick         # small sizes, few seeds (seconds)
-    python benchmarks/protocols.py --protocols majority pbft --sizes 4 13 --runs 9
+    python -m benchmarks.protocols                 # the full suite (a few minutes)
+    python -m benchmarks.protocols --quick         # small sizes, few seeds (seconds)
+    python -m benchmarks.protocols --protocols majority pbft --sizes 4 13 --runs 9
 
 Prints one JSON object ``{"results": [...], "machine": {...}, "notes": [...]}``.
 Each row is one (protocol, driver, agents): ``runs`` sessions run back to back with

@@ -1,6 +1,6 @@
 """How the discrete-event simulator scales: majority voting at 200 and 500 agents.
 
-    python benchmarks/sim_scale.py [--agents 200 500] [--runs 3] [--network ideal|jittery]
+    python -m benchmarks.sim_scale [--agents 200 500] [--runs 3] [--network ideal|jittery]
 
 Prints JSON: per agent count, the median wall-clock seconds over ``--runs`` runs,
 events processed and messages sent/delivered. Every agent broadcasts once, so the

@@ -33,9 +33,7 @@ from typing import Any
 
 from mabeam.core import Membership, MessageCodec, Protocol
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
-from mabeam.protocols.pbft.messages import Request
-from mabeam.protocols.pbft.replica import PBFTReplica
+from mabeam.protocols.pbft import PBFTConfig, PBFTReplica, Request, signed_requests
 from mabeam.runtime import (
     TcpTransport,
     address_book,

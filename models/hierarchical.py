@@ -36,7 +36,7 @@ Build = Callable[[z3.Solver], None]
 def _group(solver: z3.Solver, quorum: str = "general") -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
     """n, f within bounds and the quorum q: (n + f) // 2 + 1, 2f + 1, or the mutant f + 1."""
     n, f, q = z3.Ints("n_g f_g q_g")
-    solver.add(1 <= n, n <= MAX_N, 0 <= f)
+    solver.add(n >= 1, n <= MAX_N, f >= 0)
     if quorum == "general":
         solver.add(q == (n + f) / 2 + 1)
     elif quorum == "classic":
@@ -51,7 +51,7 @@ def _certificate_has_honest_signer(quorum: str) -> Build:
         n, f, q = _group(solver, quorum)
         solver.add(n >= 3 * f + 1)
         faulty_signers = z3.Int("faulty_signers")
-        solver.add(0 <= faulty_signers, faulty_signers <= f, q <= n)
+        solver.add(faulty_signers >= 0, faulty_signers <= f, q <= n)
         solver.add(faulty_signers >= q)  # negation: every signer faulty
     return build
 
@@ -73,7 +73,7 @@ def _enumerated_two_certificates(n: int) -> Build:
     """The same claim with explicit member sets of one n and every f within its bound."""
     def build(solver: z3.Solver) -> None:
         f = z3.Int("f_g")
-        solver.add(0 <= f, n >= 3 * f + 1)
+        solver.add(f >= 0, n >= 3 * f + 1)
         q = (n + f) / 2 + 1
         in_a = [z3.Bool(f"A_{i}") for i in range(n)]
         in_b = [z3.Bool(f"B_{i}") for i in range(n)]
@@ -105,7 +105,7 @@ def _upper_agreement(account_over_bound: bool) -> Build:
     over-bound group as honest (F one too small)."""
     def build(solver: z3.Solver) -> None:
         g, faulty, declared = z3.Ints("G F_over_bound F_declared")
-        solver.add(1 <= g, g <= MAX_N, 0 <= faulty, faulty <= g)
+        solver.add(g >= 1, g <= MAX_N, faulty >= 0, faulty <= g)
         if account_over_bound:
             solver.add(declared == faulty)
         else:
@@ -123,7 +123,7 @@ def _upper_agreement(account_over_bound: bool) -> Build:
 def _upper_liveness(solver: z3.Solver) -> None:
     """Negation of: G >= 3F + 1 leaves G - F correct groups, at least T = (G + F) // 2 + 1."""
     g, faulty = z3.Ints("G F")
-    solver.add(1 <= g, g <= MAX_N, 0 <= faulty, g >= 3 * faulty + 1)
+    solver.add(g >= 1, g <= MAX_N, faulty >= 0, g >= 3 * faulty + 1)
     solver.add(g - faulty < (g + faulty) / 2 + 1)
 
 

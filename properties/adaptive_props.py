@@ -29,7 +29,7 @@ def model(agents: int, faulty: int, kinds: str = "bwm", cls: type[AdaptiveCoordi
           crashes: int = 0) -> Callable[[], ActorModel]:
     """The last ``faulty`` members are Byzantine; honest ones may also crash."""
     def make() -> ActorModel:
-        protocol = build(agents, faulty, cls, kinds, adversary=adversary)
+        protocol = build(agents, faulty, cls, kinds=kinds, adversary=adversary)
         return ActorModel(protocol, CheckConfig(
             network="multiset", byzantine=frozenset(protocol.agents[agents - faulty:]), drops=drops,
             duplicates=duplicates, max_crashes=crashes, intruder=True))

@@ -53,7 +53,7 @@ def test_the_suite_asserts_every_safety_property() -> None:
 
 
 def test_the_large_hierarchy_is_within_its_bounds() -> None:
-    protocol, byzantine = large_hierarchy()
+    protocol, _byzantine = large_hierarchy()
     assert protocol.faulty_groups == 1 and protocol.threshold == 3
     assert [g.quorum for g in protocol.groups] == [5, 1, 1, 3]
 

@@ -15,8 +15,8 @@ import msgspec
 from mabeam.core import Membership, Message
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.protocols.majority import Vote as MajorityVote
+from mabeam.protocols.pbft import PBFTReplica
 from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
-from mabeam.protocols.pbft.replica import PBFTReplica
 from mabeam.protocols.weighted import WeightedVoting
 from mabeam.runtime import ClusterKeys, TcpTransport, generate_cluster
 from mabeam.runtime.framing import Carry, encode_hello, frame

@@ -19,10 +19,8 @@ from mabeam.core import ConfigurationError, Membership, SeededRandom, Send, SetT
 from mabeam.live.network import Latency, NetworkModel
 from mabeam.live.strategy import HonestStrategy, Strategy
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.protocols.pbft import make_config
-from mabeam.protocols.pbft.auth import Ed25519Authenticator, conflicting, verify_evidence
+from mabeam.protocols.pbft import Ed25519Authenticator, PBFTReplica, conflicting, make_config, verify_evidence
 from mabeam.protocols.pbft.messages import Prepare, PrePrepare
-from mabeam.protocols.pbft.replica import PBFTReplica
 from mabeam.sim import simulate
 
 

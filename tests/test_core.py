@@ -154,8 +154,7 @@ def test_property_memos_release_finished_sessions() -> None:
 
     from mabeam.api.session import run_protocol
     from mabeam.core.memo import ProtocolMemo
-    from mabeam.protocols.iterative import build
-    from mabeam.protocols.iterative import validity
+    from mabeam.protocols.iterative import build, validity
 
     for seed in range(3):
         assert run_protocol(build(4, 1), seed=seed).status == "decided"

@@ -29,6 +29,7 @@ from mabeam.core import (
     InsufficientReplicasError,
     Reject,
 )
+from mabeam.core.auth import Ed25519Authenticator
 from mabeam.protocols.hierarchical import (
     ENTRY,
     GroupCertificate,
@@ -41,7 +42,6 @@ from mabeam.protocols.hierarchical import (
     make_group,
     upper_threshold,
 )
-from mabeam.protocols.pbft.auth import Ed25519Authenticator
 
 ROOT = Path(__file__).resolve().parent.parent
 

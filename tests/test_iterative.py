@@ -274,8 +274,8 @@ def test_the_machine_declares_its_properties_and_adversary() -> None:
 # ------------------------------------------------------------------ spec, TLA+, Z3, Hypothesis in step
 def test_spec_and_tla_cite_every_property() -> None:
     spec = (ROOT / "spec" / "iterative.md").read_text()
-    tla_text = (ROOT / "tla" / "IterativeRefinement.tla").read_text()
-    cfg = (ROOT / "tla" / "IterativeRefinement.cfg").read_text()
+    tla_text = (ROOT / ENTRY.companions.tla).read_text()
+    cfg = (ROOT / ENTRY.companions.tla_cfg).read_text()
     for pid in NUMERIC_IDS:
         assert pid in spec, pid
     for pid in ("IR-S1", "IR-S2", "IR-S3", "IR-S4", "IR-L1"):
@@ -288,7 +288,7 @@ def test_spec_and_tla_cite_every_property() -> None:
 def test_tla_spec_parses() -> None:
     import tla
 
-    assert tla.parse((ROOT / "tla" / "IterativeRefinement.tla").read_text()).name == "IterativeRefinement"
+    assert tla.parse((ROOT / ENTRY.companions.tla).read_text()).name == ENTRY.companions.tla_module
 
 
 def test_z3_proofs_up_to_n_10() -> None:

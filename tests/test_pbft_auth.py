@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mabeam.core import Broadcast, Decide, Defer, Evidence, InsufficientReplicasError, Membership, Reject
-from mabeam.protocols.pbft import build, make_config
-from mabeam.protocols.pbft.auth import (
+from mabeam.protocols.pbft import (
     Ed25519Authenticator,
     SymbolicAuthenticator,
+    build,
     equivocation,
+    make_config,
     verify_evidence,
 )
 from mabeam.protocols.pbft.config import PBFTConfig

@@ -6,8 +6,7 @@ import pytest
 
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import Decide, Evidence, Reject, Send
-from mabeam.protocols.pbft import CATCH_UP_BOUNDS, ENTRY, PBFTReplica, build, build_checked
-from mabeam.protocols.pbft.auth import verify_evidence
+from mabeam.protocols.pbft import CATCH_UP_BOUNDS, ENTRY, PBFTReplica, build, build_checked, verify_evidence
 from mabeam.protocols.pbft.messages import (
     Commit,
     CommitCertificate,

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import protocols as bench
+from mabeam.lab import workloads
 
-from benchmarks import protocols as bench  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(name: str) -> ModuleType:
@@ -79,7 +80,7 @@ def test_benchmark_quick_prints_one_json_object_covering_every_protocol(
     assert printed == json.loads(json.dumps(report)) and set(printed) >= {"results", "machine", "notes"}
     rows = printed["results"]
     assert {(r["protocol"], r["driver"], r["agents"]) for r in rows} == {
-        (p, d, n) for p in bench.PROTOCOLS for d in bench.DRIVERS for n in bench.QUICK_SIZES}
+        (p, d, n) for p in workloads.PROTOCOLS for d in workloads.DRIVERS for n in workloads.QUICK_SIZES}
     for r in rows:
         assert r["all_decided"] and r["agreement"] and r["runs"] == 3
         assert r["wall_p50_ms"] <= r["wall_p95_ms"] <= r["wall_p99_ms"]
@@ -88,18 +89,18 @@ def test_benchmark_quick_prints_one_json_object_covering_every_protocol(
         assert r["messages_per_decision"] > 0 and r["throughput_sessions_per_s"] > 0 and r["peak_memory_mib"] > 0
 
 
-@pytest.mark.parametrize("protocol", bench.PROTOCOLS)
+@pytest.mark.parametrize("protocol", workloads.PROTOCOLS)
 def test_every_protocol_session_is_reproducible_in_the_simulator(protocol: str) -> None:
-    network = bench.SIM_NETWORK
-    first = bench.run_session(protocol, 4, seed=5, network=network)
+    network = workloads.SIM_NETWORK
+    first = workloads.run_session(protocol, 4, seed=5, network=network)
     assert first.ok, first
-    assert first.deterministic() == bench.run_session(protocol, 4, seed=5, network=network).deterministic()
+    assert first.deterministic() == workloads.run_session(protocol, 4, seed=5, network=network).deterministic()
 
 
 def test_percentile_is_nearest_rank_and_an_unknown_protocol_is_refused() -> None:
     assert [bench.percentile([4.0, 1.0, 3.0, 2.0], q) for q in (50, 95, 99)] == [2.0, 4.0, 4.0]
     with pytest.raises(ValueError, match="unknown protocol"):
-        bench.run_session("paxos", 4)
+        workloads.run_session("paxos", 4)
 
 
 # ------------------------------------------------------------------ long-running stress
@@ -131,12 +132,12 @@ def _windows(traced: list[float], ratio: list[float]) -> list[dict[str, Any]]:
 
 
 def test_stress_verdict_flags_a_leak_and_a_slowdown() -> None:
-    outcome = bench.run_session("majority", 4, seed=0)
-    flat = [bench.Outcome(**{**outcome.__dict__, "wall": 1.0}) for _ in range(40)]
+    outcome = workloads.run_session("majority", 4, seed=0)
+    flat = [workloads.Outcome(**{**outcome.__dict__, "wall": 1.0}) for _ in range(40)]
     steady = stress.analyse(flat, _windows([1.0] * 4, [1.0] * 4), 10)
     assert steady["passed"] and steady["memory_slope_bytes_per_session"] == 0
     leaking = stress.analyse(flat, _windows([1.0, 1.0, 1.1, 1.2], [1.0] * 4), 10)  # +0.1 MiB per 10 sessions
     assert not leaking["passed"] and leaking["memory_slope_bytes_per_session"] > stress.MEMORY_SLOPE_LIMIT
-    slowing = [bench.Outcome(**{**outcome.__dict__, "wall": 1.0 + i // 10}) for i in range(40)]
+    slowing = [workloads.Outcome(**{**outcome.__dict__, "wall": 1.0 + i // 10}) for i in range(40)]
     drift = stress.analyse(slowing, _windows([1.0] * 4, [1.0] * 4), 10)
     assert not drift["passed"] and drift["latency_drift"] > stress.LATENCY_DRIFT_LIMIT

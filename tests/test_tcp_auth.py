@@ -22,9 +22,9 @@ from mabeam.core import (
 )
 from mabeam.core.auth import Ed25519Authenticator, SymbolicAuthenticator
 from mabeam.protocols.majority import MajorityVoting
+from mabeam.protocols.pbft import PBFTReplica
 from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
 from mabeam.protocols.pbft.messages import Commit, Prepare
-from mabeam.protocols.pbft.replica import PBFTReplica
 from mabeam.runtime import (
     TcpTransport,
     TlsCredentials,

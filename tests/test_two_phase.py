@@ -91,9 +91,9 @@ def test_rejects_bad_configuration() -> None:
 
 def test_benchmark_json_has_the_required_figures() -> None:
     completed = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "checker.py"), "two-phase", "--rms", "3",
+        [sys.executable, "-m", "benchmarks.checker", "two-phase", "--rms", "3",
          "--repeat", "1", "--baseline", "--json", "--quiet"],
-        capture_output=True, text=True, timeout=120, check=True)
+        capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
     report = json.loads(completed.stdout)
     for key in ("distinct_states", "seconds", "states_per_second", "bytes_per_state", "states_generated",
                 "depth", "peak_rss_bytes", "runs", "median_seconds"):

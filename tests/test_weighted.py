@@ -269,7 +269,7 @@ def test_spec_embeds_the_declared_phase_graph_and_cites_every_property() -> None
     assert f"```mermaid\n{PHASES.mermaid()}\n```" in spec
     for p in PROPERTIES:
         assert f"{p.id} {p.name}" in spec
-    tla_text = (ROOT / "tla" / "WeightedVoting.tla").read_text()
+    tla_text = (ROOT / ENTRY.companions.tla).read_text()
     for p in PROPERTIES:
         assert p.id.replace("-", "_") in tla_text
 
@@ -305,9 +305,9 @@ def test_the_machine_declares_its_properties_and_adversary() -> None:
 
 
 def test_tla_spec_parses_and_the_cfg_names_its_definitions() -> None:
-    text = (ROOT / "tla" / "WeightedVoting.tla").read_text()
+    text = (ROOT / ENTRY.companions.tla).read_text()
     tla.parse(text)
-    cfg = (ROOT / "tla" / "WeightedVoting.cfg").read_text()
+    cfg = (ROOT / ENTRY.companions.tla_cfg).read_text()
     names = re.findall(r"^\s+(WV_\w+|TypeOK)\s*$", cfg, re.MULTILINE)
     assert {"WV_S1_Agreement", "WV_S2_Validity", "WV_S3_Integrity", "WV_S4_OneCountedVote",
             "WV_S5_DecisionBacked", "WV_L1_Termination"} <= set(names)

@@ -10,6 +10,16 @@
 (* candidate. It stops once the plurality has been the same for K rounds   *)
 (* or at round MaxRounds, and then sends a final proposal. Up to F agents  *)
 (* crash. The network keeps every message (loss, duplication, reordering). *)
+(*                                                                         *)
+(* What this abstracts from the code: one session; the intruder's          *)
+(* proposals, unknown answers, bad rounds and malformed confidences are    *)
+(* rejected by screening and not modelled; confidences are naturals (the  *)
+(* code's Fractions, here 1 and 2); RoundSummary history is not kept.     *)
+(* Trace mapping: round, answer, streak, last (the previous plurality) per *)
+(* agent are CategoricalState fields, inbox[a] = the round proposals       *)
+(* received (<<round, sender, answer>>), finals[a] = final proposals       *)
+(* received, stopped/crashed/decisions = the run's done, crashed and       *)
+(* decided agents, msgs = proposals in flight.                             *)
 (***************************************************************************)
 EXTENDS Integers, FiniteSets, Sequences
 
@@ -21,16 +31,11 @@ CONSTANTS
     F,           \* the most agents that may crash
     K,           \* rounds the plurality must stay the same
     MaxRounds,   \* the round bound
-    None,        \* "no plurality yet"
-    AgentOrder, InputList, ConfList  \* the checked inputs, listed in AgentOrder
+    None         \* "no plurality yet"
 
 N == Cardinality(Agents)
 CandidateSet == {Candidates[i] : i \in 1..Len(Candidates)}
 
-\* the checked configuration (IterativeCategorical.cfg substitutes these for Input and Conf)
-Position(a) == CHOOSE i \in 1..Len(AgentOrder) : AgentOrder[i] = a
-CheckedInput == [a \in Agents |-> InputList[Position(a)]]
-CheckedConf == [a \in Agents |-> ConfList[Position(a)]]
 
 ASSUME F \in Nat /\ F < N
 ASSUME K \in Nat \ {0} /\ MaxRounds \in Nat \ {0}
@@ -108,14 +113,18 @@ Crash(a) ==
     /\ crashed' = crashed \cup {a}
     /\ UNCHANGED <<round, answer, inbox, finals, streak, last, stopped, msgs, decisions>>
 
-Next == (\E m \in msgs : Deliver(m)) \/ (\E a \in Agents : Refine(a) \/ Crash(a))
+\* the intended end: every correct agent stopped (messages left in flight are then ignored)
+Stop == (\A a \in Agents \ crashed : a \in stopped) /\ UNCHANGED vars
 
-AllProposals == {Prop(t, s, r, x, f) : t \in Agents, s \in Agents, r \in 1..MaxRounds,
-                                      x \in CandidateSet, f \in BOOLEAN}
+Next == (\E m \in msgs : Deliver(m)) \/ (\E a \in Agents : Refine(a) \/ Crash(a)) \/ Stop
 
-\* Fairness: proposals are delivered to correct agents and a ready agent refines.
+\* Fairness (spec/iterative.md, IR-CL1): proposals are delivered to correct agents and a
+\* ready agent refines. Weak fairness on "a deliverable proposal to t is delivered" is weak
+\* fairness on each proposal's delivery here: deliveries never repeat and there are finitely
+\* many proposals, so one that stays deliverable is eventually the only one left.
+DeliverTo(t) == \E m \in msgs : m.to = t /\ Deliver(m)
 Fairness == /\ \A a \in Agents : WF_vars(Refine(a))
-            /\ \A m \in AllProposals : WF_vars(Deliver(m))
+            /\ \A t \in Agents : WF_vars(DeliverTo(t))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
@@ -134,6 +143,19 @@ IR_C2_RoundsBounded ==
 
 IR_CL1_Termination == <>(\A a \in Agents \ crashed : a \in stopped)
 
+\* IR-CR1 some agent decides: its negation is checked as an INVARIANT that TLC must report
+\* violated (tests/test_tlc.py).
+IR_CR1_NobodyDecides == decisions = {}
+
+\* the configured sizes, compared with the Python configuration by tests/test_tlc.py
+Sizes == [n |-> N, f |-> F, k |-> K, maxRounds |-> MaxRounds, wait |-> N - F,
+          candidates |-> Candidates, input |-> Input, conf |-> Conf]
+
 THEOREM Spec => [](IR_C1_AnswerWasProposed /\ IR_C2_RoundsBounded)
 THEOREM Spec => IR_CL1_Termination
+-----------------------------------------------------------------------------
+\* The checked configuration: mabeam.protocols.iterative.categorical.build(3, 1)
+CheckedCandidates == <<"x", "y", "z">>
+CheckedInput == [a \in Agents |-> IF a = "a1" THEN "z" ELSE "y"]
+CheckedConf == [a \in Agents |-> IF a = "a1" THEN 2 ELSE 1]
 =============================================================================

@@ -6,11 +6,26 @@
 (* Every agent broadcasts its input once. An agent counts at most one vote *)
 (* per member and decides v as soon as it has counted votes for v from     *)
 (* n \div 2 + 1 distinct members, its own included. Up to F agents crash   *)
-(* (2F < n); a crash silences the agent and discards messages to it. The   *)
-(* network is a message set: each vote is sent once to each other member  *)
-(* and consumed on delivery, in any order. Intruders (non-members) inject  *)
-(* forged votes, which screening rejects. One protocol instance (session)  *)
-(* is modelled, so every message here carries the session implicitly.      *)
+(* (2F < n); a crash silences the agent and discards messages to it.       *)
+(*                                                                         *)
+(* What this abstracts from the code:                                      *)
+(*  - the network is the checker's "multiset" network without loss or      *)
+(*    duplication budgets: each vote is sent once to each other member and *)
+(*    consumed on delivery, in any order;                                  *)
+(*  - one instance (session) is modelled, so the session id, the           *)
+(*    wrong-session and own-message screens are implicit;                  *)
+(*  - MajorityState's votes and support are one tally of <<voter, value>>  *)
+(*    pairs (support is the count of votes per value, MAJ-S4 in the code); *)
+(*    phase is derived: "decided" iff decided[a] # None;                   *)
+(*  - intruders (non-members) inject votes for any value, a superset of    *)
+(*    the code's single forged vote;                                       *)
+(*  - inputs: a strict minority of (n - 1) \div 2 agents proposes "x", the *)
+(*    rest "y", as mabeam.protocols.majority.build does; which agents form *)
+(*    the minority is left to CHOOSE (agents are symmetric here; the code  *)
+(*    takes the first ones).                                               *)
+(* Trace mapping: tally[a] = {<<member, vote>>} of MajorityState.votes,     *)
+(* decided[a] = MajorityState.decided (None -> None), crashed = the        *)
+(* simulator's crashed set, msgs = the votes in flight.                    *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -69,7 +84,8 @@ TypeOK ==
 Init ==
     /\ tally = [a \in Agents |-> {<<a, Input[a]>>}]
     /\ decided = [a \in Agents |-> DecisionOf({<<a, Input[a]>>})]
-    /\ msgs = {Vote(t, s, Input[s]) : t \in Agents, s \in Agents \ {t}} \cup ForgedVotes
+    /\ msgs = {Vote(p[1], p[2], Input[p[2]]) : p \in {q \in Agents \X Agents : q[1] # q[2]}}
+              \cup ForgedVotes
     /\ crashed = {}
     /\ decisions = {<<a, Input[a]>> : a \in {b \in Agents : DecisionOf({<<b, Input[b]>>}) # None}}
 
@@ -97,7 +113,14 @@ Crash(a) ==
     /\ msgs' = {m \in msgs : m.to # a}
     /\ UNCHANGED <<tally, decided, decisions>>
 
-Next == (\E m \in msgs : Deliver(m)) \/ (\E a \in Agents : Crash(a))
+\* the intended end: every vote consumed (or lost with a crashed receiver) and no crash
+\* left; the protocol stops here. Any other state without a successor is a deadlock
+\* TLC must report.
+Finished == /\ \A m \in msgs : m.to \in crashed
+            /\ Cardinality(crashed) = F
+Stop == Finished /\ UNCHANGED vars
+
+Next == (\E m \in msgs : Deliver(m)) \/ (\E a \in Agents : Crash(a)) \/ Stop
 
 \* Fairness (the liveness assumption of spec/majority.md): a vote between members that
 \* stays deliverable to a correct agent is eventually delivered. Crashes and intruder
@@ -128,8 +151,9 @@ MAJ_S5_DecisionBacked ==
     \A a \in Agents :
         decided[a] # None => 2 * Cardinality(Supporters(tally[a], decided[a])) > N
 
-\* MAJ-R1 (some agent decides) is a reachability goal, not an invariant: TLC shows it
-\* by reporting a violation of MAJ_R1_NoDecision when that is checked as an INVARIANT.
+\* MAJ-R1 (some agent decides) is a reachability goal, not an invariant: its negation
+\* MAJ_R1_NoDecision is checked as an INVARIANT that TLC must report violated
+\* (tests/test_tlc.py; it is not listed in Majority.cfg).
 MAJ_R1_NoDecision == decisions = {}
 
 \* MAJ-L1: if the correct agents hold a strict majority for one value, every correct

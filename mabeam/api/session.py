@@ -166,9 +166,8 @@ def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_toler
                      ) -> tuple[Protocol, dict[AgentId, Strategy]]:
     from ..attacks import make_attack
     from ..attacks.pbft import pbft_adapter
-    from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+    from ..protocols.pbft import Ed25519Authenticator, PBFTReplica, SymbolicAuthenticator
     from ..protocols.pbft.config import PBFTConfig, signed_requests
-    from ..protocols.pbft.replica import PBFTReplica
 
     if not isinstance(proposal, str) or not proposal:
         raise ConfigurationError(f"the proposal must be a non-empty string, got {proposal!r}")
@@ -217,7 +216,7 @@ def _pbft_summary(strategies: Mapping[AgentId, Strategy]) -> Any:
 
 
 def _with_checked_evidence(result: SessionResult, protocol: Protocol) -> SessionResult:
-    from ..protocols.pbft.auth import verify_evidence
+    from ..protocols.pbft import verify_evidence
 
     auth = protocol.config.auth  # type: ignore[attr-defined]
     result.extras["evidence_verified"] = sum(

@@ -24,8 +24,8 @@ from ..core.interpret import EffectRecorder, interpret
 from ..core.messages import Message
 from ..core.rng import SeededRandom
 from ..live.strategy import HonestStrategy
+from ..protocols.pbft import PBFTReplica
 from ..protocols.pbft.messages import ViewChange
-from ..protocols.pbft.replica import PBFTReplica
 from .base import ATTACK_TIMER, Distorting, MessageAdapter
 from .strategies import Delaying, Equivocating, Forging, Replaying, Silent
 

@@ -1,6 +1,6 @@
 """What attacks need to know about PBFT: how to re-value and re-sign one's own messages.
 
-The adapter holds the attacker's own :class:`~mabeam.protocols.pbft.auth.Signer`
+The adapter holds the attacker's own :class:`~mabeam.core.auth.Signer`
 and the configured client requests (public: every replica holds them). Nothing
 here can produce another replica's signature; a signer refuses to sign a
 message whose sender is not its identity.
@@ -12,7 +12,7 @@ import hashlib
 
 from ..core.identity import AgentId
 from ..core.messages import Message
-from ..protocols.pbft.auth import Signer
+from ..protocols.pbft import PBFTReplica, Signer
 from ..protocols.pbft.messages import (
     Checkpoint,
     Commit,
@@ -22,7 +22,6 @@ from ..protocols.pbft.messages import (
     ViewChange,
     request_digest,
 )
-from ..protocols.pbft.replica import PBFTReplica
 from .base import MessageAdapter
 
 

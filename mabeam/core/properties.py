@@ -8,7 +8,7 @@ monitor in the simulator and runtime.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ class Kind(enum.Enum):
     ALWAYS = "always"  # safety invariant: holds in every reachable state
     SOMETIMES = "sometimes"  # reachability goal: some reachable state satisfies it (non-vacuity)
     EVENTUALLY = "eventually"  # liveness: every fair execution reaches it
+    STEP = "step"  # safety over transitions: holds for every (before, action, after) step
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,38 @@ class Decision:
     value: Any
 
 
-@dataclass(frozen=True)
 class Snapshot:
-    """A global view: every agent's state, faults, messages in flight, decisions so far."""
+    """A global view: every agent's state, faults, messages in flight, decisions so far.
 
-    protocol: ProtocolView
-    states: Mapping[AgentId, Any]
-    crashed: frozenset[AgentId] = frozenset()
-    byzantine: frozenset[AgentId] = frozenset()
-    decisions: frozenset[Decision] = frozenset()
-    evidence: frozenset[Any] = frozenset()
-    in_flight: tuple[Envelope, ...] = ()
+    ``states`` holds every member's node state (``None`` before it started; a
+    crashed agent keeps its last state; a Byzantine agent has none in the checker).
+    ``in_flight`` holds the messages that may still be delivered: in the checker's
+    multiset network each distinct envelope once however many copies are pending;
+    in the duplicating network every message ever sent (it stays available); live
+    drivers leave it empty (collecting it at every check would cost more than the
+    run), so a property that reads it cannot be monitored live. The checker may
+    pass ``in_flight`` as a zero-argument callable, computed on first use.
+    """
+
+    __slots__ = ("_in_flight", "byzantine", "crashed", "decisions", "evidence", "protocol", "states")
+
+    def __init__(self, protocol: ProtocolView, states: Mapping[AgentId, Any],
+                 crashed: frozenset[AgentId] = frozenset(), byzantine: frozenset[AgentId] = frozenset(),
+                 decisions: frozenset[Decision] = frozenset(), evidence: frozenset[Any] = frozenset(),
+                 in_flight: tuple[Envelope, ...] | Callable[[], tuple[Envelope, ...]] = ()) -> None:
+        self.protocol = protocol
+        self.states = states
+        self.crashed = crashed
+        self.byzantine = byzantine
+        self.decisions = decisions
+        self.evidence = evidence
+        self._in_flight = in_flight
+
+    @property
+    def in_flight(self) -> tuple[Envelope, ...]:
+        if callable(self._in_flight):
+            self._in_flight = self._in_flight()
+        return self._in_flight
 
     @property
     def honest(self) -> tuple[AgentId, ...]:
@@ -82,26 +104,58 @@ class Snapshot:
     def decided_by(self, agent: AgentId, instance: Any = 0) -> set[Any]:
         return {d.value for d in self.decisions if d.agent == agent and d.instance == instance}
 
+    def replace(self, **changes: Any) -> Snapshot:
+        """A copy with some fields changed."""
+        fields: dict[str, Any] = {"protocol": self.protocol, "states": self.states, "crashed": self.crashed,
+                  "byzantine": self.byzantine, "decisions": self.decisions, "evidence": self.evidence,
+                  "in_flight": self._in_flight}
+        fields.update(changes)
+        return Snapshot(**fields)
+
 
 Predicate = Callable[[Snapshot], bool]
+#: ``predicate(before, action, after)``: ``action`` has ``kind``, ``agent`` and ``detail`` (the checker's Action)
+StepPredicate = Callable[[Snapshot, Any, Snapshot], bool]
+#: what a property may read of a snapshot (see :attr:`Property.reads`)
+READABLE = frozenset({"states", "decisions", "evidence", "crashed", "in_flight"})
 
 
 @dataclass(frozen=True)
 class Property:
-    """A named property with a stable ID cited by spec/, properties/, models/ and tla/."""
+    """A named property with a stable ID cited by spec/, properties/, models/ and tla/.
+
+    ``reads`` names the parts of a snapshot the predicate depends on (a subset of
+    :data:`READABLE`; ``None``: possibly all of them). The checker uses it to reuse
+    a verdict across worlds that agree on those parts, and partial-order reduction
+    treats a step that changes none of them as invisible to the property, so a
+    declaration that is too narrow makes both unsound: declare what the predicate
+    really reads.
+    """
 
     id: str
     name: str
     kind: Kind
-    predicate: Predicate = field(compare=False)
+    predicate: Callable[..., bool] = field(compare=False)
     description: str = ""
     #: ``applies_to(protocol)`` is False where the property says nothing about that instance
     #: (e.g. "a view change completes" under a bound that allows no view change); drivers
     #: then report it as not checked instead of failing or passing it vacuously.
     applies_to: Callable[[Any], bool] | None = field(default=None, compare=False)
+    reads: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reads is not None:
+            unknown = set(self.reads) - READABLE
+            if unknown:
+                from .errors import ConfigurationError
+
+                raise ConfigurationError(f"{self.id} reads unknown snapshot parts {sorted(unknown)}")
 
     def holds(self, snapshot: Snapshot) -> bool:
         return bool(self.predicate(snapshot))
+
+    def holds_on_step(self, before: Snapshot, action: Any, after: Snapshot) -> bool:
+        return bool(self.predicate(before, action, after))
 
     def applies(self, protocol: ProtocolView) -> bool:
         return self.applies_to is None or bool(self.applies_to(protocol))
@@ -110,21 +164,43 @@ class Property:
         return f"{self.id} {self.name}"
 
 
-def always(id: str, name: str, description: str = "") -> Callable[[Predicate], Property]:
+def _reads(reads: Iterable[str] | None) -> frozenset[str] | None:
+    return None if reads is None else frozenset(reads)
+
+
+def always(id: str, name: str, description: str = "", *,
+           reads: Iterable[str] | None = None) -> Callable[[Predicate], Property]:
     """Decorator: declare a safety invariant."""
-    return lambda fn: Property(id, name, Kind.ALWAYS, fn, description or (fn.__doc__ or "").strip())
+    return lambda fn: Property(id, name, Kind.ALWAYS, fn, description or (fn.__doc__ or "").strip(),
+                               reads=_reads(reads))
 
 
 def sometimes(id: str, name: str, description: str = "",
-              applies_to: Callable[[Any], bool] | None = None) -> Callable[[Predicate], Property]:
+              applies_to: Callable[[Any], bool] | None = None, *,
+              reads: Iterable[str] | None = None) -> Callable[[Predicate], Property]:
     """Decorator: declare a reachability goal that proves the model is not vacuous."""
     return lambda fn: Property(id, name, Kind.SOMETIMES, fn, description or (fn.__doc__ or "").strip(),
-                               applies_to)
+                               applies_to, reads=_reads(reads))
 
 
-def eventually(id: str, name: str, description: str = "") -> Callable[[Predicate], Property]:
+def eventually(id: str, name: str, description: str = "", *,
+               reads: Iterable[str] | None = None) -> Callable[[Predicate], Property]:
     """Decorator: declare a liveness goal (checked under the driver's stated fairness)."""
-    return lambda fn: Property(id, name, Kind.EVENTUALLY, fn, description or (fn.__doc__ or "").strip())
+    return lambda fn: Property(id, name, Kind.EVENTUALLY, fn, description or (fn.__doc__ or "").strip(),
+                               reads=_reads(reads))
+
+
+def always_step(id: str, name: str, description: str = "", *,
+                reads: Iterable[str] | None = None) -> Callable[[StepPredicate], Property]:
+    """Decorator: declare a safety property of every step, ``predicate(before, action, after)``.
+
+    For what no single state shows: a decision never changes, a view never goes
+    back, a counter only grows. The checker judges it on every transition it
+    explores (a violation's trace ends with the offending step); live monitors
+    do not judge it.
+    """
+    return lambda fn: Property(id, name, Kind.STEP, fn, description or (fn.__doc__ or "").strip(),
+                               reads=_reads(reads))
 
 
 # ---------------------------------------------------------------- shared invariants

@@ -11,18 +11,22 @@ I/O, which is what lets one definition be model-checked and run live.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from .adversary import Adversary
+from .adversary import SILENT, Adversary
 from .agreement import exactly_equal
 from .auth import Authenticator
-from .effects import Broadcast, Effect, Reject, Send
+from .effects import Effect, Reject
 from .identity import AgentId, Membership
+from .interpret import SentMessages, interpret
 from .messages import Envelope, Message, MessageCodec
 from .properties import Property
 
-__all__ = ["Envelope", "Protocol", "Step"]
+__all__ = ["UNFAIR", "Envelope", "Protocol", "Step"]
+
+#: the fairness class of an action nothing obliges (see :meth:`Protocol.fairness_class`)
+UNFAIR = "unfair"
 
 
 class Step(NamedTuple):
@@ -30,18 +34,6 @@ class Step(NamedTuple):
 
     state: Any
     effects: tuple[Effect, ...] = ()
-
-
-class _MethodsAdversary(Adversary):
-    """Transitional: reads the pre-redesign ``adversary_messages``/``forged_messages`` methods."""
-
-    def messages(self, protocol: Protocol, faulty: AgentId) -> Iterable[Envelope]:
-        method = getattr(protocol, "adversary_messages", None)
-        return () if method is None else method(faulty)
-
-    def forged(self, protocol: Protocol) -> Iterable[Envelope]:
-        method = getattr(protocol, "forged_messages", None)
-        return () if method is None else method()
 
 
 class Protocol(ABC):
@@ -54,7 +46,7 @@ class Protocol(ABC):
     #: the safety, reachability and liveness properties every driver judges this protocol by
     properties: ClassVar[tuple[Property, ...]] = ()
     #: what a Byzantine member or an outsider may inject in the model checker (``adversary.py``)
-    adversary: ClassVar[Adversary] = _MethodsAdversary()
+    adversary: ClassVar[Adversary] = SILENT
 
     def __init__(self, membership: Membership, session: str = "s0") -> None:
         if not isinstance(membership, Membership):
@@ -137,12 +129,18 @@ class Protocol(ABC):
     def decisions_agree(self, values: Sequence[Any]) -> bool:
         """Whether honest decisions for one instance agree; exact equality unless a protocol
         promises less (approximate agreement overrides this with its epsilon)."""
-        epsilon = getattr(self, "epsilon", None)  # TRANSITIONAL: until iterative overrides this
-        if epsilon is not None and not isinstance(epsilon, bool):
-            from .agreement import within_tolerance
-
-            return within_tolerance(values, epsilon)
         return exactly_equal(values)
+
+    def fairness_class(self, kind: str, agent: AgentId, detail: Any) -> Hashable | None:
+        """The weak-fairness class of a fair action (``kind`` deliver or timer, at ``agent``).
+
+        The checker's fairness: an action class that stays enabled is eventually
+        taken. The default (``None``) makes each delivery to, and each timer of, a
+        correct agent its own class (weak fairness per action); a protocol may return
+        a coarser class, e.g. ``("agent", agent)`` for "the agent keeps taking steps",
+        or :data:`UNFAIR` for a choice nothing obliges (an optional action).
+        """
+        return None
 
     def describe_state(self, state: Any) -> str:
         """A one-line rendering of a node state for traces."""
@@ -169,9 +167,7 @@ class Protocol(ABC):
         inputs); a protocol whose later messages carry more (forwarded requests,
         certificates) overrides it with a bound on those.
         """
-        largest = 0
+        sent = SentMessages()
         for agent in self.agents if agents is None else agents:
-            for effect in self.start(agent).effects:
-                if isinstance(effect, (Send, Broadcast)):
-                    largest = max(largest, len(effect.message.canonical()))
-        return largest
+            interpret(self.start(agent).effects, sent)
+        return max((len(m.canonical()) for m in sent.messages), default=0)

@@ -8,7 +8,7 @@ Two tiers, never mixed:
   meet at an honest replica because backups forward the pre-prepare in their
   PREPAREs, and are reported as ``primary-equivocation``; or found by auditing the honest
   replicas' commit certificates; checked with
-  :func:`~mabeam.protocols.pbft.auth.verify_evidence`), or a message the
+  :func:`~mabeam.protocols.pbft.verify_evidence`), or a message the
   accused's own authenticated link carried under another member's name that
   does not verify as that member's (``impersonation``, attested by the link).
   Anything that fails its check is counted as unverifiable and ignored.
@@ -31,7 +31,7 @@ from typing import Any
 from ..core.effects import Evidence
 from ..core.identity import AgentId
 from ..core.properties import Kind, Snapshot
-from ..protocols.pbft.auth import verify_evidence
+from ..protocols.pbft import verify_evidence
 from ..protocols.pbft.messages import PrePrepare
 from ..protocols.pbft.properties import audit
 from .run import LabRun

@@ -20,10 +20,9 @@ from ..core.identity import AgentId, Membership
 from ..live.network import NetworkModel
 from ..live.result import RunResult
 from ..live.strategy import Strategy
-from ..protocols.pbft.auth import Ed25519Authenticator, SymbolicAuthenticator
+from ..protocols.pbft import Ed25519Authenticator, PBFTReplica, SymbolicAuthenticator
 from ..protocols.pbft.config import PBFTConfig, signed_requests
 from ..protocols.pbft.normal import VIEW_CHANGE_TIMER
-from ..protocols.pbft.replica import PBFTReplica
 from ..protocols.pbft.state import ReplicaState
 from ..sim.simulator import Simulator
 

@@ -30,7 +30,7 @@ from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..live.network import Latency, NetworkModel, Partition
 from ..live.strategy import HonestStrategy, Strategy
-from ..protocols.pbft.replica import PBFTReplica
+from ..protocols.pbft import PBFTReplica
 from .detection import LIVENESS, AttackReport, attack_report
 from .run import LabRun, build_pbft, run_pbft
 

@@ -20,8 +20,8 @@ from ..api.session import Driver, run_protocol, start_byzantine_consensus, start
 from ..attacks import make_attack
 from ..core.identity import Membership
 from ..live.network import Latency, NetworkModel
-from ..protocols.iterative_categorical import CategoricalRefinement
 from ..protocols.iterative import ApproximateAgreement
+from ..protocols.iterative_categorical import CategoricalRefinement
 
 PROTOCOLS = ("majority", "weighted", "pbft", "iterative", "iterative-categorical", "adaptive", "pipeline")
 DRIVERS = ("simulator", "runtime")

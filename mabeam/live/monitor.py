@@ -98,21 +98,7 @@ class PropertyVerdict:
 
 def properties_for(protocol: Protocol) -> tuple[Property, ...]:
     """The properties ``protocol`` declares (its class attribute ``properties``)."""
-    declared = tuple(type(protocol).properties)
-    if declared:
-        return declared
-    # transitional, until every protocol package declares its properties
-    import importlib
-    import sys
-
-    parts = type(protocol).__module__.split(".")
-    for end in range(len(parts), 0, -1):
-        name = ".".join(parts[:end])
-        module = sys.modules.get(name) or importlib.import_module(name)
-        entry = getattr(module, "ENTRY", None)
-        if entry is not None and getattr(entry, "name", None) == protocol.name:
-            return tuple(entry.properties)
-    return ()
+    return tuple(type(protocol).properties)
 
 
 class LiveMonitor(Observer):

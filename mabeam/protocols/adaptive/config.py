@@ -8,13 +8,17 @@ where ``F'`` is ``F`` when the next stage tolerates Byzantine agents and 0 when
 it is crash-only: every switch quorum then meets every decision quorum of
 ``s`` in at least one honest member under the next stage's fault assumption,
 and that member's SWITCH reports the lock. ``models/adaptive.py`` proves it.
+
+The builders at the end make the checked instances. They take the machine
+class as an argument: ``machine.py`` imports this module, so the package root
+binds :class:`~.machine.AdaptiveCoordination` as their default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ...core import AgentId, ConfigurationError, InsufficientReplicasError, InvalidWeightError, Membership
 
@@ -29,6 +33,19 @@ GUARANTEES: dict[str, str] = {
 }
 #: strength rank of each kind; a chain must never get stronger
 RANK: dict[str, int] = {"byzantine": 0, "weighted": 1, "majority": 2}
+
+#: what a Byzantine member may inject in exhaustive checks (see :class:`.adversary.AdaptiveAdversary`):
+#: everything it can sign (``full``); the override attack (``override``: help the first candidate win
+#: stage 0, equivocate there, then report and push the other candidate in every later stage); nothing
+#: (``silent``)
+ADVERSARIES = ("full", "override", "silent")
+
+
+def validate_adversary(adversary: object) -> str:
+    """``adversary`` if it names one of :data:`ADVERSARIES` (typed error otherwise)."""
+    if adversary not in ADVERSARIES:
+        raise ConfigurationError(f"adversary must be one of {', '.join(ADVERSARIES)}, got {adversary!r}")
+    return str(adversary)
 
 
 @dataclass(frozen=True)
@@ -178,3 +195,57 @@ def _crash_bound(n: int, spec: StageSpec) -> int:
         raise ConfigurationError(f"crash_bound must be an integer in 0..{n}, got {c!r}")
     return c
 
+
+# ------------------------------------------------------------ checked instances
+P = TypeVar("P")
+
+
+def demo_chain(agents: int, faulty: int, kinds: str = "bwm") -> tuple[StageSpec, ...]:
+    """A chain over ``kinds`` (b: Byzantine, w: weighted, m: majority) for ``agents`` members whose
+    last ``faulty`` are Byzantine. In the weighted stage the last honest member is the expert:
+    it weighs 2(n-1)+1 and everyone else 1, exactly the quorum, so it decides that stage alone."""
+    n = agents
+    expert = n - faulty - 1
+    weights = {a: (2 * (n - 1) + 1 if i == expert else 1) for i, a in enumerate(Membership.of_size(n).agents)}
+    specs = {"b": StageSpec("byzantine", faulty=faulty),
+             "w": StageSpec("weighted", weights=weights, faulty_weight=faulty),
+             "m": StageSpec("majority", crash_bound=min(faulty, (n - 1) // 2))}
+    try:
+        return tuple(specs[k] for k in kinds)
+    except KeyError:
+        raise ConfigurationError(f"chain letters must be b, w or m, got {kinds!r}") from None
+
+
+def build(agents: int, faulty: int, cls: Callable[..., P], *, kinds: str = "bwm",
+          allow_weaker_after_evidence: bool = False, adversary: str = "full") -> P:
+    """The checked configuration: honest inputs x, ..., x, y (the last honest member dissents),
+    so the first stage can decide x and a fallback can be pushed towards y."""
+    if not isinstance(agents, int) or agents < 1 or not isinstance(faulty, int) or not 0 <= faulty < agents:
+        raise ConfigurationError(f"need 0 <= faulty < agents, got agents={agents!r}, faulty={faulty!r}")
+    names = Membership.of_size(agents).agents
+    honest = agents - faulty
+    inputs: dict[AgentId, str] = {a: ("x" if i < max(honest - 1, 1) else "y") for i, a in enumerate(names)}
+    return cls(Membership(names), inputs, demo_chain(agents, faulty, kinds), deadline=10.0,
+               allow_weaker_after_evidence=allow_weaker_after_evidence, adversary=adversary)
+
+
+def checked(agents: int, faulty: int, cls: Callable[..., P]) -> P:
+    """The standard check: Byzantine -> weighted, the override attack for any Byzantine member."""
+    return build(agents, faulty, cls, kinds="bw", adversary="override")
+
+
+def evidence_configuration(cls: Callable[..., P], *, allow_weaker_after_evidence: bool = False) -> P:
+    """Two honest members and a Byzantine one (weights 2, 2, 1) on weighted -> majority: the
+    Byzantine member equivocates, and an honest member alone holds the switch quorum to majority."""
+    names = Membership.of_size(3).agents
+    weights = dict(zip(names, (2, 2, 1)))
+    chain = (StageSpec("weighted", weights=weights, faulty_weight=1), StageSpec("majority", crash_bound=0))
+    return cls(Membership(names), dict(zip(names, ("x", "y", "y"))), chain, deadline=10.0,
+               allow_weaker_after_evidence=allow_weaker_after_evidence, adversary="override")
+
+
+def crash_bound_configuration(cls: Callable[..., P]) -> P:
+    """Two members, Byzantine -> majority with a declared crash bound of 1 = n/2: majority is barred."""
+    names = Membership.of_size(2).agents
+    chain = (StageSpec("byzantine"), StageSpec("majority", crash_bound=1))
+    return cls(Membership(names), dict(zip(names, ("x", "y"))), chain, deadline=10.0)

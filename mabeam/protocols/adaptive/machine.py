@@ -14,24 +14,34 @@ every undecided node with an explicit no-decision. See ``spec/adaptive.md``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import msgspec
 
 from ...core import (
-    AgentId, Broadcast, CancelTimer, ConfigurationError, Decide, Defer, Envelope, Evidence, Membership,
-    Message, Protocol, Reject, SetTimer, Step,
+    AgentId,
+    Broadcast,
+    CancelTimer,
+    ConfigurationError,
+    Decide,
+    Defer,
+    Evidence,
+    Membership,
+    Message,
+    Protocol,
+    Reject,
+    SetTimer,
+    Step,
 )
 from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
-from .config import Stage, StageSpec, build_stages, switch_quorum, weakest
+from .adversary import AdaptiveAdversary
+from .config import Stage, StageSpec, build_stages, switch_quorum, validate_adversary, weakest
 from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
+from .properties import PROPERTIES
 from .state import DECIDED, NO_DECISION, AdaptiveState, Outcome, Refusal, SwitchRecord
 
 DEADLINE_TIMER = "deadline"
-#: what a Byzantine member may inject in exhaustive checks: everything it can sign (``full``);
-#: the override attack (``override``: help the first candidate win stage 0, equivocate there,
-#: then report and push the other candidate in every later stage); nothing (``silent``)
-ADVERSARIES = ("full", "override", "silent")
+M = TypeVar("M", bound=Message)
 
 
 def stage_timer(stage: int) -> str:
@@ -47,6 +57,8 @@ class AdaptiveCoordination(Protocol):
 
     name = "adaptive"
     message_types = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = AdaptiveAdversary()
     state_type: ClassVar[type[AdaptiveState]] = AdaptiveState
 
     def __init__(self, membership: Membership | Iterable[AgentId], inputs: Mapping[AgentId, str],
@@ -62,9 +74,8 @@ class AdaptiveCoordination(Protocol):
                 raise ConfigurationError(f"input of {agent} must be a non-empty string, got {value!r}")
         if not isinstance(allow_weaker_after_evidence, bool):
             raise ConfigurationError("allow_weaker_after_evidence must be a bool")
-        if adversary not in ADVERSARIES:
-            raise ConfigurationError(f"adversary must be one of {', '.join(ADVERSARIES)}, got {adversary!r}")
-        self.adversary = adversary
+        #: what a Byzantine member injects in exhaustive checks (:data:`.config.ADVERSARIES`)
+        self.adversary_mode = validate_adversary(adversary)
         self.inputs = dict(inputs)
         self.stages: tuple[Stage, ...] = build_stages(self.membership, chain, deadline)
         self.deadline = float(deadline)
@@ -110,7 +121,7 @@ class AdaptiveCoordination(Protocol):
             signer = self._signers[agent] = self.auth.signer(agent)
         return signer
 
-    def _sign(self, message: Message) -> Message:
+    def _sign(self, message: M) -> M:
         return self.signer(message.sender).sign(message)
 
     def _valid(self, message: Message) -> bool:
@@ -130,7 +141,7 @@ class AdaptiveCoordination(Protocol):
         """What backs a decision in ``stage``: commits, or votes in the lock-free last stage."""
         return Vote if stage == self.last else Commit
 
-    def valid_decision(self, stage: int, value: str, proof: Iterable[Message]) -> bool:
+    def valid_decision(self, stage: int, value: str, proof: Iterable[Commit | Vote]) -> bool:
         """A quorum of distinct members' valid signed commits (last stage: votes) for ``value``."""
         proof = tuple(proof)
         if stage > self.last:
@@ -290,7 +301,7 @@ class AdaptiveCoordination(Protocol):
         state, effects = self._decide(state, message.stage, message.value, message.proof)
         return Step(state, effects)
 
-    def _decide(self, state: AdaptiveState, stage: int, value: str, proof: tuple[Message, ...]
+    def _decide(self, state: AdaptiveState, stage: int, value: str, proof: tuple[Commit | Vote, ...]
                 ) -> tuple[AdaptiveState, tuple]:
         outcome = Outcome(DECIDED, stage, value, self.stages[stage].kind, self.guarantee_through(stage), proof)
         state = self._concluded(state, outcome)
@@ -375,42 +386,6 @@ class AdaptiveCoordination(Protocol):
         if state.lock is not None:
             locks.append(state.lock)
         return max(locks, key=lambda lock: (lock.stage, lock.value), default=None)
-
-    # ------------------------------------------------------------ adversaries
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """Every message the faulty member can sign up front: votes, commits and SWITCH votes
-        (without a lock: it cannot forge the quorum of honest votes a lock needs) for every
-        candidate in every stage; votes for two values are an equivocation."""
-        self.membership.require(faulty)
-        if self.adversary == "silent":
-            return []
-        out: list[Message] = []
-        first, other = self.candidates[0], self.candidates[-1]
-        for stage in range(len(self.stages)):
-            if self.adversary == "override":
-                # help the first candidate win stage 0 (and equivocate there), then push the other
-                wanted = (first, other) if stage == 0 else (other,)
-                out += [Vote(session=self.session, sender=faulty, stage=stage, value=v) for v in wanted]
-                out.append(Commit(session=self.session, sender=faulty, stage=stage,
-                                  value=first if stage == 0 else other))
-                if stage < self.last:
-                    out.append(Switch(session=self.session, sender=faulty, stage=stage, vote=other))
-                continue
-            for value in self.candidates:
-                out.append(Vote(session=self.session, sender=faulty, stage=stage, value=value))
-                out.append(Commit(session=self.session, sender=faulty, stage=stage, value=value))
-                if stage < self.last:
-                    out.append(Switch(session=self.session, sender=faulty, stage=stage, vote=value))
-        signed = [self._sign(m) for m in out]
-        return [Envelope(to, m) for m in signed for to in self.membership.others(faulty)]
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider's vote, and a vote under a member's name with a made-up signature."""
-        victim = self.agents[0]
-        forged = Vote(session=self.session, sender=victim, stage=0, value=self.candidates[0],
-                      signature=b"\x00" * 16)
-        outsider = Vote(session=self.session, sender="intruder", stage=0, value=self.candidates[0])
-        return [Envelope(a, m) for a in self.agents for m in (forged, outsider) if a != victim or m is outsider]
 
     # ---------------------------------------------------------------- reports
     def describe_state(self, state: AdaptiveState) -> str:

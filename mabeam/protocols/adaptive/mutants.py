@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from ...core import Step
+from ...core.catalog import mutant
+from .config import build, crash_bound_configuration, evidence_configuration
 from .machine import DEADLINE_TIMER, AdaptiveCoordination
 from .messages import Lock
 from .state import NO_DECISION, AdaptiveState, Outcome
@@ -46,7 +50,8 @@ class ClaimFirstStage(AdaptiveCoordination):
     def _decide(self, state: AdaptiveState, stage: int, value: str, proof: tuple) -> tuple:
         state, effects = super()._decide(state, stage, value, proof)
         first = self.stages[0]
-        outcome = msgspec.structs.replace(state.outcome, protocol=first.kind, guarantee=first.guarantee)
+        outcome = msgspec.structs.replace(cast(Outcome, state.outcome), protocol=first.kind,
+                                          guarantee=first.guarantee)
         return msgspec.structs.replace(state, outcome=outcome), effects
 
 
@@ -71,3 +76,35 @@ class DeadlineOverridesDecision(AdaptiveCoordination):
             return Step(state)
         outcome = Outcome(NO_DECISION, state.stage, reason="deadline reached")
         return Step(msgspec.structs.replace(state, outcome=outcome))
+
+
+def _on(kinds: str) -> dict[str, str]:
+    """Build options for a mutant checked on the chain ``kinds`` under the override attack."""
+    return {"kinds": kinds, "adversary": "override"}
+
+
+#: each mutant is checked at the smallest (agents, faulty) where its bug shows, so the whole state space
+#: is explored in seconds
+MUTANTS = (
+    mutant(IgnoreLocks, "fallback-after-byzantine-decision",
+           "falls back without carrying the lock, so a fallback can override a Byzantine decision",
+           ("ADAPT-S2",), build=build, size=(3, 0), options=_on("bw")),
+    mutant(SmallerSwitchQuorum, "smaller-switch-quorum",
+           "leaves a stage on one SWITCH vote fewer than the switch quorum", ("ADAPT-S5", "ADAPT-S2"),
+           build=build, size=(3, 0), options=_on("bw")),
+    mutant(FallbackDespiteEvidence, "majority-despite-evidence",
+           "falls back to crash-only majority while holding equivocation evidence", ("ADAPT-S3",),
+           build=lambda agents, faulty, cls: evidence_configuration(cls), size=(3, 1)),
+    mutant(IgnoreCrashBound, "majority-despite-crash-bound",
+           "falls back to majority although the declared crash bound is not below n/2", ("ADAPT-S3",),
+           build=lambda agents, faulty, cls: crash_bound_configuration(cls), size=(2, 0)),
+    mutant(NoDeadline, "no-deadline",
+           "never arms the final deadline, so an undecided session hangs", ("ADAPT-L1",),
+           build=build, size=(2, 0), options=_on("bm")),
+    mutant(ClaimFirstStage, "decision-without-provenance",
+           "attributes a fallback decision to the Byzantine stage and its guarantee", ("ADAPT-S4",),
+           build=build, size=(2, 0), options=_on("bw")),
+    mutant(DeadlineOverridesDecision, "deadline-overrides-decision",
+           "the deadline rewrites an existing decision as a no-decision", ("ADAPT-S1",),
+           build=build, size=(2, 0), options=_on("bw")),
+)

@@ -9,19 +9,21 @@ records a wrong provenance or an undersized certificate is caught. None reads
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from ...core import Snapshot, always, eventually, sometimes
 from ...core.memo import ProtocolMemo
 from .config import GUARANTEES, RANK, Stage, switch_quorum
-from .machine import AdaptiveCoordination
 from .messages import Commit, Vote
 from .state import DECIDED, NO_DECISION, AdaptiveState
 
+if TYPE_CHECKING:
+    from .machine import AdaptiveCoordination
+
 
 def _protocol(snap: Snapshot) -> AdaptiveCoordination:
-    protocol = snap.protocol
-    assert isinstance(protocol, AdaptiveCoordination)
-    return protocol
+    return cast("AdaptiveCoordination", snap.protocol)
 
 
 def _honest(snap: Snapshot) -> list[tuple[str, AdaptiveState]]:
@@ -96,10 +98,7 @@ def _per_node(check: Callable[[AdaptiveCoordination, AdaptiveState], bool]
 
     def predicate(snap: Snapshot) -> bool:
         protocol = _protocol(snap)
-        for _, state in _honest(snap):
-            if not memo.get(protocol, state, lambda: check(protocol, state)):
-                return False
-        return True
+        return all(memo.get(protocol, state, partial(check, protocol, state)) for _, state in _honest(snap))
 
     predicate.__doc__ = check.__doc__
     return predicate
@@ -116,9 +115,7 @@ def _refused_fallback(protocol: AdaptiveCoordination, state: AdaptiveState) -> b
             return False
         if not stage.byzantine_tolerant and record.evidence and not protocol.allow_weaker_after_evidence:
             return False
-    if not protocol.stages[state.stage].precondition_holds(n):
-        return False
-    return True
+    return protocol.stages[state.stage].precondition_holds(n)
 
 
 refused_fallback = always("ADAPT-S3", "Refused fallback")(_per_node(_refused_fallback))
@@ -138,9 +135,7 @@ def _decision_provenance(protocol: AdaptiveCoordination, state: AdaptiveState) -
         return False
     if outcome.guarantee != GUARANTEES[max((s.kind for s in used), key=RANK.__getitem__)]:
         return False
-    if not _backed(protocol, outcome.stage, outcome.value, outcome.proof):
-        return False
-    return True
+    return _backed(protocol, outcome.stage, outcome.value, outcome.proof)
 
 
 decision_provenance = always("ADAPT-S4", "Decision provenance")(_per_node(_decision_provenance))
@@ -176,7 +171,7 @@ def first_stage_decides(snap: Snapshot) -> bool:
 
 
 @sometimes("ADAPT-R2", "A decision after a fallback",
-           applies_to=lambda p: isinstance(p, AdaptiveCoordination) and len(p.stages) > 1)
+           applies_to=lambda p: len(getattr(p, "stages", ())) > 1)
 def fallback_decides(snap: Snapshot) -> bool:
     """Non-vacuity: a fallback happens and a later stage decides."""
     return any(s.outcome is not None and s.outcome.kind == DECIDED and s.outcome.stage > 0

@@ -7,14 +7,27 @@ A group of ``n_g`` members tolerating ``f_g`` Byzantine members needs
 can certify on their own. The upper level counts each group as one vote and
 tolerates ``F`` faulty groups with the same arithmetic over groups:
 ``G >= 3F + 1`` and a threshold of ``(G + F) // 2 + 1`` group votes.
+
+``build`` makes the checked hierarchies of :mod:`.layouts`. It takes the
+machine class as an argument: ``machine.py`` imports this module, so the
+package root binds :class:`~.machine.Hierarchical` as its default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from ...core import AgentId, ConfigurationError, DuplicateAgentError, InsufficientReplicasError, Membership
+from ...core import (
+    AgentId,
+    ConfigurationError,
+    DuplicateAgentError,
+    InsufficientReplicasError,
+    Membership,
+    Protocol,
+)
+from .layouts import layout
 
 
 def group_quorum(n: int, f: int) -> int:
@@ -110,3 +123,32 @@ def faults_above(groups: Sequence[Group], byzantine: Iterable[AgentId]) -> int:
     """How many groups count as one faulty vote above: those with more than f_g Byzantine members."""
     byzantine = set(byzantine)
     return sum(1 for g in groups if g.faulty_members(byzantine) > g.f)
+
+
+# ------------------------------------------------------------ checked instances
+H = TypeVar("H")
+
+
+def build(agents: int, faulty: int, cls: Callable[..., H], *,
+          check_size: bool = True, announce: bool | None = None,
+          accounting: Callable[[tuple[Group, ...], frozenset[AgentId]], int] = faults_above) -> H:
+    """The layout's hierarchy; its upper fault budget counts the groups the placed faults put over bound.
+
+    ``announce`` (default: on when nobody is Byzantine, the live configuration the session
+    tests run) makes judges tell members the top decision, so every agent ends decided.
+    """
+    chosen = layout(agents, faulty)
+    groups = tuple(make_group(name, members, f, fwd, check_size=check_size)
+                   for name, members, f, fwd in chosen.groups)
+    protocol = cls(groups, chosen.judges, chosen.inputs, faulty_groups=accounting(groups, chosen.byzantine),
+                   announce=(faulty == 0) if announce is None else announce)
+    protocol.placed_byzantine = chosen.byzantine  # type: ignore[attr-defined]
+    return protocol
+
+
+def placed_byzantine(protocol: Protocol, faulty: int) -> frozenset[AgentId]:
+    """Where the layout puts its ``faulty`` Byzantine agents."""
+    placed: frozenset[AgentId] = getattr(protocol, "placed_byzantine", frozenset())
+    if len(placed) != faulty:
+        raise ConfigurationError(f"this hierarchy places {len(placed)} Byzantine agents, not {faulty}")
+    return placed

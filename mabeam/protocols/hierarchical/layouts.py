@@ -1,19 +1,17 @@
-"""The checked hierarchies: small layouts where every property bites.
+"""The checked hierarchies: small layouts where every property bites (data for :func:`.config.build`).
 
-``build(agents, faulty)`` returns one of a few fixed layouts (groups, inputs and
-where the Byzantine agents sit), chosen so the standard check covers a Byzantine
-representative, redundant forwarding, trivial groups and a group with more
-than ``f_g`` faults, and stays small enough to explore exhaustively.
+A few fixed layouts (groups, inputs and where the Byzantine agents sit),
+chosen so the standard check covers a Byzantine representative, redundant
+forwarding, trivial groups and a group with more than ``f_g`` faults, and stays
+small enough to explore exhaustively. Kept apart from :mod:`.config` because
+it is a table of test configurations, not the rules that validate one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core import AgentId, ConfigurationError
-from .config import Group, faults_above, make_group
-from .machine import Hierarchical
 
 
 @dataclass(frozen=True)
@@ -96,28 +94,3 @@ def layout(agents: int, faulty: int) -> Layout:
         known = ", ".join(f"--agents {a} --faulty {f}" for a, f in LAYOUTS)
         raise ConfigurationError(f"no checked hierarchy with {agents} agents and {faulty} faulty; "
                                  f"known layouts: {known}") from None
-
-
-def build(agents: int = 12, faulty: int = 3, cls: type[Hierarchical] = Hierarchical, *,
-          check_size: bool = True, announce: bool | None = None,
-          accounting: Callable[[tuple[Group, ...], frozenset[AgentId]], int] = faults_above) -> Hierarchical:
-    """The layout's hierarchy; its upper fault budget counts the groups the placed faults put over bound.
-
-    ``announce`` (default: on when nobody is Byzantine, the live configuration the session
-    tests run) makes judges tell members the top decision, so every agent ends decided.
-    """
-    chosen = layout(agents, faulty)
-    groups = tuple(make_group(name, members, f, fwd, check_size=check_size)
-                   for name, members, f, fwd in chosen.groups)
-    protocol = cls(groups, chosen.judges, chosen.inputs, faulty_groups=accounting(groups, chosen.byzantine),
-                   announce=(faulty == 0) if announce is None else announce)
-    protocol.placed_byzantine = chosen.byzantine  # type: ignore[attr-defined]
-    return protocol
-
-
-def placed_byzantine(protocol: Hierarchical, faulty: int) -> frozenset[AgentId]:
-    """Where the layout puts its ``faulty`` Byzantine agents."""
-    placed: frozenset[AgentId] = getattr(protocol, "placed_byzantine", frozenset())
-    if len(placed) != faulty:
-        raise ConfigurationError(f"this hierarchy places {len(placed)} Byzantine agents, not {faulty}")
-    return placed

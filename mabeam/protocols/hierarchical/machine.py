@@ -16,107 +16,34 @@ outputs of the level below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Annotated
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
-from ...core import AgentId, Decide, Envelope, Evidence, Message, Reject, Send, Step
-from ...core.protocol import Protocol
+from ...core import AgentId, Decide, Evidence, Membership, Message, Reject, Send, Step
 from ...core.auth import Authenticator, SymbolicAuthenticator
+from ...core.effects import decisions_of
+from ...core.protocol import Protocol
+from .adversary import HierarchicalAdversary
 from .config import Group, validate_layout, validate_upper
-
-Value = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-#: the level whose groups this machine certifies (the judges form the level above it)
-LOWER_LEVEL = 0
-
-
-class GroupVote(Message, frozen=True, tag="hier.vote", forbid_unknown_fields=True):
-    """A member's signed vote, bound to its session, level and group."""
-
-    level: int
-    group: str
-    value: Value
-    signature: bytes = b""
-
-
-class GroupCertificate(Message, frozen=True, tag="hier.cert", forbid_unknown_fields=True):
-    """A group's decision passed up: the stated value and the signed votes backing it.
-
-    ``sender`` is only the relayer; it adds no authority, so it is not signed.
-    """
-
-    level: int
-    group: str
-    value: Value
-    votes: tuple[GroupVote, ...]
-
-    def describe(self) -> str:
-        votes = ", ".join(f"{v.sender}:{v.value}" for v in self.votes)
-        return f"GroupCertificate(level={self.level}, group={self.group!r}, value={self.value!r}, votes=[{votes}])"
-
-
-class TopDecision(Message, frozen=True, tag="hier.decided", forbid_unknown_fields=True):
-    """A judge tells the members below what the level above decided (live configurations only)."""
-
-    value: Value
-
-
-class HierState(msgspec.Struct, frozen=True, cache_hash=True):
-    """One node's view. Members keep nothing; forwarders keep the first valid vote of each
-    group member (sorted by sender) and what they certified; judges keep one certified
-    entry per group: (group, value, sorted signers)."""
-
-    role: str  # member | forwarder | judge
-    votes: tuple[GroupVote, ...] = ()
-    certified: str | None = None
-    tally: tuple[tuple[str, str, tuple[AgentId, ...]], ...] = ()
-    refused: frozenset[tuple[str, str]] = frozenset()
-    decided: str | None = None
-
-    def entry(self, group: str) -> tuple[str, str, tuple[AgentId, ...]] | None:
-        for e in self.tally:
-            if e[0] == group:
-                return e
-        return None
-
-
-def certificate_fault(cert: GroupCertificate, *, session: str, level: int, members: Sequence[AgentId],
-                      quorum: int, auth: Authenticator,
-                      matches: Callable[[GroupCertificate, GroupVote], bool] | None = None) -> str | None:
-    """Why ``cert`` does not prove that ``quorum`` distinct ``members`` signed its value, or ``None``.
-
-    The one rule every consumer of a group's output applies: the judges of this
-    machine and each level of :mod:`mabeam.pipeline`.
-    """
-    if cert.session != session or cert.level != level:
-        return "wrong-context"
-    signers: set[AgentId] = set()
-    for vote in cert.votes:
-        if (vote.session != session or vote.level != level or vote.group != cert.group
-                or vote.sender not in members):
-            return "foreign-vote"
-        if not (matches(cert, vote) if matches is not None else vote.value == cert.value):
-            return "value-mismatch"
-        if not auth.verify(vote):
-            return "bad-signature"
-        signers.add(vote.sender)
-    if len(signers) < quorum:
-        return "too-few-signers"
-    return None
+from .messages import LOWER_LEVEL, MESSAGE_TYPES, GroupCertificate, GroupVote, TopDecision, certificate_fault
+from .properties import PROPERTIES
+from .state import HierState
 
 
 class Hierarchical(Protocol):
     """Groups certify a value; judges of the level above decide on ``T`` certified group votes."""
 
     name = "hierarchical"
-    message_types: tuple[type[Message], ...] = (GroupVote, GroupCertificate, TopDecision)
+    message_types = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = HierarchicalAdversary()
 
     def __init__(self, groups: Sequence[Group], judges: Sequence[AgentId], inputs: Mapping[AgentId, str], *,
                  faulty_groups: int = 0, session: str = "s0", auth: Authenticator | None = None,
                  announce: bool = False) -> None:
         everyone = validate_layout(groups, judges, inputs)
-        super().__init__(everyone, session)
+        super().__init__(Membership(everyone), session)
         self.groups: tuple[Group, ...] = tuple(groups)
         self.judges: tuple[AgentId, ...] = tuple(judges)
         self.inputs: dict[AgentId, str] = {m: inputs[m] for g in self.groups for m in g.members}
@@ -268,52 +195,9 @@ class Hierarchical(Protocol):
         """``step`` plus, if it decided and announcements are on, the decision sent to every member."""
         if not self.announce:
             return step
-        told = [TopDecision(session=self.session, sender=judge, value=e.value)
-                for e in step.effects if isinstance(e, Decide)]
+        told = [TopDecision(session=self.session, sender=judge, value=e.value) for e in decisions_of(step.effects)]
         sends = tuple(Send(m, t) for t in told for g in self.groups for m in g.members)
         return Step(step.state, step.effects + sends)
-
-    # ------------------------------------------------------------ adversaries
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """What a Byzantine member or representative can send, holding only its own key.
-
-        It signs votes for any candidate as itself, and relays certificates built from its
-        own votes and the votes group members sign on their inputs (which every group
-        member receives; a colluding Byzantine member may also sign its input): a valid
-        quorum, the same quorum under an altered value, its own signature only, or its own
-        signature repeated; and it sends bare votes upward as if they were the group's output.
-        """
-        self.membership.require(faulty)
-        group = self._group_of.get(faulty)
-        if group is None:
-            return []
-        out: list[Envelope] = []
-        q = self.quorum(group)
-        for value in self.candidates:
-            own = self.signed_vote(faulty, value)
-            out += [Envelope(peer, own) for peer in group.members if peer != faulty]
-            out += [Envelope(j, own) for j in self.judges]
-            backing = sorted([own] + [self.signed_vote(m, self.inputs[m]) for m in group.members
-                                      if m != faulty and self.inputs[m] == value], key=lambda v: v.sender)
-            certs = [self.certificate(faulty, group, value, (own,))]
-            if q > 1:
-                certs.append(self.certificate(faulty, group, value, (own,) * q))
-            if len(backing) >= q:
-                certs.append(self.certificate(faulty, group, value, backing[:q]))
-                certs += [self.certificate(faulty, group, other, backing[:q])
-                          for other in self.candidates if other != value]
-            out += [Envelope(j, c) for c in dict.fromkeys(certs) for j in self.judges]
-        return out
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider relays a certificate whose votes carry made-up signatures."""
-        group = self.groups[0]
-        votes = tuple(GroupVote(session=self.session, sender=m, level=LOWER_LEVEL, group=group.name,
-                                value=self.candidates[0], signature=b"\x00" * 16)
-                      for m in group.members[:self.quorum(group)])
-        cert = GroupCertificate(session=self.session, sender="intruder", level=LOWER_LEVEL, group=group.name,
-                                value=self.candidates[0], votes=votes)
-        return [Envelope(j, cert) for j in self.judges]
 
     def describe_state(self, state: HierState) -> str:
         if state.role == "judge":

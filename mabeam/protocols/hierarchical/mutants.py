@@ -7,8 +7,11 @@ from collections.abc import Iterable
 import msgspec
 
 from ...core import AgentId, Decide, Message, Step
-from .config import Group
-from .machine import GroupCertificate, GroupVote, HierState, Hierarchical
+from ...core.catalog import mutant
+from .config import Group, build
+from .machine import Hierarchical
+from .messages import GroupCertificate, GroupVote
+from .state import HierState
 
 
 class AcceptAlteredValue(Hierarchical):
@@ -74,3 +77,34 @@ def representative_accounting(groups: tuple[Group, ...], byzantine: Iterable[Age
     byzantine = set(byzantine)
     return sum(1 for g in groups if g.representative in byzantine)
 
+
+#: the layouts mutants are checked on: small, so a misbehaving mutant still has a small state space
+SMALL, OVER_BOUND = (6, 1), (9, 2)
+
+MUTANTS = (
+    mutant(AcceptAlteredValue, "representative-alters-result",
+           "judges check a certificate's signatures but not that they sign its stated value, so a "
+           "Byzantine representative passes a quorum for x up as y", ("HIER-S2",), build=build, size=SMALL),
+    mutant(ThresholdFPlusOne, "threshold-f-plus-one",
+           "a certificate needs f_g + 1 signatures instead of q_g = (n_g + f_g) // 2 + 1",
+           ("HIER-S2", "HIER-S5"), build=build, size=SMALL),
+    mutant(CountEveryCertificate, "faulty-group-counted-twice",
+           "a group that certified two values (more than f_g faults) is counted for both", ("HIER-S4",),
+           build=build, size=OVER_BOUND),
+    mutant(ConsumeUncertified, "consume-uncertified-output",
+           "a judge takes a member's bare signed vote as its group's output", ("HIER-S5", "HIER-S2"),
+           build=build, size=SMALL),
+    mutant(DecideBelowThreshold, "decide-below-threshold",
+           "a judge decides on T - 1 certified group votes", ("HIER-S5",), build=build, size=SMALL),
+    mutant(Hierarchical, "faulty-group-counted-honest",
+           "fault accounting counts a group as faulty above only if its representative is Byzantine, so "
+           "a group with 2 > f_g Byzantine members is counted honest and an upper level of 3 groups runs "
+           "with T = 2 (the correct accounting refuses it: 3 < 3F + 1)", ("HIER-S3",), build=build, size=(8, 2),
+           options={"accounting": representative_accounting}),
+    mutant(Hierarchical, "undersized-group-accepted",
+           "a group of 3 claiming f_g = 1 is not refused (n_g < 3 f_g + 1) and its votes are counted",
+           ("HIER-S1",), build=build, size=(7, 1), options={"check_size": False}),
+    mutant(WaitForAllVotes, "wait-for-all-votes",
+           "a forwarder waits for all n_g votes, so a silent Byzantine member blocks its group",
+           ("HIER-L1",), build=build, size=SMALL),
+)

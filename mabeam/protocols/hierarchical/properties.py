@@ -8,16 +8,19 @@ hide itself from the check.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from ...core import Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .config import Group, faults_above
-from .machine import HierState, Hierarchical
+from .state import HierState
+
+if TYPE_CHECKING:
+    from .machine import Hierarchical
 
 
 def _protocol(snap: Snapshot) -> Hierarchical:
-    protocol = snap.protocol
-    assert isinstance(protocol, Hierarchical)
-    return protocol
+    return cast("Hierarchical", snap.protocol)
 
 
 def _judges(snap: Snapshot) -> list[HierState]:
@@ -86,7 +89,7 @@ def one_vote_per_group(snap: Snapshot) -> bool:
         names = [e[0] for e in state.tally]
         if len(names) != len(set(names)):
             return False
-        if any(state.entry(g) is not None and state.entry(g)[1] == v for g, v in state.refused):
+        if any((e := state.entry(g)) is not None and e[1] == v for g, v in state.refused):
             return False
     return True
 
@@ -116,7 +119,7 @@ def a_judge_decides(snap: Snapshot) -> bool:
 
 
 @sometimes("HIER-R2", "A faulty group is caught equivocating above",
-           applies_to=lambda p: isinstance(p, Hierarchical) and p.faulty_groups > 0)
+           applies_to=lambda p: getattr(p, "faulty_groups", 0) > 0)
 def group_equivocation_seen(snap: Snapshot) -> bool:
     """Non-vacuity of HIER-S4: a judge refuses a second certified value of one group."""
     return any(s.refused for s in _judges(snap))

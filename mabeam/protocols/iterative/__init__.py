@@ -6,13 +6,15 @@ epsilon of each other; ``values.py`` holds the exact-rational vector encoding.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core.catalog import ProtocolEntry
+from . import config
 from .adversary import IterativeAdversary
 from .config import (
     CHECK_DOMAIN,
     CHECK_EPSILON,
     ONE_ROUND_EPSILON,
-    build,
     quorum,
     resilient,
     round_count,
@@ -24,6 +26,13 @@ from .mutants import MUTANTS
 from .properties import PROPERTIES, agreement_bound, round_values, synchronous_rounds, validity
 from .state import PHASES, NumericState, RoundRecord, convergence_history
 from .values import Vector, WireVector, decode, encode, exact_vector, rounds_needed, spread
+
+
+def build(agents: int, faulty: int = 0, cls: type[ApproximateAgreement] = ApproximateAgreement,
+          **options: Any) -> ApproximateAgreement:
+    """:func:`.config.build` with the honest machine as the default class."""
+    return config.build(agents, faulty, cls, **options)
+
 
 ENTRY = ProtocolEntry(
     name="iterative",

@@ -95,13 +95,9 @@ def spread_inputs(agents: int, faulty: int) -> dict[AgentId, Fraction]:
     return {f"a{i}": min(high, low + (high - low) * Fraction(i, honest)) for i in range(agents)}
 
 
-def build(agents: int, faulty: int = 0, cls: type[ApproximateAgreement] | None = None,
+def build(agents: int, faulty: int, cls: type[ApproximateAgreement],
           **options: Any) -> ApproximateAgreement:
     """The checked instance: domain [0, 4], epsilon 1, so R = 2 rounds (``epsilon``/``max_rounds`` vary it)."""
-    if cls is None:
-        from .machine import ApproximateAgreement  # the machine imports this module: import on use
-
-        cls = ApproximateAgreement
     options.setdefault("max_rounds", 3)
     epsilon = options.pop("epsilon", CHECK_EPSILON)
     return cls(Membership.of_size(agents), spread_inputs(agents, faulty), faulty, CHECK_DOMAIN,

@@ -8,7 +8,6 @@ value an agent leaves round r with is its round-(r+1) value.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from fractions import Fraction
 from functools import wraps
 from itertools import combinations
@@ -185,7 +184,7 @@ def termination(snap: Snapshot) -> bool:
     if not snap.crashed:
         return _all_terminated(snap)
     # judge the correct agents only: treat the crashed ones like the faulty ones
-    return _all_terminated(replace(snap, byzantine=snap.byzantine | snap.crashed))
+    return _all_terminated(snap.replace(byzantine=snap.byzantine | snap.crashed))
 
 
 @sometimes("IR-R1", "Some agent terminates")

@@ -6,14 +6,24 @@ the plurality is stable for ``stable_rounds`` rounds or ``max_rounds`` is reache
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core.catalog import ProtocolEntry
+from . import config
 from .adversary import CategoricalAdversary
-from .config import CHECK_CANDIDATES, alternating_inputs, build, quorum, tolerates
+from .config import CHECK_CANDIDATES, alternating_inputs, quorum, tolerates
 from .machine import CategoricalRefinement
 from .messages import MESSAGE_TYPES, Proposal
 from .mutants import MUTANTS
 from .properties import PROPERTIES
 from .state import PHASES, CategoricalState, RoundSummary
+
+
+def build(agents: int, faulty: int = 0, cls: type[CategoricalRefinement] = CategoricalRefinement,
+          **options: Any) -> CategoricalRefinement:
+    """:func:`.config.build` with the honest machine as the default class."""
+    return config.build(agents, faulty, cls, **options)
+
 
 ENTRY = ProtocolEntry(
     name="iterative-categorical",

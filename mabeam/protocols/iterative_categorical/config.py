@@ -77,17 +77,13 @@ def alternating_inputs(agents: int) -> dict[AgentId, tuple[str, int]]:
     return {f"a{i}": ("y", 1) if i % 2 == 0 else ("z", 2) for i in range(agents)}
 
 
-def build(agents: int, faulty: int = 0, cls: type[CategoricalRefinement] | None = None,
+def build(agents: int, faulty: int, cls: type[CategoricalRefinement],
           **options: Any) -> CategoricalRefinement:
     """Inputs y/z/y/z... with z held more confidently, candidates x, y, z (nobody proposes x).
 
     Pluralities can flip between rounds (so max_rounds binds) and ties occur (so the
     tie-break matters), which is what the mutants need to show their bugs.
     """
-    if cls is None:
-        from .machine import CategoricalRefinement  # the machine imports this module: import on use
-
-        cls = CategoricalRefinement
     options.setdefault("stable_rounds", 2)
     options.setdefault("max_rounds", 2)
     return cls(Membership.of_size(agents), alternating_inputs(agents), CHECK_CANDIDATES, faulty, **options)

@@ -10,9 +10,12 @@ correct agents alone hold a majority for one value.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core.catalog import ProtocolEntry
+from . import config
 from .adversary import MajorityAdversary
-from .config import build, crash_tolerance, quorum, split_inputs
+from .config import crash_tolerance, quorum, split_inputs
 from .machine import MajorityVoting
 from .messages import MESSAGE_TYPES, Vote
 from .mutants import MUTANTS, QuorumOffByOne
@@ -21,6 +24,13 @@ from .state import PHASES, MajorityState
 
 #: the name tests outside this package import the off-by-one mutant by
 _QuorumOffByOne = QuorumOffByOne
+
+
+def build(agents: int, faulty: int = 0, cls: type[MajorityVoting] = MajorityVoting,
+          **options: Any) -> MajorityVoting:
+    """:func:`.config.build` with the honest machine as the default class."""
+    return config.build(agents, faulty, cls, **options)
+
 
 ENTRY = ProtocolEntry(
     name="majority",

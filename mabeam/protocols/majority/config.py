@@ -44,12 +44,8 @@ def split_inputs(n: int) -> dict[AgentId, str]:
     return {f"a{i}": ("x" if i < minority else "y") for i in range(n)}
 
 
-def build(agents: int, faulty: int = 0, cls: type[MajorityVoting] | None = None) -> MajorityVoting:
+def build(agents: int, faulty: int, cls: type[MajorityVoting]) -> MajorityVoting:
     """The checked configuration: split inputs, ``faulty`` < n/2 crashes."""
-    if cls is None:
-        from .machine import MajorityVoting  # the machine imports this module: import on use
-
-        cls = MajorityVoting
     membership = Membership.of_size(agents)
     if faulty < 0 or 2 * faulty >= agents:
         raise ConfigurationError(f"simple majority tolerates f < n/2 crashes; got n={agents}, f={faulty}")

@@ -1,22 +1,82 @@
-"""PBFT: Byzantine consensus with view change (spec: ``spec/pbft.md``)."""
+"""PBFT: Byzantine consensus with view change (spec: ``spec/pbft.md``).
 
-from .build import (
-    CATCH_UP_BOUNDS, CHECKPOINT_BOUNDS, EXPOSURE_BOUNDS, STANDARD_BOUNDS, VIEW_CHANGE_BOUNDS, build, build_checked,
+Each module imports only modules listed before it: ``messages``, ``evidence``,
+``config``, ``state``, ``interface`` (the replica as the code below the machine
+sees it), ``common``, the handlers ``checkpoint``, ``normal``, ``catchup`` and
+``viewchange``, then ``adversary``, ``properties``, ``machine``, ``mutants``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core import AgentId, Protocol
+from ...core.auth import Authenticator, Ed25519Authenticator, Signer, SymbolicAuthenticator, signing_bytes
+from ...core.catalog import ProtocolEntry
+from . import config
+from .adversary import PBFTAdversary
+from .config import (
+    ADVERSARIES,
+    CATCH_UP_BOUNDS,
+    CHECKPOINT_BOUNDS,
+    EXPOSURE_BOUNDS,
+    STANDARD_BOUNDS,
+    VIEW_CHANGE_BOUNDS,
+    PBFTConfig,
+    join_threshold,
     make_config,
+    max_faulty,
+    quorum,
+    signed_requests,
 )
-from .replica import PHASES, PBFTReplica
+from .evidence import conflicting, equivocation, verify_evidence
+from .interface import Replica
+from .machine import PBFTReplica
+from .messages import (
+    MESSAGE_TYPES,
+    Checkpoint,
+    Commit,
+    CommitCertificate,
+    Decided,
+    NewView,
+    Prepare,
+    PreparedCertificate,
+    PrePrepare,
+    Request,
+    ViewChange,
+    request_digest,
+    request_value,
+)
+from .mutants import MUTANTS
+from .normal import VIEW_CHANGE_TIMER
+from .properties import PROPERTIES, audit
+from .state import NORMAL, PHASES, VIEW_CHANGE, ReplicaState, Slot
 
-__all__ = ["CATCH_UP_BOUNDS", "CHECKPOINT_BOUNDS", "EXPOSURE_BOUNDS", "PHASES", "PBFTReplica", "STANDARD_BOUNDS", "VIEW_CHANGE_BOUNDS", "build", "build_checked", "make_config"]
+__all__ = [
+    "ADVERSARIES", "CATCH_UP_BOUNDS", "CHECKPOINT_BOUNDS", "ENTRY", "EXPOSURE_BOUNDS", "MESSAGE_TYPES", "MUTANTS",
+    "NORMAL", "PHASES", "PROPERTIES", "STANDARD_BOUNDS", "VIEW_CHANGE", "VIEW_CHANGE_BOUNDS", "VIEW_CHANGE_TIMER",
+    "Authenticator", "Checkpoint", "Commit", "CommitCertificate", "Decided", "Ed25519Authenticator", "NewView",
+    "PBFTAdversary", "PBFTConfig", "PBFTReplica", "PrePrepare", "Prepare", "PreparedCertificate", "Replica",
+    "ReplicaState", "Request", "Signer", "Slot", "SymbolicAuthenticator", "ViewChange", "audit", "build",
+    "build_checked", "conflicting", "equivocation", "join_threshold", "make_config", "max_faulty",
+    "quorum", "request_digest", "request_value", "signed_requests", "signing_bytes", "verify_evidence",
+]
 
-from ...core.catalog import ProtocolEntry  # noqa: E402
-from .mutants import MUTANTS  # noqa: E402
-from .properties import PROPERTIES  # noqa: E402
+
+def build(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica, **bounds: Any) -> PBFTReplica:
+    """:func:`.config.build` with the honest replica as the default class."""
+    return config.build(agents, faulty, cls, **bounds)
 
 
-def _primaries_first(protocol: object, f: int) -> frozenset[str]:
+def build_checked(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTReplica,
+                  **bounds: Any) -> PBFTReplica:
+    """:func:`.config.build_checked` (the standard bounds) with the honest replica as the default class."""
+    return config.build_checked(agents, faulty, cls, **bounds)
+
+
+def _primaries_first(protocol: Protocol, f: int) -> frozenset[AgentId]:
     """The Byzantine replicas are the primaries of views 0..f-1: the faulty primary is the interesting case."""
-    agents = getattr(protocol, "agents")
-    return frozenset(agents[:f])
+    return frozenset(protocol.agents[:f])
 
 
 ENTRY = ProtocolEntry(

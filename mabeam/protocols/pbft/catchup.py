@@ -22,15 +22,12 @@ an honest replica with it, so adopting never contradicts a decision
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...core import AgentId, Effect, Message, Reject, Send, Step
-from .common import defer, reject
-from .messages import Commit, CommitCertificate, Decided, PrePrepare, Prepare, ViewChange, request_digest
-from .state import ReplicaState, Slot, replace
-
-if TYPE_CHECKING:
-    from .replica import PBFTReplica
+from .common import defer, reject, shown_pre_prepare
+from .interface import Replica
+from .messages import Commit, CommitCertificate, Decided, Prepare, PrePrepare, ViewChange, request_digest
+from .normal import execute_ready
+from .state import ReplicaState, Slot
 
 
 # ---------------------------------------------------------------- answering
@@ -62,7 +59,7 @@ def asked_for(state: ReplicaState, message: Message) -> tuple[CommitCertificate,
     return ()
 
 
-def answers(r: PBFTReplica, me: AgentId, state: ReplicaState, message: Message) -> tuple[Effect, ...]:
+def answers(r: Replica, me: AgentId, state: ReplicaState, message: Message) -> tuple[Effect, ...]:
     """DECIDED messages for the sender of stale traffic (one per certificate it lacks)."""
     if message.sender == me or message.sender not in r.membership:
         return ()
@@ -72,7 +69,7 @@ def answers(r: PBFTReplica, me: AgentId, state: ReplicaState, message: Message) 
 
 
 # ---------------------------------------------------------------- adopting
-def certificate_problem(r: PBFTReplica, cert: CommitCertificate) -> str | None:
+def certificate_problem(r: Replica, cert: CommitCertificate) -> str | None:
     """Why ``cert`` does not prove that its pre-prepare committed, or ``None``."""
     pp = cert.pre_prepare
     if (pp.session != r.session or pp.sender != r.primary(pp.view) or not r.auth.verify(pp)
@@ -93,7 +90,7 @@ def certificate_problem(r: PBFTReplica, cert: CommitCertificate) -> str | None:
     return None
 
 
-def on_decided(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Decided) -> Step:
+def on_decided(r: Replica, me: AgentId, state: ReplicaState, m: Decided) -> Step:
     cert = m.certificate
     if m.seq != cert.seq:
         return reject(state, "bad-certificate-seq", m)
@@ -107,17 +104,15 @@ def on_decided(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Decided) -> 
     return Step(*adopt(r, me, state, cert))
 
 
-def already_adopted(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Decided) -> Step:
+def already_adopted(r: Replica, me: AgentId, state: ReplicaState, m: Decided) -> Step:
     """A certificate for an executed sequence number: nothing to adopt, but it may expose the primary."""
     state, effects = shown_pre_prepare(r, state, m.certificate.pre_prepare)
     return Step(state, effects + (Reject("already-decided", m),))
 
 
-def adopt(r: PBFTReplica, me: AgentId, state: ReplicaState,
+def adopt(r: Replica, me: AgentId, state: ReplicaState,
           cert: CommitCertificate) -> tuple[ReplicaState, tuple[Effect, ...]]:
     """Log ``cert`` as a committed slot (exposing a conflicting logged pre-prepare) and execute."""
-    from .normal import execute_ready
-
     state, effects = shown_pre_prepare(r, state, cert.pre_prepare)
     old = state.slot(cert.view, cert.seq)
     same = old.pre_prepare is not None and old.digest == cert.pre_prepare.digest
@@ -126,26 +121,3 @@ def adopt(r: PBFTReplica, me: AgentId, state: ReplicaState,
     state = state.with_slot(slot)
     state, more = execute_ready(r, me, state)
     return state, effects + tuple(more)
-
-
-# ------------------------------------------------------------ equivocation
-def shown_pre_prepare(r: PBFTReplica, state: ReplicaState,
-                      shown: PrePrepare) -> tuple[ReplicaState, tuple[Effect, ...]]:
-    """Compare a primary's signed pre-prepare shown by someone else with the one this replica logged.
-
-    Two validly signed pre-prepares for one (view, seq) with different digests
-    are transferable proof that the primary equivocated. ``shown`` must be
-    checked (signed by the view's primary, this session) by the caller.
-    """
-    own = state.slot(shown.view, shown.seq).pre_prepare
-    if own is None or own.digest == shown.digest or own.sender != shown.sender:
-        return state, ()
-    if r.config.audit_pre_prepares:
-        seen = state.pre_prepares_seen | {(own.view, own.seq, own.digest), (shown.view, shown.seq, shown.digest)}
-        state = replace(state, pre_prepares_seen=seen)
-    return state, r.primary_equivocation(own, shown)
-
-
-def signed_by_primary(r: PBFTReplica, pp: PrePrepare) -> bool:
-    return (pp.session == r.session and pp.sender == r.primary(pp.view) and r.auth.verify(pp)
-            and pp.digest == request_digest(pp.request))

@@ -14,18 +14,15 @@ outside this model).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from ...core import AgentId, Broadcast, Effect, Step
 from .common import defer, first_from, reject
+from .interface import Replica
 from .messages import Checkpoint
 from .state import ReplicaState, add_vote, replace
 
-if TYPE_CHECKING:
-    from .replica import PBFTReplica
 
-
-def take_checkpoint(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+def take_checkpoint(r: Replica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
     own = r.signer(me).sign(Checkpoint(session=r.session, sender=me, seq=state.last_executed,
                                        digest=state.state_digest))
     state = replace(state, checkpoints=add_vote(state.checkpoints, own))
@@ -33,7 +30,7 @@ def take_checkpoint(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[R
     return state, [Broadcast(own)]
 
 
-def on_checkpoint(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Checkpoint) -> Step:
+def on_checkpoint(r: Replica, me: AgentId, state: ReplicaState, m: Checkpoint) -> Step:
     if m.seq % r.config.checkpoint_interval != 0 or not r.in_window(state, m.seq):
         return reject(state, "outside-watermarks", m)
     counted = first_from(state.checkpoints, m.sender, seq=m.seq)
@@ -49,13 +46,11 @@ def on_checkpoint(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Checkpoin
     state = try_stabilise(r, state)
     if state.stable_seq == stable_before:
         return Step(state)
-    from .normal import propose  # the window moved: the primary may assign more sequence numbers
-
-    state, proposals = propose(r, me, state)
+    state, proposals = r.propose(me, state)  # the window moved: the primary may assign more sequence numbers
     return Step(state, tuple(proposals))
 
 
-def try_stabilise(r: PBFTReplica, state: ReplicaState) -> ReplicaState:
+def try_stabilise(r: Replica, state: ReplicaState) -> ReplicaState:
     """Make the highest checkpoint with a quorum of matching digests stable, and collect garbage."""
     groups: dict[tuple[int, bytes], list[Checkpoint]] = defaultdict(list)
     for c in state.checkpoints:
@@ -68,7 +63,7 @@ def try_stabilise(r: PBFTReplica, state: ReplicaState) -> ReplicaState:
     return collect_garbage(r, state, seq, digest, tuple(groups[(seq, digest)]))
 
 
-def collect_garbage(r: PBFTReplica, state: ReplicaState, seq: int, digest: bytes,
+def collect_garbage(r: Replica, state: ReplicaState, seq: int, digest: bytes,
                     proof: tuple[Checkpoint, ...]) -> ReplicaState:
     """Install ``seq`` as the stable checkpoint and drop everything at or below it."""
     changes: dict[str, object] = {}
@@ -81,7 +76,7 @@ def collect_garbage(r: PBFTReplica, state: ReplicaState, seq: int, digest: bytes
         **changes)
 
 
-def valid_checkpoint_proof(r: PBFTReplica, seq: int, proof: tuple[Checkpoint, ...]) -> bool:
+def valid_checkpoint_proof(r: Replica, seq: int, proof: tuple[Checkpoint, ...]) -> bool:
     """2f+1 validly signed checkpoints from distinct members for ``seq`` with one digest."""
     if seq == 0:
         return proof == ()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ...core import Defer, Effect, Message, Reject, Step
-from .auth import equivocation
+from .evidence import equivocation
+from .interface import Replica
+from .messages import PrePrepare, request_digest
+from .state import ReplicaState, replace
 
 
 def reject(state: Any, reason: str, message: Message) -> Step:
@@ -19,7 +22,10 @@ def defer(state: Any, message: Message) -> Step:
     return Step(state, (Defer(message),))
 
 
-def first_from(votes: Sequence[Message], sender: str, **slot: Any) -> Message | None:
+M = TypeVar("M", bound=Message)
+
+
+def first_from(votes: Sequence[M], sender: str, **slot: Any) -> M | None:
     """The message already counted from ``sender`` (optionally matching slot fields)."""
     for vote in votes:
         if vote.sender == sender and all(getattr(vote, k) == v for k, v in slot.items()):
@@ -36,3 +42,26 @@ def duplicate_or_conflict(state: Any, counted: Message, incoming: Message) -> St
         return reject(state, "duplicate", incoming)
     effects: tuple[Effect, ...] = (equivocation(counted, incoming), Reject("equivocation", incoming))
     return Step(state, effects)
+
+
+# ------------------------------------------------------------ equivocation
+def shown_pre_prepare(r: Replica, state: ReplicaState,
+                      shown: PrePrepare) -> tuple[ReplicaState, tuple[Effect, ...]]:
+    """Compare a primary's signed pre-prepare shown by someone else with the one this replica logged.
+
+    Two validly signed pre-prepares for one (view, seq) with different digests
+    are transferable proof that the primary equivocated. ``shown`` must be
+    checked (signed by the view's primary, this session) by the caller.
+    """
+    own = state.slot(shown.view, shown.seq).pre_prepare
+    if own is None or own.digest == shown.digest or own.sender != shown.sender:
+        return state, ()
+    if r.config.audit_pre_prepares:
+        seen = state.pre_prepares_seen | {(own.view, own.seq, own.digest), (shown.view, shown.seq, shown.digest)}
+        state = replace(state, pre_prepares_seen=seen)
+    return state, r.primary_equivocation(own, shown)
+
+
+def signed_by_primary(r: Replica, pp: PrePrepare) -> bool:
+    return (pp.session == r.session and pp.sender == r.primary(pp.view) and r.auth.verify(pp)
+            and pp.digest == request_digest(pp.request))

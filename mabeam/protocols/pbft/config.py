@@ -1,17 +1,42 @@
-"""One PBFT instance's fixed configuration: members, fault bound, requests, bounds."""
+"""One PBFT instance's fixed configuration, its quorum arithmetic, and the bounded instances the checker explores.
+
+The thresholds are plain functions of the sizes (``quorum(n, f)``...) so that the
+Z3 model in ``models/pbft.py`` states the same arithmetic the replicas run.
+The builders take the machine class as an argument: ``machine.py`` imports this
+module, so the honest replica is bound as the default in the package root.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ...core import AgentId, ConfigurationError, InsufficientReplicasError, Membership
-from .auth import Authenticator
+from ...core.auth import Authenticator, SymbolicAuthenticator
 from .messages import Request
 
-
-#: what a Byzantine replica may send in an exhaustive check (see PBFTReplica.adversary_messages)
+#: what a Byzantine replica may send in an exhaustive check (see :class:`.adversary.PBFTAdversary`)
 ADVERSARIES = ("full", "silent", "primary", "lagging")
+
+
+def max_faulty(n: int) -> int:
+    """The largest f that n replicas tolerate: n >= 3f+1."""
+    return (n - 1) // 3
+
+
+def quorum(n: int, f: int) -> int:
+    """(n+f)//2 + 1, which is 2f+1 when n = 3f+1: any two quorums share f+1 replicas, one honest.
+
+    Prepared needs the pre-prepare plus quorum-1 prepares; committed needs a quorum of commits.
+    A fixed 2f+1 would be unsafe for n > 3f+1 (two quorums of n = 3f+2 may share only f).
+    """
+    return (n + f) // 2 + 1
+
+
+def join_threshold(f: int) -> int:
+    """VIEW-CHANGEs for higher views that pull a replica along: f+1 include an honest one."""
+    return f + 1
 
 
 @dataclass(frozen=True)
@@ -79,12 +104,8 @@ class PBFTConfig:
 
     @property
     def quorum(self) -> int:
-        """(n+f)//2 + 1, which is 2f+1 when n = 3f+1: any two quorums share f+1 replicas, one honest.
-
-        Prepared needs the pre-prepare plus quorum-1 prepares; committed needs a quorum of commits.
-        A fixed 2f+1 would be unsafe for n > 3f+1 (two quorums of n = 3f+2 may share only f).
-        """
-        return (self.n + self.f) // 2 + 1
+        """:func:`quorum` of this group's n and f."""
+        return quorum(self.n, self.f)
 
     def primary(self, view: int) -> AgentId:
         return self.membership.agents[view % self.n]
@@ -104,3 +125,49 @@ def signed_requests(auth: Authenticator, session: str,
         out.append(auth.signer(requester).sign(
             Request(session=session, sender=requester, timestamp=counters[requester], operation=operation)))
     return tuple(out)
+
+
+# ------------------------------------------------------------ checked instances
+#: the checked requests: two clients competing for one sequence number
+DEFAULT_REQUESTS = (("c0", "x"), ("c1", "y"))
+
+#: the standard exhaustive check (spec/pbft.md, "Checked bounds"): one sequence number, no view change,
+#: no checkpoint (interval 2 > max_seq 1)
+STANDARD_BOUNDS: dict[str, Any] = {"max_view": 0, "max_seq": 1, "checkpoint_interval": 2, "watermark_window": 2}
+#: the standard bounds with a checkpoint after every request (the larger, slow exhaustive check)
+CHECKPOINT_BOUNDS: dict[str, Any] = {"max_view": 0, "max_seq": 1, "checkpoint_interval": 1, "watermark_window": 2}
+#: the view-change check: the view-0 primary is Byzantine but silent, so every honest replica times out
+VIEW_CHANGE_BOUNDS: dict[str, Any] = {"max_view": 1, "max_seq": 1, "checkpoint_interval": 1, "adversary": "silent"}
+
+#: the equivocating primary's own messages only (both pre-prepares, commits), with the history PBFT-A2 reads
+EXPOSURE_BOUNDS: dict[str, Any] = {"adversary": "primary", "audit_pre_prepares": True}
+#: catch-up: the Byzantine view-0 primary pre-prepares only to two honest replicas and may commit with
+#: them, so they execute and the third is left behind alone; view 1 (honest primary) makes PBFT-L1 a promise, but
+#: one replica's VIEW-CHANGE moves nobody, so only a catch-up answer lets it execute
+CATCH_UP_BOUNDS: dict[str, Any] = {"max_view": 1, "adversary": "lagging", "requests": (("c0", "x"),)}
+
+R = TypeVar("R")
+
+
+def make_config(agents: int, *, auth: Authenticator | None = None, session: str = "s0",
+                requests: tuple[tuple[str, str], ...] = DEFAULT_REQUESTS, **bounds: Any) -> PBFTConfig:
+    """A configuration for ``agents`` replicas tolerating f = (n-1)//3 Byzantine ones."""
+    membership = Membership.of_size(agents)
+    requesters = tuple(dict.fromkeys(who for who, _ in requests))
+    auth = auth or SymbolicAuthenticator((*membership.agents, *requesters))
+    return PBFTConfig(membership=membership, f=max_faulty(agents), auth=auth, requesters=requesters,
+                      requests=signed_requests(auth, session, requests), session=session, **bounds)
+
+
+def build(agents: int, faulty: int, cls: Callable[[PBFTConfig], R], **bounds: Any) -> R:
+    """The checked instance of ``cls``: n replicas, f = (n-1)//3; ``faulty`` may not exceed f."""
+    f = max_faulty(agents)
+    if faulty > f:
+        raise InsufficientReplicasError(
+            f"{agents} replicas tolerate f={f} Byzantine faults, not {faulty} (n >= 3f+1)")
+    return cls(make_config(agents, **bounds))
+
+
+def build_checked(agents: int, faulty: int, cls: Callable[[PBFTConfig], R], **bounds: Any) -> R:
+    """``build`` with :data:`STANDARD_BOUNDS` unless overridden (the registry's factory)."""
+    return build(agents, faulty, cls, **{**STANDARD_BOUNDS, **bounds})

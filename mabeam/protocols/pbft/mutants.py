@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...core import AgentId, Broadcast, Effect, Message, Reject, SetTimer, Step
-from ...core.catalog import Mutant
-from .auth import equivocation
-from .build import CATCH_UP_BOUNDS, CHECKPOINT_BOUNDS, EXPOSURE_BOUNDS, VIEW_CHANGE_BOUNDS, build_checked
-from .messages import Commit, NewView, PrePrepare, Prepare, Request
+from ...core.catalog import mutant
+from .config import CATCH_UP_BOUNDS, CHECKPOINT_BOUNDS, EXPOSURE_BOUNDS, VIEW_CHANGE_BOUNDS, build_checked
+from .evidence import equivocation
+from .machine import PBFTReplica
+from .messages import Commit, NewView, Prepare, PrePrepare, Request
 from .normal import VIEW_CHANGE_TIMER
-from .replica import PBFTReplica
 from .state import NORMAL, VIEW_CHANGE, ReplicaState, Slot, replace
 
 
@@ -169,16 +169,6 @@ class AcceptsEarlierView(PBFTReplica):
         return super().view_mismatch(state, view)
 
 
-def _mutant(name: str, cls: type[PBFTReplica], description: str, breaks: tuple[str, ...],
-            byzantine: str | None = None, bounds: dict[str, Any] | None = None, **overrides: Any) -> Mutant:
-    """A mutant checked exhaustively on the standard bounds, or on its own smaller ones."""
-    if byzantine is not None:
-        overrides["byzantine"] = frozenset({byzantine})
-    extra = dict(bounds or {})
-    return Mutant("pbft", name, description, breaks,
-                  lambda agents, faulty: build_checked(agents, faulty, cls, **extra), overrides)
-
-
 #: no client requests: no timer is ever armed, so only a Byzantine replica's VIEW-CHANGE/NEW-VIEW can move anyone
 NO_REQUESTS: dict[str, Any] = {"max_view": 1, "requests": ()}
 #: an honest primary and a silent Byzantine backup: only honest messages, delivered any number of times
@@ -187,44 +177,53 @@ HONEST_PRIMARY: dict[str, Any] = {"adversary": "silent"}
 #: so old-view messages are redelivered after the view change (the duplicating network replays them)
 REPLAYED_VIEW: dict[str, Any] = {"adversary": "silent", "max_view": 1}
 
+
+
+def _only(agent: AgentId) -> frozenset[AgentId]:
+    """The Byzantine set of a mutant checked with another replica than the view-0 primary faulty."""
+    return frozenset({agent})
+
+
 MUTANTS = (
-    _mutant("quorum-2f", QuorumOf2f, "quorums of 2f instead of 2f+1",
-            ("PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-A1")),
-    _mutant("new-view-without-proof", NewViewWithoutProof,
-            "a NEW-VIEW is installed without checking its VIEW-CHANGEs and re-proposals",
-            ("PBFT-L3", "PBFT-S1", "PBFT-S4"), byzantine="a1", bounds=NO_REQUESTS),
-    _mutant("no-equivocation-check", NoEquivocationCheck,
-            "an equivocating primary is not detected: a second pre-prepare replaces the first",
-            ("PBFT-A1", "PBFT-S2")),
-    _mutant("commit-without-prepared", CommitWithoutPrepared,
-            "commits as soon as a pre-prepare arrives", ("PBFT-S2", "PBFT-S3")),
-    _mutant("lowers-view", LowersView, "goes back to the previous view when a view change times out",
-            ("PBFT-S8",), bounds=VIEW_CHANGE_BOUNDS),
-    _mutant("checkpoint-f-plus-1", StableOnFPlus1, "a checkpoint is stable on f+1 matching digests",
-            ("PBFT-S7",), bounds=CHECKPOINT_BOUNDS),
-    _mutant("unchecked-request", UncheckedRequests, "pre-prepared requests are not authenticated",
-            ("PBFT-S5",)),
-    _mutant("executes-twice", ExecutesTwice, "a request is executed again at a later sequence number",
-            ("PBFT-S6",), byzantine="a3", bounds={**HONEST_PRIMARY, "max_seq": 2, "checkpoint_interval": 1,
-                                                "requests": (("c0", "x"),)}),
-    _mutant("sticky-primary", StickyPrimary, "the primary rotates every second view", ("PBFT-L2",),
-            bounds=VIEW_CHANGE_BOUNDS),
-    _mutant("joins-on-one-view-change", JoinsOnOneViewChange,
-            "one VIEW-CHANGE pulls a replica to a higher view", ("PBFT-L3",), bounds=NO_REQUESTS),
-    _mutant("never-suspects", NeverSuspects, "no view change ever starts", ("PBFT-L1",),
-            bounds=VIEW_CHANGE_BOUNDS),
-    _mutant("certificate-unverified", UnverifiedCertificate,
-            "a catch-up certificate is adopted without checking its commits' signatures", ("PBFT-S1",),
-            bounds={"adversary": "primary", "requests": (("c0", "x"),)}),
-    _mutant("no-catch-up", NoCatchUp, "a decided replica never answers a lagging one", ("PBFT-L1",),
-            bounds=CATCH_UP_BOUNDS),
-    _mutant("primary-equivocation-ignored", PrimaryEquivocationIgnored,
-            "conflicting signed pre-prepares of the primary produce no evidence", ("PBFT-A2",),
-            bounds=EXPOSURE_BOUNDS),
-    _mutant("accepts-earlier-view", AcceptsEarlierView,
-            "a replayed message from an earlier view is processed instead of rejected as stale",
-            ("PBFT-S3", "PBFT-A1"), byzantine="a3", bounds=REPLAYED_VIEW, max_states=60_000),
-    _mutant("duplicate-is-equivocation", DuplicateIsEquivocation,
-            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), byzantine="a3",
-            bounds=HONEST_PRIMARY),
+    mutant(QuorumOf2f, "quorum-2f", "quorums of 2f instead of 2f+1",
+           ("PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-A1"), build=build_checked),
+    mutant(NewViewWithoutProof, "new-view-without-proof",
+           "a NEW-VIEW is installed without checking its VIEW-CHANGEs and re-proposals",
+           ("PBFT-L3", "PBFT-S1", "PBFT-S4"), build=build_checked, options=NO_REQUESTS, byzantine=_only("a1")),
+    mutant(NoEquivocationCheck, "no-equivocation-check",
+           "an equivocating primary is not detected: a second pre-prepare replaces the first",
+           ("PBFT-A1", "PBFT-S2"), build=build_checked),
+    mutant(CommitWithoutPrepared, "commit-without-prepared",
+           "commits as soon as a pre-prepare arrives", ("PBFT-S2", "PBFT-S3"), build=build_checked),
+    mutant(LowersView, "lowers-view", "goes back to the previous view when a view change times out",
+           ("PBFT-S8",), build=build_checked, options=VIEW_CHANGE_BOUNDS),
+    mutant(StableOnFPlus1, "checkpoint-f-plus-1", "a checkpoint is stable on f+1 matching digests",
+           ("PBFT-S7",), build=build_checked, options=CHECKPOINT_BOUNDS),
+    mutant(UncheckedRequests, "unchecked-request", "pre-prepared requests are not authenticated",
+           ("PBFT-S5",), build=build_checked),
+    mutant(ExecutesTwice, "executes-twice", "a request is executed again at a later sequence number",
+           ("PBFT-S6",), build=build_checked, byzantine=_only("a3"),
+           options={**HONEST_PRIMARY, "max_seq": 2, "checkpoint_interval": 1, "requests": (("c0", "x"),)}),
+    mutant(StickyPrimary, "sticky-primary", "the primary rotates every second view", ("PBFT-L2",),
+           build=build_checked, options=VIEW_CHANGE_BOUNDS),
+    mutant(JoinsOnOneViewChange, "joins-on-one-view-change",
+           "one VIEW-CHANGE pulls a replica to a higher view", ("PBFT-L3",), build=build_checked,
+           options=NO_REQUESTS),
+    mutant(NeverSuspects, "never-suspects", "no view change ever starts", ("PBFT-L1",),
+           build=build_checked, options=VIEW_CHANGE_BOUNDS),
+    mutant(UnverifiedCertificate, "certificate-unverified",
+           "a catch-up certificate is adopted without checking its commits' signatures", ("PBFT-S1",),
+           build=build_checked, options={"adversary": "primary", "requests": (("c0", "x"),)}),
+    mutant(NoCatchUp, "no-catch-up", "a decided replica never answers a lagging one", ("PBFT-L1",),
+           build=build_checked, options=CATCH_UP_BOUNDS),
+    mutant(PrimaryEquivocationIgnored, "primary-equivocation-ignored",
+           "conflicting signed pre-prepares of the primary produce no evidence", ("PBFT-A2",),
+           build=build_checked, options=EXPOSURE_BOUNDS),
+    mutant(AcceptsEarlierView, "accepts-earlier-view",
+           "a replayed message from an earlier view is processed instead of rejected as stale",
+           ("PBFT-S3", "PBFT-A1"), build=build_checked, options=REPLAYED_VIEW, byzantine=_only("a3"),
+           max_states=60_000),
+    mutant(DuplicateIsEquivocation, "duplicate-is-equivocation",
+           "an identical redelivered message is reported as equivocation", ("PBFT-A1",), build=build_checked,
+           options=HONEST_PRIMARY, byzantine=_only("a3")),
 )

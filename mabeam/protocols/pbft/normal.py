@@ -19,17 +19,15 @@ commits: they could not change anything.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import cast
 
 from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, Reject, SetTimer, Step
-from .auth import conflicting
-from .catchup import shown_pre_prepare, signed_by_primary
-from .common import defer, first_from, reject
-from .messages import Commit, CommitCertificate, PrePrepare, Prepare, chain_digest, request_digest, request_value
+from .checkpoint import take_checkpoint
+from .common import defer, first_from, reject, shown_pre_prepare, signed_by_primary
+from .evidence import conflicting
+from .interface import Replica
+from .messages import Commit, CommitCertificate, Prepare, PrePrepare, chain_digest, request_digest, request_value
 from .state import NORMAL, ReplicaState, Slot, add_vote, replace
-
-if TYPE_CHECKING:
-    from .replica import PBFTReplica
 
 VIEW_CHANGE_TIMER = "view-change"
 
@@ -38,7 +36,7 @@ VIEW_CHANGE_TIMER = "view-change"
 NOT_YET = frozenset({"future-view", "view-change-in-progress"})
 
 
-def view_mismatch(r: PBFTReplica, state: ReplicaState, view: int) -> str | None:
+def view_mismatch(r: Replica, state: ReplicaState, view: int) -> str | None:
     """Why a normal-case message for ``view`` cannot be processed now, or ``None``."""
     if view < state.view:
         return "stale-view"
@@ -51,7 +49,7 @@ def view_mismatch(r: PBFTReplica, state: ReplicaState, view: int) -> str | None:
     return None
 
 
-def view_screen(r: PBFTReplica, state: ReplicaState, m: PrePrepare | Prepare | Commit) -> Step | None:
+def view_screen(r: Replica, state: ReplicaState, m: PrePrepare | Prepare | Commit) -> Step | None:
     """Defer or reject a normal-case message whose view does not match, else ``None``."""
     reason = r.view_mismatch(state, m.view)
     if reason is None:
@@ -59,7 +57,7 @@ def view_screen(r: PBFTReplica, state: ReplicaState, m: PrePrepare | Prepare | C
     return defer(state, m) if reason in NOT_YET else reject(state, reason, m)
 
 
-def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepare) -> Step:
+def on_pre_prepare(r: Replica, me: AgentId, state: ReplicaState, m: PrePrepare) -> Step:
     screened = view_screen(r, state, m)
     if screened is not None:
         return screened
@@ -77,7 +75,7 @@ def on_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: PrePrepa
     return Step(state, tuple(effects))
 
 
-def exposing(r: PBFTReplica, state: ReplicaState, m: PrePrepare, reason: str) -> Step:
+def exposing(r: Replica, state: ReplicaState, m: PrePrepare, reason: str) -> Step:
     """Refuse an unusable pre-prepare; if the primary signed another one for the slot, that is evidence.
 
     Used for a null request (only a NEW-VIEW may carry one) and a digest that does not match the
@@ -94,7 +92,7 @@ def exposing(r: PBFTReplica, state: ReplicaState, m: PrePrepare, reason: str) ->
     return Step(state, r.primary_equivocation(logged, m) + (Reject(reason, m),))
 
 
-def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
+def accept_pre_prepare(r: Replica, me: AgentId, state: ReplicaState,
                        m: PrePrepare) -> tuple[ReplicaState, list[Effect]]:
     """Log a checked pre-prepare; a backup adds and broadcasts its own prepare."""
     if r.config.audit_pre_prepares:
@@ -121,7 +119,7 @@ def accept_pre_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState,
     return state, effects + more
 
 
-def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
+def on_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
     screened = view_screen(r, state, m)
     if screened is not None:
         return screened
@@ -140,7 +138,7 @@ def on_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> 
     return Step(step.state, evidence + step.effects) if evidence else step
 
 
-def count_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
+def count_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
     """Count a screened prepare towards its slot (or defer, reject, or expose its sender)."""
     slot = state.slot(state.view, m.seq)
     counted = first_from(slot.prepares, m.sender)
@@ -158,7 +156,7 @@ def count_prepare(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Prepare) 
     return Step(state, tuple(effects))
 
 
-def on_commit(r: PBFTReplica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
+def on_commit(r: Replica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
     screened = view_screen(r, state, m)
     if screened is not None:
         return screened
@@ -184,7 +182,7 @@ def matching(votes: tuple, digest: bytes | None, exclude: AgentId | None = None)
     return [v for v in votes if v.digest == digest and v.sender != exclude]
 
 
-def advance(r: PBFTReplica, me: AgentId, state: ReplicaState, view: int,
+def advance(r: Replica, me: AgentId, state: ReplicaState, view: int,
             seq: int) -> tuple[ReplicaState, list[Effect]]:
     """Move one slot along prepared -> committed-local, then execute what is ready."""
     slot = state.slot(view, seq)
@@ -193,7 +191,7 @@ def advance(r: PBFTReplica, me: AgentId, state: ReplicaState, view: int,
         slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, True, False)
         state = replace(state, prepared_log=state.prepared_log | {(view, seq, slot.digest)})
         own = r.signer(me).sign(Commit(session=r.session, sender=me, view=view, seq=seq,
-                                       digest=slot.digest))
+                                       digest=cast(bytes, slot.digest)))  # a prepared slot has a pre-prepare
         if first_from(slot.commits, me) is None:
             slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares,
                         add_vote(slot.commits, own), True, False)
@@ -208,10 +206,8 @@ def advance(r: PBFTReplica, me: AgentId, state: ReplicaState, view: int,
     return state, effects
 
 
-def execute_ready(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+def execute_ready(r: Replica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
     """Execute committed slots in sequence order; a request already executed decides the null value."""
-    from .checkpoint import take_checkpoint
-
     effects: list[Effect] = []
     progressed = False
     while True:
@@ -227,7 +223,8 @@ def execute_ready(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[Rep
         if request is not None:
             table = tuple(sorted({**dict(table), request.sender: request.timestamp}.items()))
         value = request_value(request)
-        certificate = CommitCertificate(slot.pre_prepare, tuple(matching(slot.commits, slot.digest)))
+        certificate = CommitCertificate(cast(PrePrepare, slot.pre_prepare),  # committed: pre-prepared
+                                        tuple(matching(slot.commits, slot.digest)))
         state = replace(state, last_executed=seq, state_digest=chain_digest(state.state_digest, value),
                         client_table=table, decision_proofs=state.decision_proofs + (certificate,),
                         attempts=0)
@@ -243,11 +240,11 @@ def execute_ready(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[Rep
     return state, effects
 
 
-def pending_requests(r: PBFTReplica, state: ReplicaState) -> list:
+def pending_requests(r: Replica, state: ReplicaState) -> list:
     return [q for q in r.config.requests if not r.already_executed(state, q)]
 
 
-def timer_effects(r: PBFTReplica, me: AgentId, state: ReplicaState) -> list[Effect]:
+def timer_effects(r: Replica, me: AgentId, state: ReplicaState) -> list[Effect]:
     """A backup waits for its pending requests with a timer that doubles on every failed view."""
     waiting = bool(pending_requests(r, state)) and state.last_executed < r.config.max_seq
     if waiting and me != r.primary(state.view) and state.view < r.config.max_view:
@@ -255,13 +252,13 @@ def timer_effects(r: PBFTReplica, me: AgentId, state: ReplicaState) -> list[Effe
     return [CancelTimer(VIEW_CHANGE_TIMER)]
 
 
-def propose(r: PBFTReplica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+def propose(r: Replica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
     """The primary assigns the next sequence numbers to pending requests not yet assigned in its view."""
     if me != r.primary(state.view) or state.phase != NORMAL:
         return state, []
     effects: list[Effect] = []
     current = [s for s in state.slots if s.view == state.view and s.pre_prepare is not None]
-    assigned = {s.pre_prepare.digest for s in current}
+    assigned = {s.digest for s in current}
     top = max([state.last_executed, state.stable_seq] + [s.seq for s in current])
     for request in pending_requests(r, state):
         digest = request_digest(request)

@@ -12,21 +12,25 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 from ...core import AgentId, Evidence, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
-from .auth import conflicting, equivocation, verify_evidence
+from .config import PBFTConfig
+from .evidence import conflicting, equivocation, verify_evidence
+from .interface import Replica
 from .messages import NULL_VALUE, PrePrepare
-from .replica import PBFTReplica
 from .state import NORMAL, ReplicaState
 
 
-def replica_protocol(snap: Snapshot) -> PBFTReplica:
+def replica_protocol(snap: Snapshot) -> Replica:
     """The PBFT instance behind the snapshot (unwrapping a Twins wrapper)."""
-    protocol = getattr(snap.protocol, "inner", snap.protocol)
-    assert isinstance(protocol, PBFTReplica)
-    return protocol
+    return cast(Replica, getattr(snap.protocol, "inner", snap.protocol))
+
+
+def _config(protocol: object) -> PBFTConfig:
+    """The configuration of a PBFT instance, or of the one a Twins wrapper runs (for ``applies_to``)."""
+    return cast(Replica, getattr(protocol, "inner", protocol)).config
 
 
 def faulty(snap: Snapshot) -> frozenset[AgentId]:
@@ -77,7 +81,7 @@ def committed_backed(snap: Snapshot) -> bool:
 
 @always("PBFT-S4", "View-change preservation")
 def view_change_preservation(snap: Snapshot) -> bool:
-    """Once a value is committed-local at (view v, seq n), no honest replica prepares another value at n in a view above v."""
+    """Once a value is committed-local at (view v, seq n), no honest replica prepares another value at n in a view above v."""  # noqa: E501 (the description reports print)
     states = [s for _, s in honest_states(snap)]
     committed = {entry for s in states for entry in s.committed_log}
     prepared = {entry for s in states for entry in s.prepared_log}
@@ -109,7 +113,7 @@ def integrity(snap: Snapshot) -> bool:
 
 @always("PBFT-S7", "Checkpoint stability and garbage collection")
 def checkpoint_discipline(snap: Snapshot) -> bool:
-    """A stable checkpoint has a quorum (2f+1 at n = 3f+1) of matching signed checkpoints; only slots at or below it are collected."""
+    """A stable checkpoint has a quorum (2f+1 at n = 3f+1) of matching signed checkpoints; only slots at or below it are collected."""  # noqa: E501 (the description reports print)
     protocol = replica_protocol(snap)
     quorum = protocol.config.quorum
     for _, state in honest_states(snap):
@@ -235,7 +239,7 @@ def primary_exposed(snap: Snapshot) -> bool:
 
 #: A2 reads a history only configurations with ``audit_pre_prepares`` keep (see PBFTConfig)
 primary_exposed = dataclasses.replace(
-    primary_exposed, applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.audit_pre_prepares)
+    primary_exposed, applies_to=lambda protocol: _config(protocol).audit_pre_prepares)
 
 
 # ---------------------------------------------------------------- non-vacuity
@@ -254,13 +258,13 @@ def caught_up(snap: Snapshot) -> bool:
 
 
 @sometimes("PBFT-R2", "A view change completes",
-           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.max_view >= 1)
+           applies_to=lambda protocol: _config(protocol).max_view >= 1)
 def view_change_completes(snap: Snapshot) -> bool:
     return any(s.view > 0 and s.phase == NORMAL for _, s in honest_states(snap))
 
 
 @sometimes("PBFT-R3", "An equivocating replica is exposed",
-           applies_to=lambda protocol: getattr(protocol, "inner", protocol).config.adversary in ("full", "primary"))
+           applies_to=lambda protocol: _config(protocol).adversary in ("full", "primary"))
 def equivocation_exposed(snap: Snapshot) -> bool:
     return any(e.against in faulty(snap) for e in snap.evidence)
 

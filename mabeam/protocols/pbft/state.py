@@ -23,11 +23,20 @@ from __future__ import annotations
 
 import msgspec
 
-from ...core import AgentId
-from .messages import GENESIS_DIGEST, Checkpoint, Commit, CommitCertificate, PrePrepare, Prepare, ViewChange
+from ...core import AgentId, PhaseGraph, PhaseTransition
+from .messages import GENESIS_DIGEST, Checkpoint, Commit, CommitCertificate, Prepare, PrePrepare, ViewChange
 
 NORMAL = "normal"
 VIEW_CHANGE = "view-change"
+
+PHASES = PhaseGraph("pbft", [NORMAL, VIEW_CHANGE], NORMAL, [
+    PhaseTransition("timeout", NORMAL, VIEW_CHANGE, "pending request, timer expired"),
+    PhaseTransition("join", NORMAL, VIEW_CHANGE, "f+1 VIEW-CHANGEs for higher views"),
+    PhaseTransition("timeout", VIEW_CHANGE, VIEW_CHANGE, "no NEW-VIEW in time: next view, doubled timer"),
+    PhaseTransition("join", VIEW_CHANGE, VIEW_CHANGE, "f+1 VIEW-CHANGEs for higher views"),
+    PhaseTransition("new-view", VIEW_CHANGE, NORMAL, "valid NEW-VIEW, or 2f+1 VIEW-CHANGEs at the new primary"),
+    PhaseTransition("new-view", NORMAL, NORMAL, "valid NEW-VIEW for a higher view"),
+])
 
 
 class Slot(msgspec.Struct, frozen=True):

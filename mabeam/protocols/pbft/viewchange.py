@@ -13,22 +13,17 @@ that may have committed is never dropped or changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...core import AgentId, Broadcast, Effect, SetTimer, Step
-from .catchup import shown_pre_prepare
 from .checkpoint import collect_garbage, valid_checkpoint_proof
-from .common import first_from, reject
-from .messages import NewView, PrePrepare, PreparedCertificate, ViewChange, request_digest
+from .common import first_from, reject, shown_pre_prepare
+from .interface import Replica
+from .messages import NewView, PreparedCertificate, PrePrepare, ViewChange, request_digest
 from .normal import VIEW_CHANGE_TIMER, accept_pre_prepare, matching, pending_requests, propose
 from .state import NORMAL, VIEW_CHANGE, ReplicaState, add_vote, replace
 
-if TYPE_CHECKING:
-    from .replica import PBFTReplica
-
 
 # ------------------------------------------------------------------ timers
-def on_timeout(r: PBFTReplica, me: AgentId, state: ReplicaState) -> Step:
+def on_timeout(r: Replica, me: AgentId, state: ReplicaState) -> Step:
     if not pending_requests(r, state) or state.view + 1 > r.config.max_view:
         return Step(state)
     state = replace(state, suspected=state.suspected | {state.view})
@@ -36,7 +31,7 @@ def on_timeout(r: PBFTReplica, me: AgentId, state: ReplicaState) -> Step:
     return Step(state, tuple(effects))
 
 
-def view_change_timer(r: PBFTReplica, me: AgentId, state: ReplicaState) -> list[Effect]:
+def view_change_timer(r: Replica, me: AgentId, state: ReplicaState) -> list[Effect]:
     """While waiting for view ``state.view`` to start, back off: base * 2**attempts."""
     if state.view + 1 > r.config.max_view or me == r.primary(state.view):
         return []
@@ -44,7 +39,7 @@ def view_change_timer(r: PBFTReplica, me: AgentId, state: ReplicaState) -> list[
 
 
 # ------------------------------------------------------------- view change
-def prepared_certificates(r: PBFTReplica, state: ReplicaState) -> tuple[PreparedCertificate, ...]:
+def prepared_certificates(r: Replica, state: ReplicaState) -> tuple[PreparedCertificate, ...]:
     """For every sequence number above the stable checkpoint, the highest-view prepared slot's proof."""
     best: dict[int, PreparedCertificate] = {}
     for slot in state.slots:  # sorted by (seq, view): later views overwrite earlier ones
@@ -55,7 +50,8 @@ def prepared_certificates(r: PBFTReplica, state: ReplicaState) -> tuple[Prepared
 
 
 def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
-    """Move to ``view``: keep only prepared or committed slots of older views (their certificates) and VCs still of use."""
+    """Move to ``view``: keep only prepared or committed slots of older views (their certificates)
+    and the VIEW-CHANGEs still of use."""
     keep = tuple(s for s in state.slots if s.view >= view or s.prepared or s.committed)
     return replace(state, view=view, phase=phase, highest_view=max(state.highest_view, view), slots=keep,
                    view_changes=tuple(vc for vc in state.view_changes
@@ -63,7 +59,7 @@ def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
                    view_change_senders=frozenset(vs for vs in state.view_change_senders if vs[0] > view))
 
 
-def start_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState,
+def start_view_change(r: Replica, me: AgentId, state: ReplicaState,
                       view: int) -> tuple[ReplicaState, list[Effect]]:
     state = enter_view(state, view, VIEW_CHANGE)
     state = replace(state, attempts=state.attempts + 1)
@@ -77,7 +73,7 @@ def start_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState,
     return state, effects + more
 
 
-def on_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChange) -> Step:
+def on_view_change(r: Replica, me: AgentId, state: ReplicaState, m: ViewChange) -> Step:
     if m.view < state.view or (m.view == state.view and state.phase == NORMAL):
         return reject(state, "stale-view", m)
     if m.view > r.config.max_view:
@@ -92,7 +88,7 @@ def on_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChan
     return Step(step.state, exposed + step.effects) if exposed else step
 
 
-def count_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewChange) -> Step:
+def count_view_change(r: Replica, me: AgentId, state: ReplicaState, m: ViewChange) -> Step:
     leads = me == r.primary(m.view)
     if leads:  # the new primary keeps the messages: they are its NEW-VIEW proof
         counted = first_from(state.view_changes, m.sender, view=m.view)
@@ -110,7 +106,7 @@ def count_view_change(r: PBFTReplica, me: AgentId, state: ReplicaState, m: ViewC
     return Step(state, tuple(effects))
 
 
-def after_view_change_counted(r: PBFTReplica, me: AgentId,
+def after_view_change_counted(r: Replica, me: AgentId,
                               state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
     """Join a higher view on f+1 view changes; as the new primary, start the view on 2f+1."""
     higher = [(view, sender) for view, sender in state.view_change_senders if view > state.view and sender != me]
@@ -125,7 +121,7 @@ def after_view_change_counted(r: PBFTReplica, me: AgentId,
     return state, []
 
 
-def valid_certificate(r: PBFTReplica, cert: PreparedCertificate) -> bool:
+def valid_certificate(r: Replica, cert: PreparedCertificate) -> bool:
     pp = cert.pre_prepare
     primary = r.primary(pp.view)
     if pp.sender != primary or pp.session != r.session or not r.auth.verify(pp):
@@ -139,7 +135,7 @@ def valid_certificate(r: PBFTReplica, cert: PreparedCertificate) -> bool:
                     for p in cert.prepares))
 
 
-def valid_view_change(r: PBFTReplica, vc: ViewChange) -> bool:
+def valid_view_change(r: Replica, vc: ViewChange) -> bool:
     if not valid_checkpoint_proof(r, vc.stable_seq, vc.checkpoint_proof):
         return False
     seqs = [c.pre_prepare.seq for c in vc.prepared]
@@ -151,7 +147,7 @@ def valid_view_change(r: PBFTReplica, vc: ViewChange) -> bool:
 
 
 # ---------------------------------------------------------------- new view
-def reproposals(r: PBFTReplica, view: int, proof: tuple[ViewChange, ...]) -> tuple[PrePrepare, ...]:
+def reproposals(r: Replica, view: int, proof: tuple[ViewChange, ...]) -> tuple[PrePrepare, ...]:
     """The pre-prepares a NEW-VIEW for ``view`` must carry, computed from its VIEW-CHANGEs.
 
     Between the highest stable checkpoint and the highest prepared sequence
@@ -175,7 +171,7 @@ def _unsigned(pp: PrePrepare) -> PrePrepare:
     return pp.replace(signature=b"")
 
 
-def send_new_view(r: PBFTReplica, me: AgentId, state: ReplicaState,
+def send_new_view(r: Replica, me: AgentId, state: ReplicaState,
                   proof: tuple[ViewChange, ...]) -> tuple[ReplicaState, list[Effect]]:
     signer = r.signer(me)
     pre_prepares = tuple(signer.sign(pp) for pp in reproposals(r, state.view, proof))
@@ -185,7 +181,7 @@ def send_new_view(r: PBFTReplica, me: AgentId, state: ReplicaState,
     return state, [Broadcast(new_view)] + effects
 
 
-def new_view_problem(r: PBFTReplica, m: NewView) -> str | None:
+def new_view_problem(r: Replica, m: NewView) -> str | None:
     """Why ``m`` is not a valid NEW-VIEW, or ``None``."""
     proof = m.view_changes
     senders = {vc.sender for vc in proof}
@@ -201,7 +197,7 @@ def new_view_problem(r: PBFTReplica, m: NewView) -> str | None:
     return None
 
 
-def on_new_view(r: PBFTReplica, me: AgentId, state: ReplicaState, m: NewView) -> Step:
+def on_new_view(r: Replica, me: AgentId, state: ReplicaState, m: NewView) -> Step:
     if r.stale_new_view(state, m):
         return reject(state, "stale-view", m)
     if m.view > r.config.max_view:
@@ -215,7 +211,7 @@ def on_new_view(r: PBFTReplica, me: AgentId, state: ReplicaState, m: NewView) ->
     return Step(state, tuple(effects))
 
 
-def install_new_view(r: PBFTReplica, me: AgentId, state: ReplicaState,
+def install_new_view(r: Replica, me: AgentId, state: ReplicaState,
                      m: NewView) -> tuple[ReplicaState, list[Effect]]:
     """Enter the new view: adopt its stable checkpoint, then process the re-proposals."""
     state = enter_view(state, m.view, NORMAL)

@@ -10,14 +10,16 @@ is in both.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core.catalog import ProtocolEntry
+from . import config
 from .adversary import WeightedAdversary
 from .config import (
     BYZANTINE_FAULT_LIMIT,
     BYZANTINE_THRESHOLD,
     CRASH_THRESHOLD,
     Mode,
-    build,
     demo_configuration,
     next_session,
     quorum_units,
@@ -28,6 +30,13 @@ from .messages import MESSAGE_TYPES, Vote
 from .mutants import MUTANTS
 from .properties import PROPERTIES
 from .state import PHASES, WeightedState, credit
+
+
+def build(agents: int, faulty: int = 0, cls: type[WeightedVoting] = WeightedVoting,
+          **options: Any) -> WeightedVoting:
+    """:func:`.config.build` with the honest machine as the default class."""
+    return config.build(agents, faulty, cls, **options)
+
 
 ENTRY = ProtocolEntry(
     name="weighted",

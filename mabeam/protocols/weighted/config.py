@@ -176,13 +176,9 @@ def demo_configuration(agents: int, faulty: int) -> tuple[dict[AgentId, str], di
     return dict(zip(names, values)), dict(zip(names, weights))
 
 
-def build(agents: int, faulty: int = 0, cls: type[WeightedVoting] | None = None,
+def build(agents: int, faulty: int, cls: type[WeightedVoting],
           mode: Mode = "byzantine") -> WeightedVoting:
     """The checked configuration: ``faulty`` Byzantine agents (crashes in crash mode) are the last ones."""
-    if cls is None:
-        from .machine import WeightedVoting  # the machine imports this module: import on use
-
-        cls = WeightedVoting
     inputs, weights = demo_configuration(agents, faulty)
     bound = sum(weights[a] for a in list(weights)[agents - faulty:]) if mode == "byzantine" else 0
     return cls(Membership(inputs), inputs, weights, mode=mode, max_faulty_weight=bound)

@@ -1,14 +1,24 @@
---------------------------- MODULE WeightedVoting ---------------------------
+--------------------------- MODULE Weighted ---------------------------
 (***************************************************************************)
 (* Weighted voting, Byzantine mode (spec/weighted.md, mabeam.protocols.    *)
 (* weighted).  Every honest agent broadcasts its input once; an agent     *)
 (* decides v once the members whose first counted vote is v weigh more    *)
-(* than 2/3 of the total weight.  Weights are a constant function: a vote *)
-(* carries none.  A Byzantine agent may sign any vote as itself, to       *)
-(* anyone, any number of times (equivocation); it cannot sign as another  *)
-(* agent.  The message set never loses a vote, so a vote may be received  *)
-(* any number of times, in any order, or never: the checker's             *)
+(* than Threshold = 2/3 of the total weight.  Weights are a constant      *)
+(* function: a vote carries none.  A Byzantine agent may sign any vote as *)
+(* itself, to anyone, any number of times (equivocation); it cannot sign  *)
+(* as another agent.  The message set never loses a vote, so a vote may   *)
+(* be received any number of times, in any order, or never: the checker's *)
 (* "duplicating" network.                                                 *)
+(*                                                                         *)
+(* What this abstracts from the code: one session (wrong-session and       *)
+(* outsider votes are screened before the machine and not modelled; the    *)
+(* code's intruder is refused by screening); Byzantine mode with the       *)
+(* default threshold 2/3 only (crash mode is not modelled); weights are   *)
+(* naturals (the code's Fraction weights scaled to units); a vote is sent *)
+(* to everybody at once (msgs is a broadcast set), so a Byzantine vote    *)
+(* reaches any subset of the honest agents.                               *)
+(* Trace mapping: tally[a][b] = WeightedState.votes[b] (None -> NoVote),  *)
+(* refused[a] = WeightedState.refused, decided[a] = WeightedState.decided.*)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -28,14 +38,24 @@ SumOver(f, S) == IF S = {} THEN 0
 WeightOf(S) == SumOver(Weight, S)
 Total == WeightOf(Agents)
 
+\* mabeam.protocols.weighted.config: BYZANTINE_THRESHOLD = 2/3, BYZANTINE_FAULT_LIMIT = 1/3
+ThresholdNum == 2
+ThresholdDen == 3
+FaultLimitNum == 1
+FaultLimitDen == 3
+
 ASSUME /\ Byzantine \subseteq Agents
        /\ NoVote \notin Values
        /\ \A a \in Agents : Weight[a] \in Nat /\ Input[a] \in Values
        /\ Total > 0
-       /\ 3 * WeightOf(Byzantine) < Total   \* faulty weight below W/3
+       /\ FaultLimitDen * WeightOf(Byzantine) < FaultLimitNum * Total   \* faulty weight below W/3
 
-\* the decision rule, exact: support > 2/3 * Total
-Backed(S) == 3 * WeightOf(S) > 2 * Total
+\* the decision rule, exact: support > Threshold * Total
+Backed(S) == ThresholdDen * WeightOf(S) > ThresholdNum * Total
+
+\* the configured sizes, compared with the Python configuration by tests/test_tlc.py
+Sizes == [thresholdNum |-> ThresholdNum, thresholdDen |-> ThresholdDen, total |-> Total,
+          faultLimitNum |-> FaultLimitNum, faultLimitDen |-> FaultLimitDen, weight |-> Weight]
 
 VotersOf(t, v) == {b \in Agents : t[b] = v}
 
@@ -96,8 +116,9 @@ Receive(a, m) == /\ a \in Honest
 Next == \/ \E b \in Byzantine, v \in Values : ByzantineVote(b, v)
         \/ \E a \in Agents, m \in msgs : Receive(a, m)
 
-\* fairness: votes between honest agents are eventually received
-Fairness == \A a \in Honest : WF_vars(\E m \in msgs : m.sender \in Honest /\ Receive(a, m))
+\* fairness (spec/weighted.md): weak fairness on every delivery of a vote between honest
+\* agents; the Byzantine agent's votes carry none
+Fairness == \A a \in Honest, m \in Vote : m.sender \in Honest => WF_vars(Receive(a, m))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
@@ -122,8 +143,8 @@ WV_S4_OneCountedVote == \A a \in Honest : \A r \in refused[a] : tally[a][r[1]] #
 \* WV-S5 Decision backed by weight: the decided value's counted voters weigh > 2/3 W
 WV_S5_DecisionBacked == \A a \in Honest : decided[a] # NoVote => Backed(VotersOf(tally[a], decided[a]))
 
-\* WV-R1 Some agent decides: TLC finds this "invariant" violated (a witness), so it is not
-\* listed under INVARIANTS; check it with INVARIANT WV_R1_NobodyDecides to get the witness.
+\* WV-R1 Some agent decides: its negation, checked as an INVARIANT that TLC must report
+\* violated (tests/test_tlc.py; not listed in Weighted.cfg).
 WV_R1_NobodyDecides == \A a \in Honest : decided[a] = NoVote
 
 \* WV-L1 Termination: if the honest holders of one value weigh more than 2/3 W,
@@ -132,7 +153,7 @@ Promised == \E v \in Values : Backed({h \in Honest : Input[h] = v})
 WV_L1_Termination == Promised => <>(\A a \in Honest : decided[a] # NoVote)
 
 -----------------------------------------------------------------------------
-\* The checked configuration of mabeam.protocols.weighted.build(4, 1)
+\* The checked configuration of mabeam.protocols.weighted.build(4, 1) (demo_configuration)
 DemoWeight == [a \in Agents |-> CASE a = "a0" -> 5 [] a = "a1" -> 2 [] OTHER -> 1]
 DemoInput == [a \in Agents |-> IF a \in {"a0", "a1"} THEN "x" ELSE "y"]
 =============================================================================

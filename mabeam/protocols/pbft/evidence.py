@@ -1,22 +1,18 @@
-"""PBFT's use of message authentication: equivocation evidence over signed messages.
+"""PBFT's evidence rules: when two signed messages of one sender convict it, and how anyone checks that.
 
-The signing schemes themselves are protocol-independent and live in
-:mod:`mabeam.core.auth`; they are re-exported here for PBFT's callers.
+The signing schemes are protocol-independent and live in :mod:`mabeam.core.auth`.
+A sender may sign at most one message per (kind, session, view, seq); two that
+differ are transferable proof of equivocation, which a third party holding only
+public verification keys can check for itself.
 """
 
 from __future__ import annotations
 
 from ...core import Evidence, Message
-from ...core.auth import (
-    Authenticator, Ed25519Authenticator, Signer, SymbolicAuthenticator, signing_bytes,
-)
+from ...core.auth import Authenticator, signing_bytes
 from .messages import Request
 
-__all__ = ["Authenticator", "Ed25519Authenticator", "Signer", "SymbolicAuthenticator", "conflicting",
-           "equivocation", "signing_bytes", "verify_evidence"]
 
-
-# ----------------------------------------------------------------- evidence
 def conflicting(first: Message, second: Message) -> bool:
     """Two messages one sender may not both sign: same kind, session and slot, different content."""
     if type(first) is not type(second) or first.sender != second.sender:

@@ -1,4 +1,4 @@
--------------------------------- MODULE PBFT --------------------------------
+-------------------------------- MODULE Pbft --------------------------------
 (***************************************************************************)
 (* PBFT for one sequence number, with view change: the machine of          *)
 (* mabeam/protocols/pbft/, seen from outside (spec/pbft.md).               *)

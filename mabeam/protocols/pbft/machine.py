@@ -2,35 +2,35 @@
 
 The thresholds and the few decisions a mutant may get wrong are methods here
 (``is_prepared``, ``new_view_problem``, ``second_vote``...), so each mutant in
-:mod:`.mutants` is a small override, not a copy of the protocol.
+:mod:`.mutants` is a small override, not a copy of the protocol. The handler
+modules see this class only through :class:`.interface.Replica`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from ...core import (
-    AgentId, Defer, Effect, Envelope, Message, PhaseGraph, PhaseTransition, Protocol, SetTimer, Step,
-)
+from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
+from ...core.auth import Signer
 from . import catchup, checkpoint, normal, viewchange
-from .auth import Signer, equivocation
+from .adversary import PBFTAdversary
 from .common import duplicate_or_conflict, reject
-from .config import PBFTConfig
+from .config import PBFTConfig, join_threshold
+from .evidence import equivocation
 from .messages import (
-    MESSAGE_TYPES, Checkpoint, Commit, CommitCertificate, Decided, NewView, PrePrepare, Prepare, Request,
-    ViewChange, chain_digest, request_digest,
+    MESSAGE_TYPES,
+    Checkpoint,
+    Commit,
+    CommitCertificate,
+    Decided,
+    NewView,
+    Prepare,
+    PrePrepare,
+    Request,
+    ViewChange,
 )
-from .state import NORMAL, VIEW_CHANGE, ReplicaState, Slot
-
-PHASES = PhaseGraph("pbft", [NORMAL, VIEW_CHANGE], NORMAL, [
-    PhaseTransition("timeout", NORMAL, VIEW_CHANGE, "pending request, timer expired"),
-    PhaseTransition("join", NORMAL, VIEW_CHANGE, "f+1 VIEW-CHANGEs for higher views"),
-    PhaseTransition("timeout", VIEW_CHANGE, VIEW_CHANGE, "no NEW-VIEW in time: next view, doubled timer"),
-    PhaseTransition("join", VIEW_CHANGE, VIEW_CHANGE, "f+1 VIEW-CHANGEs for higher views"),
-    PhaseTransition("new-view", VIEW_CHANGE, NORMAL, "valid NEW-VIEW, or 2f+1 VIEW-CHANGEs at the new primary"),
-    PhaseTransition("new-view", NORMAL, NORMAL, "valid NEW-VIEW for a higher view"),
-])
+from .properties import PROPERTIES
+from .state import NORMAL, ReplicaState, Slot
 
 
 class PBFTReplica(Protocol):
@@ -38,6 +38,8 @@ class PBFTReplica(Protocol):
 
     name = "pbft"
     message_types = MESSAGE_TYPES
+    properties = PROPERTIES
+    adversary = PBFTAdversary()
 
     def __init__(self, config: PBFTConfig) -> None:
         super().__init__(config.membership, config.session)
@@ -51,7 +53,7 @@ class PBFTReplica(Protocol):
         self.checkpoint_quorum = quorum
         self.new_view_quorum = quorum
         self.certificate_quorum = quorum  # signed commits a catch-up certificate must carry
-        self.join_threshold = config.f + 1
+        self.join_threshold = join_threshold(config.f)
         self._requests = {(q.sender, q.timestamp): q for q in config.requests}
 
     # --------------------------------------------------------------- helpers
@@ -125,6 +127,10 @@ class PBFTReplica(Protocol):
         """Catch-up: certificates for a sender whose traffic shows it has not executed what we have."""
         return catchup.answers(self, me, state, message)
 
+    def propose(self, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
+        """The primary assigns sequence numbers to pending requests (see :func:`.normal.propose`)."""
+        return normal.propose(self, me, state)
+
     # -------------------------------------------------------------- handlers
     def on_start(self, agent: AgentId) -> Step:
         state = ReplicaState()
@@ -178,97 +184,3 @@ class PBFTReplica(Protocol):
     def describe_state(self, state: ReplicaState) -> str:
         return (f"view={state.view} {state.phase} executed={state.last_executed} "
                 f"stable={state.stable_seq} slots={len(state.slots)}")
-
-    # ------------------------------------------------------------ adversaries
-    def adversary_messages(self, faulty: AgentId) -> Iterable[Envelope]:
-        """Everything ``faulty`` can sign within the bounds, to every other replica.
-
-        It may equivocate (the network delivers different pre-prepares or votes
-        to different replicas), vote for any requested value in any view, start
-        view changes, send checkpoints for any reachable state, send a NEW-VIEW
-        without a proof, send a catch-up certificate for its own pre-prepare
-        whose other commits carry signatures it could not make, or stay silent.
-        It cannot sign as anyone else, so it cannot forge a client request or
-        another replica's vote. With ``adversary="silent"`` it sends nothing (a
-        crashed or mute replica); with ``adversary="primary"`` only the
-        pre-prepares, certificates and commits of the views it leads; with
-        ``adversary="lagging"`` the same, to every replica but the last one.
-        """
-        cfg = self.config
-        if cfg.adversary == "silent":
-            return []
-        sign = self.signer(faulty).sign
-        s = self.session
-        digests = [request_digest(q) for q in cfg.requests]
-        out: list[Message] = []
-        forged = sign(Request(session=s, sender=faulty, timestamp=1, operation=f"forged-by-{faulty}"))
-        only_primary = cfg.adversary in ("primary", "lagging")
-        for view in range(cfg.max_view + 1):
-            leads = self.primary(view) == faulty
-            if only_primary and not leads:
-                continue
-            for seq in range(1, cfg.max_seq + 1):
-                if leads:
-                    for q in cfg.requests if only_primary else (*cfg.requests, forged):
-                        out.append(sign(PrePrepare(session=s, sender=faulty, view=view, seq=seq,
-                                                   digest=request_digest(q), request=q)))
-                    for q in (*cfg.requests, None):  # "certificates" only its own signature really backs
-                        pp = sign(PrePrepare(session=s, sender=faulty, view=view, seq=seq,
-                                             digest=request_digest(q), request=q))
-                        out.append(sign(Decided(session=s, sender=faulty, seq=seq, certificate=CommitCertificate(
-                            pp, self._fake_commits(faulty, pp)))))
-                for d in digests:
-                    if not leads:
-                        out.append(sign(Prepare(session=s, sender=faulty, view=view, seq=seq, digest=d)))
-                    out.append(sign(Commit(session=s, sender=faulty, view=view, seq=seq, digest=d)))
-        if only_primary:  # "lagging" leaves the last replica out of everything it sends
-            audience = self.agents[:-1] if cfg.adversary == "lagging" else self.agents
-            return [Envelope(to, m) for m in out for to in audience if to != faulty]
-        for view in range(1, cfg.max_view + 1):
-            vc = sign(ViewChange(session=s, sender=faulty, view=view, stable_seq=0,
-                                 checkpoint_proof=(), prepared=()))
-            out.append(vc)
-            if self.primary(view) == faulty:  # a NEW-VIEW backed by its own VIEW-CHANGE only
-                out.append(sign(NewView(session=s, sender=faulty, view=view, view_changes=(vc,),
-                                        pre_prepares=())))
-                for q in cfg.requests:
-                    pp = sign(PrePrepare(session=s, sender=faulty, view=view, seq=1,
-                                         digest=request_digest(q), request=q))
-                    out.append(sign(NewView(session=s, sender=faulty, view=view, view_changes=(vc,),
-                                            pre_prepares=(pp,))))
-        for seq in range(cfg.checkpoint_interval, cfg.max_seq + 1, cfg.checkpoint_interval):
-            for digest in _reachable_digests(cfg.requests, seq):
-                out.append(sign(Checkpoint(session=s, sender=faulty, seq=seq, digest=digest)))
-        return [Envelope(to, m) for m in out for to in self.agents if to != faulty]
-
-    def _fake_commits(self, faulty: AgentId, pp: PrePrepare) -> tuple[Commit, ...]:
-        """Its own signed commit for ``pp`` plus commits it claims from the others (signatures it cannot make)."""
-        out = []
-        for agent in self.agents[: self.certificate_quorum]:
-            commit = Commit(session=self.session, sender=agent, view=pp.view, seq=pp.seq, digest=pp.digest)
-            out.append(self.signer(faulty).sign(commit) if agent == faulty
-                       else commit.replace(signature=b"\x00" * 16))
-        if faulty not in self.agents[: self.certificate_quorum]:
-            out[-1] = self.signer(faulty).sign(Commit(session=self.session, sender=faulty, view=pp.view,
-                                                      seq=pp.seq, digest=pp.digest))
-        return tuple(sorted(out, key=lambda c: c.sender))
-
-    def forged_messages(self) -> Iterable[Envelope]:
-        """An outsider's messages: a non-member's vote and a member's vote with a bad signature."""
-        digest = request_digest(self.config.requests[0]) if self.config.requests else b""
-        outsider = Commit(session=self.session, sender="intruder", view=0, seq=1, digest=digest,
-                          signature=b"\x00" * 16)
-        forged = Commit(session=self.session, sender=self.agents[0], view=0, seq=1, digest=digest,
-                        signature=b"\x00" * 16)
-        return [Envelope(to, m) for m in (outsider, forged) for to in self.agents]
-
-
-def _reachable_digests(requests: tuple[Request, ...], seq: int) -> list[bytes]:
-    """State digests after ``seq`` executions of configured requests (null for repeats)."""
-    from .messages import GENESIS_DIGEST, NULL_VALUE
-
-    frontier = {GENESIS_DIGEST}
-    values = [q.operation for q in requests] + [NULL_VALUE]
-    for _ in range(seq):
-        frontier = {chain_digest(d, v) for d in frontier for v in values}
-    return sorted(frontier)
