@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
@@ -222,15 +223,48 @@ def test_a_member_flooding_a_stalled_node_is_held_to_its_byte_budget_and_loses_n
 
 
 # ------------------------------------------------------------------ peers that misbehave at the other end
+class NeverReads(threading.Thread):
+    """A far end in its own thread: it completes TLS with a member's certificate, then never reads a byte
+    (a small receive buffer, so the sender's writes block soon)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        super().__init__(daemon=True)
+        self.context = context
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.05)
+        self.stopping = threading.Event()
+        self.held: list[socket.socket] = []
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(2.0)
+            try:
+                self.held.append(self.context.wrap_socket(conn, server_side=True))
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=2)
+        for sock in (*self.held, self.listener):
+            sock.close()
+
+
 class Hostile:
-    """A local server that accepts and closes, accepts (TLS too) and never reads, or never accepts at all."""
+    """A local far end that accepts and closes, completes TLS and never reads, or never accepts at all."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.accepted = 0
         self._server: asyncio.Server | None = None
         self._socks: list[socket.socket] = []
-        self._writers: list[asyncio.StreamWriter] = []
+        self._thread: NeverReads | None = None
 
     async def start(self) -> tuple[str, int]:
         if self.kind == "black-hole":  # a full accept queue: SYNs are dropped, connects hang
@@ -244,26 +278,16 @@ class Hostile:
                 filler.connect_ex(listener.getsockname())
                 self._socks.append(filler)
             return listener.getsockname()
-        context = cluster(3).tls_credentials(("a1",)).server_context("a1") if self.kind == "never-reads" else None
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self._context = context
+        if self.kind == "never-reads":
+            self._thread = NeverReads(cluster(3).tls_credentials(("a1",)).server_context("a1"))
+            self._thread.start()
+            return self._thread.listener.getsockname()
+        self._server = await asyncio.start_server(lambda _, writer: writer.transport.abort(), "127.0.0.1", 0)
         return self._server.sockets[0].getsockname()[:2]
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        if self.kind == "accepts-and-closes":
-            writer.transport.abort()
-            return
-        try:
-            await writer.start_tls(self._context)  # a real member's certificate: the link trusts it
-        except (ssl.SSLError, ConnectionError):
-            return
-        writer.transport.pause_reading()  # and then it never reads
-        self._writers.append(writer)
-
     async def stop(self) -> None:
-        for writer in self._writers:
-            writer.transport.abort()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.stop)
         for sock in self._socks:
             sock.close()
         if self._server is not None:
@@ -290,7 +314,9 @@ def test_close_and_the_runtime_deadline_return_whatever_the_peer_does(kind: str)
             for _ in range(40):
                 transport.send("a0", "a1", big, 0)
             await asyncio.sleep(1.5)
-            measured["connects_per_second"] = transport.connects / 1.5
+            measured["connects_per_second"] = (transport.connects + transport.connect_failures) / 1.5
+            measured["frames_sent"] = transport.frames_sent
+            measured["write_timeouts"] = transport.rejections().get("write-timeout", 0)
             started = time.perf_counter()
             await transport.close()
             measured["close"] = time.perf_counter() - started
@@ -306,6 +332,8 @@ def test_close_and_the_runtime_deadline_return_whatever_the_peer_does(kind: str)
         return measured
 
     measured = run_clean(main)
+    if kind == "never-reads":  # it really never read: the link's writes stalled and timed out
+        assert measured["frames_sent"] < 40 and measured["write_timeouts"] >= 1, measured
     assert measured["close"] < 1.0, measured
     assert measured["runtime"] < 2.0, measured
     assert measured["connects_per_second"] < 20, measured  # backoff, not ~400 reconnects a second

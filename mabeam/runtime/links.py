@@ -3,8 +3,10 @@
 A link belongs to one sending identity (the certificate it presents) and one
 remote address. It connects only when it has frames to send, checks that the
 server's certificate names an agent the address book places at that address,
-sends its hello, then writes queued frames; a frame leaves the queue only once
-written, so it is re-sent after a failed write. Every wait is bounded: the
+sends its hello, then writes queued frames in chunks of at most
+:data:`WRITE_CHUNK` bytes (or one frame), each drained before the next, so what
+sits in the socket's buffers stays bounded too; a frame leaves the queue only
+once written, so it is re-sent after a failed write. Every wait is bounded: the
 connect and handshake by ``connect_timeout`` plus ``handshake_timeout``, each
 write by ``write_timeout`` (a peer that never reads), and a link with nothing
 to send closes itself after half the idle timeout.
@@ -19,6 +21,7 @@ loop wherever it is and drops the connection without waiting for the peer.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
 
 #: how long stop() waits for the cancelled loop to unwind before abandoning it
 STOP_WAIT = 0.2
+#: the most bytes handed to the socket per write: over TLS, one write is encrypted and buffered whole before
+#: flow control can pause it, so writes stay small (one frame beyond this, at most) and each is drained
+WRITE_CHUNK = 1 << 16
 
 
 def backoff_delay(attempt: int, first: float, longest: float, rng: SeededRandom) -> float:
@@ -181,8 +187,12 @@ class Link:
                         return  # idle: close before the server's idle timeout does; reconnect on demand
                 if hangup.done():
                     return
-                batch = len(self.queue)
-                data = b"".join(self.queue)
+                batch, size = 0, 0
+                for frame in self.queue:  # small frames travel together, a large one alone
+                    if batch and size + len(frame) > WRITE_CHUNK:
+                        break
+                    batch, size = batch + 1, size + len(frame)
+                data = b"".join(itertools.islice(self.queue, batch))
                 writer.write(data)
                 try:
                     async with asyncio.timeout(self.limits.write_timeout):
