@@ -47,6 +47,8 @@ class Protocol(ABC):
     properties: ClassVar[tuple[Property, ...]] = ()
     #: what a Byzantine member or an outsider may inject in the model checker (``adversary.py``)
     adversary: ClassVar[Adversary] = SILENT
+    #: the type of :meth:`durable`'s values, for stores that decode them (``None``: nothing is durable)
+    durable_type: ClassVar[Any] = None
 
     def __init__(self, membership: Membership, session: str = "s0") -> None:
         if not isinstance(membership, Membership):
@@ -79,6 +81,30 @@ class Protocol(ABC):
     def fire(self, agent: AgentId, state: Any, timer: str) -> Step:
         """Handle the expiry of a timer the agent armed earlier."""
         return self.on_timer(agent, state, timer)
+
+    # ------------------------------------------------------------- crash-recover
+    def durable(self, agent: AgentId, state: Any) -> Any:
+        """The part of ``agent``'s state that survives a crash: what it signed and what it must not forget.
+
+        A driver with stable storage writes this value (an instance of
+        :attr:`durable_type`, encodable as MessagePack) after every step that
+        changes it and *before* the step's messages leave, so a restarted node
+        never contradicts a message it sent. Everything else (votes collected,
+        timers, deferred messages) is volatile and lost in a crash. The default,
+        ``None``, keeps nothing: right for protocols whose restart cannot
+        contradict what they sent (a vote recomputed from a fixed input).
+        """
+        return None
+
+    def recover(self, agent: AgentId, durable: Any) -> Step:
+        """``agent`` restarting after a crash with only ``durable`` (a value :meth:`durable` returned).
+
+        Returns the restarted node's state and first effects (re-armed timers,
+        messages that help it catch up). The model checker's crash-recover fault
+        and the runtime's restart from a store both call this. The default starts
+        afresh (:meth:`start`), which is what ``durable() is None`` means.
+        """
+        return self.start(agent)
 
     # ---------------------------------------------------------- protocol hooks
     @abstractmethod

@@ -40,6 +40,7 @@ from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..live.deferral import DEFER_CAP
 from ..live.driver import LiveDriver, Summarize
+from ..live.durability import StableStorage
 from ..live.monitor import CheckMode
 from ..live.network import NetworkModel
 from ..live.result import RunResult
@@ -60,6 +61,8 @@ class AsyncRuntime(LiveDriver):
     then only describes it (whether links are fair, which decides if liveness can be
     judged). ``local`` names the agents this runtime hosts (default: all); crashes and
     Byzantine strategies may only be given for them. ``timeout`` bounds the run in seconds.
+    ``durable`` (e.g. :class:`~mabeam.runtime.store.DurableLog`) keeps each agent's durable
+    state: written before its messages leave, recovered from when the node restarts.
     """
 
     driver_name = "runtime"
@@ -71,7 +74,7 @@ class AsyncRuntime(LiveDriver):
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
                  transport: Transport | None = None, defer_cap: int = DEFER_CAP,
                  summarize: Summarize | None = None, local: Iterable[AgentId] | None = None,
-                 observers: Sequence[Observer] | None = None) -> None:
+                 observers: Sequence[Observer] | None = None, durable: StableStorage | None = None) -> None:
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                 or not 0 < timeout < float("inf")):
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -82,7 +85,7 @@ class AsyncRuntime(LiveDriver):
         super().__init__(protocol, network, seed=seed, crashes=crashes, byzantine=byzantine,
                          properties=properties, monitor=monitor, raise_on_violation=raise_on_violation,
                          stop_when_decided=stop_when_decided, defer_cap=defer_cap, summarize=summarize,
-                         observers=observers, local=local)
+                         observers=observers, local=local, durable=durable)
         self.partial = len(self.local) < protocol.n
         if self.partial and transport is None:
             raise ConfigurationError("a runtime hosting some of the agents needs a transport that reaches "
@@ -120,6 +123,7 @@ class AsyncRuntime(LiveDriver):
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
                          for agent, at in self.crashes.items() if at > 0]
         hosted = [i for i, a in enumerate(agents) if a in self.local]
+        self._unstarted = len(hosted)  # the monitor judges once every hosted agent has started (see _dispatch)
         tasks = [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{agents[i]}") for i in hosted]
         for i in hosted:
             self._enqueue(i, (START, None, 0))
@@ -181,6 +185,8 @@ class AsyncRuntime(LiveDriver):
                 self._done.set()
 
     def _dispatch(self, i: int, kind: str, payload: Any, depth: int) -> None:
+        if kind == START:
+            self._unstarted -= 1
         if self._crashed[i]:
             if kind == DELIVER:
                 self.stats.dropped += 1
@@ -194,7 +200,8 @@ class AsyncRuntime(LiveDriver):
             self._armed_total -= 1
             payload = name
         self._handle(i, kind, payload, depth)
-        self._settled(instant_over=True)
+        if not self._unstarted:  # a group restarting from stable storage is not judged half-restarted
+            self._settled(instant_over=True)
 
     # -------------------------------------------------------- driver hooks
     def _clock(self) -> float:
