@@ -1,13 +1,18 @@
 """One TCP node in its own OS process, for tests that need a process of its own (fd limits, kill -9).
 
-    python tests/tcp_node.py --keys DIR --protocol majority --agents 3 --local a0 [--nofile 96]
-        [--limits JSON] [--timeout 10]
+    python tests/tcp_node.py --keys DIR --local a0 [--protocol majority|pbft] [--agents 3]
+        [--nofile 96] [--limits JSON] [--timeout 10] [--port P] [--book JSON]
+        [--request HEX] [--store FILE] [--die-after-saves K] [--run-to-timeout]
 
-Prints ``{"port": ...}`` once listening, reads the address book (one JSON line)
-from stdin, runs until its agents decide (or the timeout), then prints its
-result: status, decisions, rejections, evidence, the peak number of open file
-descriptors and of incoming connections it saw, its peak RSS and any event-loop
-error reports.
+Prints ``{"port": ...}`` once listening; reads the address book (one JSON line)
+from stdin unless ``--book`` gives it; runs until its agents decide (or, with
+``--run-to-timeout``, until the timeout, serving its peers meanwhile); then
+prints its result: status, decisions, rejections, evidence, the peak number of
+open file descriptors and incoming connections, its peak RSS and any
+event-loop error reports. With ``--store`` a PBFT node keeps its durable state
+in that SQLite file and restarts from it; ``--die-after-saves K`` makes the
+process kill itself with SIGKILL right after the K-th durable write, that is
+after its state is on disk but before the messages of that step leave.
 """
 
 from __future__ import annotations
@@ -17,20 +22,40 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from mabeam.core import Membership, Protocol
+from mabeam.core import Membership, MessageCodec, Protocol
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.runtime import TcpTransport, TransportLimits, load_cluster, run_node
+from mabeam.protocols.pbft import PBFTConfig, PBFTReplica, Request
+from mabeam.runtime import DurableLog, SqliteStore, TcpTransport, TransportLimits, load_cluster, run_node
+
+CLIENT = "client"
 
 
 def build(args: argparse.Namespace, local: tuple[str, ...]) -> Protocol:
     membership = Membership.of_size(args.agents)
     if args.protocol == "majority":
         return MajorityVoting(membership, {a: ("x" if i % 3 == 0 else "y") for i, a in enumerate(membership)})
-    raise SystemExit(f"unknown protocol {args.protocol}")
+    request = MessageCodec((Request,)).decode(bytes.fromhex(args.request))
+    auth = load_cluster(args.keys, local).authenticator(local)
+    return PBFTReplica(PBFTConfig(membership=membership, f=(args.agents - 1) // 3, auth=auth, requesters=(CLIENT,),
+                                  requests=(request,), max_seq=1, max_view=3, base_timeout=1.0))  # type: ignore[arg-type]
+
+
+class DyingLog(DurableLog):
+    """Stable storage whose K-th write is the process's last act (kill -9 after the fsync)."""
+
+    def __init__(self, store: SqliteStore, protocol: Protocol, die_after: int) -> None:
+        super().__init__(store, protocol)
+        self.die_after = die_after
+
+    def save(self, agent: str, value: Any) -> None:
+        super().save(agent, value)
+        if self.store.writes == self.die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def open_fds() -> int:
@@ -44,11 +69,18 @@ async def node(args: argparse.Namespace) -> dict[str, Any]:
     protocol = build(args, local)
     keys = load_cluster(args.keys, local)
     limits = TransportLimits().with_overrides(**json.loads(args.limits))
-    transport = TcpTransport(protocol, local, tls=keys.tls_credentials(local), limits=limits)
+    transport = TcpTransport(protocol, local, tls=keys.tls_credentials(local), limits=limits, port=args.port)
     _, port = await transport.start()
     print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
-    line = await asyncio.to_thread(sys.stdin.readline)
+    line = args.book or await asyncio.to_thread(sys.stdin.readline)
     transport.connect({a: tuple(where) for a, where in json.loads(line).items()})
+    options: dict[str, Any] = {}
+    if args.store:
+        store = SqliteStore(args.store)
+        options["durable"] = (DyingLog(store, protocol, args.die_after_saves) if args.die_after_saves
+                              else DurableLog(store, protocol))
+    if args.run_to_timeout:
+        options["stop_when_decided"] = False
     peaks = {"fds": open_fds(), "connections": 0}
 
     async def watch() -> None:
@@ -59,24 +91,31 @@ async def node(args: argparse.Namespace) -> dict[str, Any]:
 
     watcher = asyncio.create_task(watch())
     try:
-        result = await run_node(protocol, transport, timeout=args.timeout)
+        result = await run_node(protocol, transport, timeout=args.timeout, **options)
     finally:
         watcher.cancel()
     return {"status": result.status, "decisions": {a: [str(d.value) for d in ds] for a, ds in result.decisions.items()},
-            "rejected": result.rejected, "evidence": len(result.evidence), "peak_fds": peaks["fds"],
-            "peak_connections": peaks["connections"], "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+            "rejected": result.rejected, "evidence": [[e.kind, e.against] for e in result.evidence],
+            "peak_fds": peaks["fds"], "peak_connections": peaks["connections"],
+            "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "reports": reports}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keys", type=Path, required=True)
-    parser.add_argument("--protocol", default="majority")
+    parser.add_argument("--protocol", default="majority", choices=("majority", "pbft"))
     parser.add_argument("--agents", type=int, default=3)
     parser.add_argument("--local", required=True)
     parser.add_argument("--nofile", type=int)
     parser.add_argument("--limits", default="{}")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--book")
+    parser.add_argument("--request")
+    parser.add_argument("--store")
+    parser.add_argument("--die-after-saves", type=int, default=0)
+    parser.add_argument("--run-to-timeout", action="store_true")
     args = parser.parse_args()
     if args.nofile:
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

@@ -267,6 +267,13 @@ PBFT_A1_Accountability ==
         (m1.sender = r /\ m2.sender = r /\ m1.type = m2.type /\ m1.type \in {"prepare", "commit"}
          /\ m1.view = m2.view) => m1.value = m2.value
 
+\* PBFT-S9: an honest replica never sends two different messages of one kind for one view. This spec
+\* has no restart (a replica never forgets what it sent); the checker's crash-recover fault is where a
+\* replica that kept nothing on stable storage breaks it (spec/pbft.md, "Crash-recover")
+PBFT_S9_NoHonestEquivocation ==
+    \A m1, m2 \in sent :
+        (m1.sender \in Honest /\ m1.sender = m2.sender /\ m1.type = m2.type /\ m1.view = m2.view) => m1 = m2
+
 \* an honest replica only ever exposes a primary that signed two pre-prepares for one view
 PBFT_A2_PrimaryExposed ==
     \A v \in exposed : Primary[v] \in Byzantine

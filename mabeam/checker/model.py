@@ -47,6 +47,8 @@ class CheckConfig:
     network: NetworkSemantics = "multiset"
     byzantine: frozenset[AgentId] = frozenset()
     max_crashes: int = 0
+    #: crash-recover faults: an honest agent restarts from ``protocol.durable`` (volatile state lost)
+    max_recoveries: int = 0
     drops: int = 0
     duplicates: int = 0
     intruder: bool = False  # an outsider injects the protocol adversary's forged() messages
@@ -56,7 +58,7 @@ class CheckConfig:
     def __post_init__(self) -> None:
         if self.network not in ("multiset", "duplicating"):
             raise ConfigurationError(f"unknown network semantics {self.network!r}")
-        for name in ("max_crashes", "drops", "duplicates", "max_depth", "max_states"):
+        for name in ("max_crashes", "max_recoveries", "drops", "duplicates", "max_depth", "max_states"):
             value = getattr(self, name)
             if value is None and name in ("max_depth", "max_states"):
                 continue  # no bound
@@ -85,12 +87,13 @@ class World(msgspec.Struct, frozen=True):
     decisions: frozenset[Decision] = frozenset()
     evidence: frozenset[Evidence] = frozenset()
     budget: tuple[int, int, int] = (0, 0, 0)  # crashes, drops, duplicates left
+    recoveries: int = 0  # crash-recover faults left
 
 
 class Action(NamedTuple):
     """One nondeterministic choice; ``key()`` identifies it across processes for replay."""
 
-    kind: str  # deliver | timer | drop | duplicate | crash | start
+    kind: str  # deliver | timer | drop | duplicate | crash | recover | start
     agent: AgentId
     detail: Any = None  # the Envelope, or the timer name
 
@@ -111,6 +114,8 @@ class Action(NamedTuple):
             return f"network duplicates {self.detail.message.describe()} to {self.agent}"
         if self.kind == "crash":
             return f"{self.agent} crashes"
+        if self.kind == "recover":
+            return f"{self.agent} crashes and restarts from its durable state"
         return f"{self.kind} {self.agent}"
 
 
@@ -279,6 +284,7 @@ class ActorModel:
             timers=(frozenset(),) * n,
             network=frozenset(),
             budget=(self.config.max_crashes, self.config.drops, self.config.duplicates),
+            recoveries=self.config.max_recoveries,
         )
         for agent in self.agents:
             if agent in self.byzantine:
@@ -345,11 +351,19 @@ class ActorModel:
                     yield Transition(Action("duplicate", env.to, env),
                                      self._add_messages(world, [env], budget=(crashes, drops, dups - 1)),
                                      (), False)
-        if crashes:
-            for i, agent in enumerate(self.agents):
-                if agent in crashed or agent in self.byzantine:
-                    continue
+        if crashes or world.recoveries:
+            yield from self._faults(world)
+
+    def _faults(self, world: World) -> Iterator[Transition]:
+        """Crashing an honest agent for good, or crashing it and restarting it from its durable state."""
+        for i, agent in enumerate(self.agents):
+            if agent in world.crashed or agent in self.byzantine:
+                continue
+            if world.budget[0]:
                 yield Transition(Action("crash", agent), self._crash(world, i, agent), (), False)
+            if world.recoveries:
+                after, effects = self._recover(world, i, agent)
+                yield Transition(Action("recover", agent), after, effects, False)
 
     # ---------------------------------------------------------------- helpers
     def _envelopes(self, world: World) -> Iterator[Envelope]:
@@ -468,7 +482,7 @@ class ActorModel:
             delta.evidence_after.clear()
         nodes = world.nodes
         return World(nodes[:i] + (delta.state,) + nodes[i + 1:], all_timers, network, world.crashed,
-                     decisions, evidence, world.budget)
+                     decisions, evidence, world.budget, world.recoveries)
 
     def _with_messages(self, network: frozenset, envelopes: Iterable[Envelope]) -> frozenset:
         if not self.multiset:
@@ -513,6 +527,15 @@ class ActorModel:
         world = self._replace_timers(world, i, frozenset())
         return msgspec.structs.replace(world, crashed=world.crashed | {agent}, network=network,
                                        budget=(crashes - 1, drops, dups))
+
+    def _recover(self, world: World, i: int, agent: AgentId) -> tuple[World, tuple[Effect, ...]]:
+        """A crash and an immediate restart: the node keeps ``protocol.durable`` of its state and nothing
+        else (its timers die; messages in flight to it stay in flight), then runs ``protocol.recover``."""
+        protocol = self.protocol
+        step = protocol.recover(agent, protocol.durable(agent, world.nodes[i]))
+        world = msgspec.structs.replace(self._replace_timers(world, i, frozenset()),
+                                        recoveries=world.recoveries - 1)
+        return self._install(world, i, frozenset(), self._compile(agent, world.nodes[i], step)), step.effects
 
     def _apply(self, world: World, agent: AgentId, step: Step) -> World:
         """Install the agent's new state and interpret its effects (used for start steps)."""
