@@ -2,7 +2,7 @@
 
     python tests/tcp_node.py --keys DIR --local a0 [--protocol majority|pbft] [--agents 3]
         [--nofile 96] [--limits JSON] [--timeout 10] [--port P] [--book JSON]
-        [--request HEX] [--store FILE] [--die-after-saves K] [--run-to-timeout]
+        [--request HEX] [--view-timeout S] [--store FILE] [--die-on pre-prepare|prepare] [--run-to-timeout]
 
 Prints ``{"port": ...}`` once listening; reads the address book (one JSON line)
 from stdin unless ``--book`` gives it; runs until its agents decide (or, with
@@ -10,9 +10,10 @@ from stdin unless ``--book`` gives it; runs until its agents decide (or, with
 prints its result: status, decisions, rejections, evidence, the peak number of
 open file descriptors and incoming connections, its peak RSS and any
 event-loop error reports. With ``--store`` a PBFT node keeps its durable state
-in that SQLite file and restarts from it; ``--die-after-saves K`` makes the
-process kill itself with SIGKILL right after the K-th durable write, that is
-after its state is on disk but before the messages of that step leave.
+in that SQLite file and restarts from it; ``--die-on KIND`` makes the process
+kill itself with SIGKILL right after the first durable write that holds a
+message of that kind signed by its replica, that is after the state is on
+disk but before the step's messages leave.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from mabeam.core import Membership, MessageCodec, Protocol
 from mabeam.protocols.majority import MajorityVoting
-from mabeam.protocols.pbft import PBFTConfig, PBFTReplica, Request
+from mabeam.protocols.pbft import PBFTConfig, PBFTReplica, Prepare, PrePrepare, Request
 from mabeam.runtime import DurableLog, SqliteStore, TcpTransport, TransportLimits, load_cluster, run_node
 
 CLIENT = "client"
@@ -42,19 +43,22 @@ def build(args: argparse.Namespace, local: tuple[str, ...]) -> Protocol:
     request = MessageCodec((Request,)).decode(bytes.fromhex(args.request))
     auth = load_cluster(args.keys, local).authenticator(local)
     return PBFTReplica(PBFTConfig(membership=membership, f=(args.agents - 1) // 3, auth=auth, requesters=(CLIENT,),
-                                  requests=(request,), max_seq=1, max_view=3, base_timeout=1.0))  # type: ignore[arg-type]
+                                  requests=(request,), max_seq=1, max_view=3,
+                                  base_timeout=args.view_timeout))  # type: ignore[arg-type]
 
 
 class DyingLog(DurableLog):
-    """Stable storage whose K-th write is the process's last act (kill -9 after the fsync)."""
+    """Stable storage whose first write holding an own signed message of one kind is the process's last act
+    (kill -9 after the fsync)."""
 
-    def __init__(self, store: SqliteStore, protocol: Protocol, die_after: int) -> None:
+    def __init__(self, store: SqliteStore, protocol: Protocol, die_on: str) -> None:
         super().__init__(store, protocol)
-        self.die_after = die_after
+        self.die_on = {"pre-prepare": PrePrepare, "prepare": Prepare}[die_on]
 
     def save(self, agent: str, value: Any) -> None:
         super().save(agent, value)
-        if self.store.writes == self.die_after:
+        signed = [m for s in value.slots for m in (s.pre_prepare, *s.prepares) if m is not None]
+        if any(isinstance(m, self.die_on) and m.sender == agent for m in signed):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -77,7 +81,7 @@ async def node(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.store:
         store = SqliteStore(args.store)
-        options["durable"] = (DyingLog(store, protocol, args.die_after_saves) if args.die_after_saves
+        options["durable"] = (DyingLog(store, protocol, args.die_on) if args.die_on
                               else DurableLog(store, protocol))
     if args.run_to_timeout:
         options["stop_when_decided"] = False
@@ -114,8 +118,9 @@ def main() -> None:
     parser.add_argument("--book")
     parser.add_argument("--request")
     parser.add_argument("--store")
-    parser.add_argument("--die-after-saves", type=int, default=0)
+    parser.add_argument("--die-on", choices=("pre-prepare", "prepare"))
     parser.add_argument("--run-to-timeout", action="store_true")
+    parser.add_argument("--view-timeout", type=float, default=1.0, help="PBFT's first view-change timeout")
     args = parser.parse_args()
     if args.nofile:
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

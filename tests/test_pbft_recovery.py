@@ -225,8 +225,9 @@ def test_the_runtime_writes_what_a_replica_signs_before_it_leaves_and_restarts_f
 
 
 def test_pbft_messages_too_large_for_the_frame_are_refused_at_set_up() -> None:
-    from mabeam.core import MessageTooLargeError
     from tcp_helpers import cluster, pbft
+
+    from mabeam.core import MessageTooLargeError
 
     big = pbft(4, value="v" * 60_000)  # a NEW-VIEW may carry it about 20 times over
     assert big.largest_message_bytes() > 20 * 60_000
