@@ -1,161 +1,161 @@
-"""Benchmark the model checker on Lamport's TwoPhase commit, optionally against a plain BFS.
+"""Benchmark the model checker on Lamport's TwoPhase commit against a direct breadth-first search.
 
-    python -m benchmarks.checker two-phase --rms 7 [--repeat 3] [--baseline] [--json]
+    python -m benchmarks.checker two-phase --rms 8 [--repeat 3] [--baseline] [--symmetry] [--por] [--json]
 
-Our figures: distinct/generated states, depth, wall-clock seconds per run and
-their median, states per second (distinct states / median seconds), bytes of
-the visited-state store per distinct state, and peak RSS. ``--baseline`` adds
-the same figures for :mod:`benchmarks.baseline_bfs` on the same successor
-function and properties; its bytes per state come from tracemalloc on a
-separate run (see ``method`` in the output). Progress goes to stderr.
+Every run is a fresh process (so its peak resident memory is its own): the
+checker (``benchmarks/two_phase.py`` through :func:`mabeam.check`) and, with
+``--baseline``, the same spec written directly as tuples and frozensets
+(``benchmarks/direct_two_phase.py``, no project code), both judging TCConsistent
+and TypeOK on every state. The two alternate, ``--repeat`` times each; medians
+are reported with the machine's load before and after. ``ratio`` is the
+checker's median time over the direct search's: at most 1.0 means the checker
+is at least as fast. With ``--symmetry`` (or ``--por``) the checker explores
+the reduced space and the figures describe it; the unreduced count is reported
+beside the reduced one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any
 
-from benchmarks import baseline_bfs
-from benchmarks.two_phase import PROPERTIES, TLC_DISTINCT_STATES, build
-from mabeam.checker import ActorModel, CheckConfig, check
+from benchmarks.direct_two_phase import TLC_DISTINCT_STATES  # a plain module: the direct runs import no project code
 
-#: the baseline's memory is measured with tracemalloc (slow) on at most this many RMs
-TRACEMALLOC_MAX_RMS = 6
+#: TwoPhase's distinct states beyond TLC_DISTINCT_STATES (N=9: counted by the direct search and the checker alike)
+MORE_DISTINCT_STATES = {9: 10_340_352}
 
 
-def make_model(rms: int) -> ActorModel:
-    """TwoPhase.tla's semantics: ``msgs`` is a set that never loses a message."""
-    return ActorModel(build(rms), CheckConfig(network="duplicating"))
+def measure_checker(rms: int, symmetry: bool, por: bool) -> dict[str, Any]:
+    from benchmarks.two_phase import PROPERTIES, build
+    from mabeam import ActorModel, CheckConfig, check
+
+    model = ActorModel(build(rms), CheckConfig(network="duplicating", symmetry=symmetry, por=por))
+    cpu = time.process_time()
+    result = check(model, PROPERTIES)
+    cpu = time.process_time() - cpu
+    if result.verdict != "holds":
+        raise SystemExit(f"two-phase with {rms} RMs: {result.verdict} {[r.property.id for r in result.failures()]}")
+    s = result.stats
+    return {"distinct_states": s.distinct_states, "states_generated": s.states_generated, "depth": s.depth,
+            "seconds": s.seconds, "cpu_seconds": cpu, "store_bytes": s.store_bytes,
+            "bytes_per_state": s.bytes_per_state, "peak_rss_bytes": _peak(), "notes": result.notes}
 
 
-class StderrProgress:
-    """Reports a long run's progress on stderr, at most every ``every`` seconds."""
+def measure_direct(rms: int) -> dict[str, Any]:
+    from benchmarks.direct_two_phase import bfs
 
-    def __init__(self, label: str, every: float = 2.0, quiet: bool = False) -> None:
-        self.label, self.every, self.quiet = label, every, quiet
-        self.last = time.perf_counter()
-
-    def due(self) -> bool:
-        now = time.perf_counter()
-        if self.quiet or now - self.last < self.every:
-            return False
-        self.last = now
-        return True
-
-    def checker(self, info: dict[str, Any]) -> None:
-        if self.due():
-            print(f"[{self.label}] depth {info['depth']}: {info['distinct_states']:,} states "
-                  f"in {info['seconds']:.1f}s", file=sys.stderr, flush=True)
-
-    def baseline(self, states: int, seconds: float) -> None:
-        if self.due():
-            print(f"[{self.label}] {states:,} states in {seconds:.1f}s", file=sys.stderr, flush=True)
+    cpu = time.process_time()
+    result = bfs(rms)
+    cpu = time.process_time() - cpu
+    if result["violations"] or not result["all_committed_reached"]:
+        raise SystemExit("the direct search disagrees with the spec's invariants")
+    return {**result, "cpu_seconds": cpu, "peak_rss_bytes": _peak()}
 
 
-def measure_checker(rms: int, repeat: int, quiet: bool) -> dict[str, Any]:
-    runs: list[float] = []
-    cpu: list[float] = []
-    stats = None
-    for run in range(repeat):
-        model = make_model(rms)
-        progress = StderrProgress(f"checker run {run + 1}/{repeat}", quiet=quiet)
-        cpu_started = time.process_time()
-        result = check(model, PROPERTIES, progress=progress.checker)
-        cpu.append(time.process_time() - cpu_started)
-        if not result.ok:
-            raise SystemExit(f"two-phase with {rms} RMs fails its properties: "
-                             f"{[r.property.id for r in result.failures()]}")
-        stats = result.stats
-        runs.append(stats.seconds)
-    assert stats is not None
-    median = statistics.median(runs)
-    return {
-        "distinct_states": stats.distinct_states,
-        "states_generated": stats.states_generated,
-        "depth": stats.depth,
-        "seconds": round(median, 4),
-        "median_seconds": round(median, 4),
-        "runs": [round(s, 4) for s in runs],
-        "cpu_seconds": round(statistics.median(cpu), 4),
-        "states_per_second": round(stats.distinct_states / median, 1),
-        "bytes_per_state": round(stats.bytes_per_state, 2),
-        "store_bytes": stats.store_bytes,
-        "peak_rss_bytes": stats.peak_rss_bytes,
-    }
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure_baseline(rms: int, repeat: int, quiet: bool) -> dict[str, Any]:
-    runs: list[float] = []
-    cpu: list[float] = []
-    result = None
-    for run in range(repeat):
-        progress = StderrProgress(f"baseline run {run + 1}/{repeat}", quiet=quiet)
-        cpu_started = time.process_time()
-        result = baseline_bfs.bfs(make_model(rms), PROPERTIES, progress=progress.baseline)
-        cpu.append(time.process_time() - cpu_started)
-        runs.append(result.seconds)
-    assert result is not None
-    median = statistics.median(runs)
-    memory_rms = min(rms, TRACEMALLOC_MAX_RMS)
-    per_state, measured_states = baseline_bfs.retained_bytes_per_state(lambda: make_model(memory_rms),
-                                                                       PROPERTIES)
-    return {
-        "distinct_states": result.distinct_states,
-        "states_generated": result.states_generated,
-        "seconds": round(median, 4),
-        "median_seconds": round(median, 4),
-        "runs": [round(s, 4) for s in runs],
-        "cpu_seconds": round(statistics.median(cpu), 4),
-        "states_per_second": round(result.distinct_states / median, 1),
-        "bytes_per_state": round(per_state, 2),
-        "method": (f"tracemalloc: bytes still allocated after a separate BFS run with {memory_rms} RMs "
-                   f"({measured_states:,} states) that the visited dict keeps alive (its table, the "
-                   f"World keys and parent links, and every value they hold), divided by its states"),
-    }
+def _in_fresh_process(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.checker", "_measure", which, "--rms", str(args.rms)]
+    command += ["--symmetry"] * args.symmetry + ["--por"] * args.por
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = [r["seconds"] for r in runs]
+    median = statistics.median(seconds)
+    states = runs[0]["distinct_states"]
+    peak = int(statistics.median(r["peak_rss_bytes"] for r in runs))
+    out = {key: runs[0][key] for key in ("distinct_states", "states_generated", "depth") if key in runs[0]}
+    out.update({
+        "seconds": round(median, 4), "median_seconds": round(median, 4), "runs": [round(s, 4) for s in seconds],
+        "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in runs), 4),
+        "states_per_second": round(states / median, 1) if median else 0.0,
+        "peak_rss_bytes": peak, "rss_bytes_per_state": round(peak / states, 1),
+    })
+    if "bytes_per_state" in runs[0]:
+        out["bytes_per_state"] = round(runs[0]["bytes_per_state"], 2)
+        out["store_bytes"] = runs[0]["store_bytes"]
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {"model": "two-phase", "rms": args.rms,
-                              "network": "duplicating", "repeat": args.repeat}
-    report.update(measure_checker(args.rms, args.repeat, args.quiet))
-    expected = TLC_DISTINCT_STATES.get(args.rms)
-    report["tlc_distinct_states"] = expected
-    report["matches_tlc"] = None if expected is None else report["distinct_states"] == expected
+    load_before = os.getloadavg()
+    ours: list[dict[str, Any]] = []
+    direct: list[dict[str, Any]] = []
+    for k in range(args.repeat):  # alternate, so both see the same machine
+        ours.append(_in_fresh_process("checker", args))
+        _say(args, f"checker run {k + 1}/{args.repeat}: {ours[-1]['seconds']:.2f}s")
+        if args.baseline:
+            direct.append(_in_fresh_process("direct", args))
+            _say(args, f"direct run {k + 1}/{args.repeat}: {direct[-1]['seconds']:.2f}s")
+    report: dict[str, Any] = {"model": "two-phase", "rms": args.rms, "network": "duplicating",
+                              "repeat": args.repeat, "symmetry": args.symmetry, "por": args.por}
+    report.update(_summary(ours))
+    report["notes"] = ours[0]["notes"]
+    unreduced = TLC_DISTINCT_STATES.get(args.rms) or MORE_DISTINCT_STATES.get(args.rms)
+    report["tlc_distinct_states"] = TLC_DISTINCT_STATES.get(args.rms)
+    report["unreduced_distinct_states"] = unreduced
+    if args.symmetry or args.por:
+        report["reduced_from"] = unreduced
+        report["matches_tlc"] = None
+    else:
+        report["matches_tlc"] = None if unreduced is None else report["distinct_states"] == unreduced
     if args.baseline:
-        report["baseline"] = measure_baseline(args.rms, args.baseline_repeat or args.repeat, args.quiet)
-        report["speedup"] = round(report["baseline"]["median_seconds"] / report["median_seconds"], 2)
-    report["process_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        base = _summary(direct)
+        report["baseline"] = {**base, "implementation": "benchmarks/direct_two_phase.py: tuples, frozensets, a dict"}
+        report["ratio"] = round(report["median_seconds"] / base["median_seconds"], 3)
+        report["speedup"] = round(base["median_seconds"] / report["median_seconds"], 3)
+        report["rss_ratio"] = round(report["peak_rss_bytes"] / base["peak_rss_bytes"], 3)
+    load_after = os.getloadavg()
+    report["machine"] = {"cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+                         "load_average_after": [round(x, 2) for x in load_after],
+                         "python": sys.version.split()[0]}
     return report
 
 
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(f"[benchmarks.checker] {text}", file=sys.stderr, flush=True)
+
+
 def render(report: dict[str, Any]) -> str:
+    reduced = " (reduced)" if report["symmetry"] or report["por"] else ""
     lines = [
-        f"two-phase commit, {report['rms']} RMs (TwoPhase.tla), duplicating network",
-        f"  distinct states   {report['distinct_states']:,}" + (
-            "" if report["tlc_distinct_states"] is None else
-            f"  (TLC: {report['tlc_distinct_states']:,}, {'match' if report['matches_tlc'] else 'MISMATCH'})"),
+        f"two-phase commit, {report['rms']} RMs (TwoPhase.tla), duplicating network"
+        + (", symmetry" if report["symmetry"] else "") + (", partial-order reduction" if report["por"] else ""),
+        f"  distinct states   {report['distinct_states']:,}{reduced}"
+        + ("" if report["unreduced_distinct_states"] is None else
+           f"  (unreduced: {report['unreduced_distinct_states']:,})"),
         f"  states generated  {report['states_generated']:,}   depth {report['depth']}",
         f"  median seconds    {report['median_seconds']:.3f}  over runs {report['runs']}"
         f"  (CPU {report['cpu_seconds']:.3f})",
-        f"  states/second     {report['states_per_second']:,.0f}",
-        f"  bytes/state       {report['bytes_per_state']:.1f}  (visited store)",
-        f"  peak RSS          {report['peak_rss_bytes'] / 2**20:.1f} MiB",
+        f"  peak RSS          {report['peak_rss_bytes'] / 2**20:.1f} MiB  ({report['rss_bytes_per_state']:.1f} B/state;"
+        f" visited store {report['bytes_per_state']:.1f} B/state)",
     ]
     if "baseline" in report:
         base = report["baseline"]
         lines += [
-            "baseline (dict + deque BFS, GC on):",
+            "direct breadth-first search over tuples (benchmarks/direct_two_phase.py):",
             f"  median seconds    {base['median_seconds']:.3f}  over runs {base['runs']}"
             f"  (CPU {base['cpu_seconds']:.3f})",
-            f"  states/second     {base['states_per_second']:,.0f}",
-            f"  bytes/state       {base['bytes_per_state']:.1f}  ({base['method']})",
-            f"speedup             {report['speedup']:.2f}x",
+            f"  peak RSS          {base['peak_rss_bytes'] / 2**20:.1f} MiB"
+            f"  ({base['rss_bytes_per_state']:.1f} B/state)",
+            f"time ratio          {report['ratio']:.3f}  (checker / direct; <= 1 is as fast or faster)",
         ]
+    machine = report["machine"]
+    lines.append(f"machine: {machine['cpus']} CPUs, load {machine['load_average_before']} -> "
+                 f"{machine['load_average_after']}")
+    lines += [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines)
 
 
@@ -164,15 +164,25 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="model", required=True)
     two_phase = sub.add_parser("two-phase", help="Lamport's TwoPhase.tla with N resource managers")
     two_phase.add_argument("--rms", type=int, default=5, help="number of resource managers (default 5)")
-    two_phase.add_argument("--repeat", type=int, default=3, help="timed runs; the median is reported")
-    two_phase.add_argument("--baseline", action="store_true", help="also time the straightforward BFS")
-    two_phase.add_argument("--baseline-repeat", type=int, default=None,
-                           help="timed baseline runs (default: --repeat)")
+    two_phase.add_argument("--repeat", type=int, default=3, help="timed runs of each search; medians are reported")
+    two_phase.add_argument("--baseline", action="store_true", help="also time the direct search, alternating")
+    two_phase.add_argument("--symmetry", action="store_true", help="the checker with symmetry reduction")
+    two_phase.add_argument("--por", action="store_true", help="the checker with partial-order reduction")
     two_phase.add_argument("--json", action="store_true", help="print one JSON object")
     two_phase.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    measure = sub.add_parser("_measure", help=argparse.SUPPRESS)
+    measure.add_argument("which", choices=["checker", "direct"])
+    measure.add_argument("--rms", type=int, required=True)
+    measure.add_argument("--symmetry", action="store_true")
+    measure.add_argument("--por", action="store_true")
     args = parser.parse_args(argv)
-    if args.rms < 1 or args.repeat < 1 or (args.baseline_repeat is not None and args.baseline_repeat < 1):
-        parser.error("--rms, --repeat and --baseline-repeat must be positive")
+    if args.model == "_measure":
+        figures = measure_direct(args.rms) if args.which == "direct" else \
+            measure_checker(args.rms, args.symmetry, args.por)
+        print(json.dumps(figures))
+        return 0
+    if args.rms < 1 or args.repeat < 1:
+        parser.error("--rms and --repeat must be positive")
     report = run(args)
     print(json.dumps(report) if args.json else render(report))
     return 0

@@ -15,6 +15,14 @@ claim is proved by asserting its negation and getting ``unsat``:
   values and its correct groups reach ``T`` (HIER-S3, HIER-L1);
 * the checks bite: ``f_g + 1`` signatures, ``n_g = 3 f_g`` and counting an over-bound
   group as honest all yield counterexamples.
+
+The lemmas are about this model's formulas (:func:`group_quorum`,
+:func:`upper_threshold`, :func:`within_bound`, :func:`over_bound`).
+:func:`code_checks` reads the code when it runs
+(``mabeam.protocols.hierarchical.config``: ``group_quorum``, ``upper_threshold``,
+``make_group``, ``validate_upper``, ``faults_above``; and built ``Hierarchical``
+machines' ``quorum(group)`` and ``threshold``) at every size up to
+:data:`MAX_N`, and proves it equal to them.
 """
 
 from __future__ import annotations
@@ -24,13 +32,96 @@ from collections.abc import Callable
 import z3
 
 from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
+from mabeam.core import InsufficientReplicasError
+from mabeam.models.conformance import accepts, code_equals_formula, evaluate, size_pairs
+from mabeam.protocols.hierarchical import config, machine
 
-#: symbolic checks range over all sizes up to this bound
+#: symbolic checks range over all sizes up to this bound (and the code is compared with them up to it)
 MAX_N = 64
 #: explicit-set checks enumerate member subsets for every group size up to this bound
 MAX_ENUMERATED = 7
+#: the code's over-bound accounting is read for every group of up to this many members
+ACCOUNTED = 16
 
 Build = Callable[[z3.Solver], None]
+
+
+def group_quorum(n: z3.ArithRef, f: z3.ArithRef) -> z3.ArithRef:
+    """Signatures a group certificate needs: (n + f) // 2 + 1 (Z3 integer division)."""
+    return (n + f) / 2 + 1
+
+
+def upper_threshold(groups: z3.ArithRef, faulty_groups: z3.ArithRef) -> z3.ArithRef:
+    """Certified group votes a judge needs: (G + F) // 2 + 1."""
+    return (groups + faulty_groups) / 2 + 1
+
+
+def within_bound(n: z3.ArithRef, f: z3.ArithRef) -> z3.BoolRef:
+    """The size bound of a group (n_g >= 3 f_g + 1) and of the upper level (G >= 3F + 1)."""
+    return n >= 3 * f + 1
+
+
+def over_bound(byzantine: z3.ArithRef, f: z3.ArithRef) -> z3.ArithRef:
+    """Faulty votes a group counts for above: 1 when it holds more than f_g Byzantine members."""
+    return z3.If(byzantine > f, 1, 0)
+
+
+# ------------------------------------------------------------------ the code's arithmetic
+def _members(count: int, prefix: str = "a") -> tuple[str, ...]:
+    return tuple(f"{prefix}{i}" for i in range(count))
+
+
+def _machine_quorum(n: int, f: int) -> int:
+    """The certificate quorum a built hierarchy (one group of n, f) asks of that group."""
+    group = config.make_group("g0", _members(n), f)
+    built = machine.Hierarchical((group,), ("j0",), dict.fromkeys(group.members, "x"))
+    return built.quorum(group)
+
+
+def _machine_threshold(groups: int, faulty_groups: int) -> int:
+    """The upper threshold a built hierarchy of ``groups`` single-member groups decides on."""
+    chosen = tuple(config.make_group(f"g{i}", (f"a{i}",), 0) for i in range(groups))
+    return machine.Hierarchical(chosen, ("j0",), {g.members[0]: "x" for g in chosen},
+                                faulty_groups=faulty_groups).threshold
+
+
+def _faults_above(n: int, f: int, byzantine: int) -> int:
+    return config.faults_above((config.make_group("g0", _members(n), f),), _members(byzantine))
+
+
+def code_checks() -> list[ProofResult]:
+    """The code's quorum, threshold, size bounds and fault accounting equal this model's formulas."""
+    n, f, g, faulty, byzantine = z3.Ints("n_g f_g G F byzantine_members")
+    pairs = size_pairs(MAX_N, lambda k: (k - 1) // 3)
+    beyond = size_pairs(MAX_N, lambda k: k // 3 + 1)
+    in_bound = f"n = 1..{MAX_N}, f = 0..(n-1)//3"
+    accounted = [(k, x, b) for k, x in size_pairs(ACCOUNTED, lambda k: (k - 1) // 3) for b in range(k + 1)]
+    return [
+        code_equals_formula("HIER-S2", "config.group_quorum(n, f) = (n+f)//2 + 1", [n, f], group_quorum,
+                            evaluate(lambda k, x: config.group_quorum(k, x), pairs), in_bound),
+        code_equals_formula("HIER-S2", "make_group(n members, f).quorum = (n+f)//2 + 1", [n, f], group_quorum,
+                            evaluate(lambda k, x: config.make_group("g0", _members(k), x).quorum, pairs), in_bound),
+        code_equals_formula("HIER-S2", "Hierarchical.quorum(group) = (n+f)//2 + 1", [n, f], group_quorum,
+                            evaluate(_machine_quorum, pairs), f"one-group hierarchies, {in_bound}"),
+        code_equals_formula("HIER-S1", "make_group(n members, f) is accepted iff n >= 3f+1", [n, f], within_bound,
+                            evaluate(lambda k, x: accepts(lambda: config.make_group("g0", _members(k), x),
+                                                          InsufficientReplicasError), beyond),
+                            f"n = 1..{MAX_N}, f = 0..n//3 + 1"),
+        code_equals_formula("HIER-S3", "config.upper_threshold(G, F) = (G+F)//2 + 1", [g, faulty], upper_threshold,
+                            evaluate(lambda k, x: config.upper_threshold(k, x), pairs),
+                            f"G = 1..{MAX_N}, F = 0..(G-1)//3"),
+        code_equals_formula("HIER-S3", "config.validate_upper(G, F) is accepted iff G >= 3F+1", [g, faulty],
+                            within_bound, evaluate(lambda k, x: accepts(lambda: config.validate_upper(k, x),
+                                                                        InsufficientReplicasError), beyond),
+                            f"G = 1..{MAX_N}, F = 0..G//3 + 1"),
+        code_equals_formula("HIER-S3", "Hierarchical(G groups, F).threshold = (G+F)//2 + 1", [g, faulty],
+                            upper_threshold, evaluate(_machine_threshold, pairs),
+                            f"hierarchies of G = 1..{MAX_N} single-member groups, F = 0..(G-1)//3"),
+        code_equals_formula("HIER-S3", "config.faults_above(group of n, f; b Byzantine members) = 1 iff b > f",
+                            [n, f, byzantine], lambda _, x, b: over_bound(b, x),
+                            evaluate(_faults_above, accounted),
+                            f"n = 1..{ACCOUNTED}, f = 0..(n-1)//3, b = 0..n Byzantine members"),
+    ]
 
 
 def _group(solver: z3.Solver, quorum: str = "general") -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
@@ -38,7 +129,7 @@ def _group(solver: z3.Solver, quorum: str = "general") -> tuple[z3.ArithRef, z3.
     n, f, q = z3.Ints("n_g f_g q_g")
     solver.add(n >= 1, n <= MAX_N, f >= 0)
     if quorum == "general":
-        solver.add(q == (n + f) / 2 + 1)
+        solver.add(q == group_quorum(n, f))
     elif quorum == "classic":
         solver.add(n == 3 * f + 1, q == 2 * f + 1)
     else:
@@ -49,7 +140,7 @@ def _group(solver: z3.Solver, quorum: str = "general") -> tuple[z3.ArithRef, z3.
 def _certificate_has_honest_signer(quorum: str) -> Build:
     def build(solver: z3.Solver) -> None:
         n, f, q = _group(solver, quorum)
-        solver.add(n >= 3 * f + 1)
+        solver.add(within_bound(n, f))
         faulty_signers = z3.Int("faulty_signers")
         solver.add(faulty_signers >= 0, faulty_signers <= f, q <= n)
         solver.add(faulty_signers >= q)  # negation: every signer faulty
@@ -61,7 +152,7 @@ def _no_two_certificates(quorum: str, bound: bool = True) -> Build:
     def build(solver: z3.Solver) -> None:
         n, f, q = _group(solver, quorum)
         if bound:
-            solver.add(n >= 3 * f + 1)
+            solver.add(within_bound(n, f))
         a, b, both = z3.Ints("A_only B_only A_and_B")
         solver.add(a >= 0, b >= 0, both >= 0, a + b + both <= n)
         solver.add(a + both >= q, b + both >= q)
@@ -73,8 +164,8 @@ def _enumerated_two_certificates(n: int) -> Build:
     """The same claim with explicit member sets of one n and every f within its bound."""
     def build(solver: z3.Solver) -> None:
         f = z3.Int("f_g")
-        solver.add(f >= 0, n >= 3 * f + 1)
-        q = (n + f) / 2 + 1
+        solver.add(f >= 0, within_bound(z3.IntVal(n), f))
+        q = group_quorum(z3.IntVal(n), f)
         in_a = [z3.Bool(f"A_{i}") for i in range(n)]
         in_b = [z3.Bool(f"B_{i}") for i in range(n)]
         faulty = [z3.Bool(f"F_{i}") for i in range(n)]
@@ -90,7 +181,7 @@ def _enumerated_two_certificates(n: int) -> Build:
 def _honest_can_certify(solver: z3.Solver) -> None:
     """Negation of: with n >= 3f + 1 the n - f honest members reach q on their own."""
     n, f, q = _group(solver)
-    solver.add(n >= 3 * f + 1, n - f < q)
+    solver.add(within_bound(n, f), n - f < q)
 
 
 def _undersized_group_stalls(solver: z3.Solver) -> None:
@@ -110,8 +201,8 @@ def _upper_agreement(account_over_bound: bool) -> Build:
             solver.add(declared == faulty)
         else:
             solver.add(faulty >= 1, declared == faulty - 1)
-        solver.add(g >= 3 * declared + 1)
-        t = (g + declared) / 2 + 1
+        solver.add(within_bound(g, declared))
+        t = upper_threshold(g, declared)
         x_only, y_only, both = z3.Ints("x_only y_only x_and_y")
         solver.add(x_only >= 0, y_only >= 0, both >= 0, x_only + y_only + both <= g)
         solver.add(x_only + both >= t, y_only + both >= t)
@@ -123,12 +214,13 @@ def _upper_agreement(account_over_bound: bool) -> Build:
 def _upper_liveness(solver: z3.Solver) -> None:
     """Negation of: G >= 3F + 1 leaves G - F correct groups, at least T = (G + F) // 2 + 1."""
     g, faulty = z3.Ints("G F")
-    solver.add(g >= 1, g <= MAX_N, faulty >= 0, g >= 3 * faulty + 1)
-    solver.add(g - faulty < (g + faulty) / 2 + 1)
+    solver.add(g >= 1, g <= MAX_N, faulty >= 0, within_bound(g, faulty))
+    solver.add(g - faulty < upper_threshold(g, faulty))
 
 
 def run() -> list[ProofResult]:
-    results = [
+    results = code_checks()
+    results += [
         prove_unsat("HIER-S2", f"a (n+f)//2+1 certificate with <= f faulty signers has an honest one (n <= {MAX_N})",
                     _certificate_has_honest_signer("general"), "Ints n, f, q symbolic"),
         prove_unsat("HIER-S2", "a 2f+1 certificate (n = 3f+1) has an honest signer",

@@ -13,10 +13,16 @@ Each claim is proved by asserting its negation and getting ``unsat``:
   a final proposal is for r + 1 only if r < max_rounds) keeps every round an
   agent enters or proposes for within 1..max_rounds;
 * IR-CL1: with at most f < n crashes, an agent waiting in the lowest open round
-  always has n - f proposals to count (the quorum is the code's ``quorum``),
+  always has n - f proposals to count (:func:`quorum`, the code's ``quorum``),
   because a member that stopped earlier left a final proposal standing for it;
   and the rounds left, max_rounds - r, fall every round, so an agent decides
   within max_rounds rounds.
+
+The quorum, the size bound and the round limit are this model's formulas
+(:func:`quorum`, :func:`tolerates`, :func:`round_limit`); :func:`code_checks`
+reads the code when it runs (``mabeam.protocols.iterative_categorical.config``
+and built ``CategoricalRefinement`` machines) at every n <= :data:`CODE_SIZES`,
+every f and every max_rounds <= :data:`CODE_ROUNDS`, and proves it equal to them.
 
 Three checks show the encoding bites: the ``invent-answer`` tie-break, the
 ``ignore-max-rounds`` round limit and a variant without final proposals are
@@ -30,16 +36,65 @@ from collections.abc import Callable, Sequence
 import z3
 
 from mabeam.api.proofs import ProofResult, expect_refuted, prove_unsat
-from mabeam.protocols.iterative_categorical.config import quorum, tolerates
+from mabeam.core import Membership
+from mabeam.models.conformance import code_equals_formula, evaluate, size_pairs
+from mabeam.protocols.iterative_categorical import config, machine
 
 #: the plurality checks cover every view of up to MAX_VIEW entries over up to MAX_CANDIDATES candidates
 MAX_VIEW = 6
 MAX_CANDIDATES = 4
 #: the waiting-agent check covers every group of up to MAX_N members and every f < n
 MAX_N = 7
+#: the code's quorum and size bound are compared with the formulas at every n up to CODE_SIZES (machines too)
+CODE_SIZES = 64
+#: machines are built with every max_rounds up to CODE_ROUNDS (and their round limit read)
+CODE_ROUNDS = 64
 
 Build = Callable[[z3.Solver], None]
 Rule = Callable[[int, Sequence[z3.ArithRef], Sequence[z3.ArithRef], int], z3.BoolRef]
+
+
+# ------------------------------------------------------------------ the formulas and the code
+def quorum(n: z3.ArithRef, f: z3.ArithRef) -> z3.ArithRef:
+    """Round-r proposals an agent waits for, in the checks below: n - f."""
+    return n - f
+
+
+def tolerates(n: z3.ArithRef, f: z3.ArithRef) -> z3.BoolRef:
+    """The sizes the checks cover: f < n."""
+    return f < n
+
+
+def round_limit(max_rounds: z3.ArithRef) -> z3.ArithRef:
+    """The last round an agent may enter or propose for: max_rounds itself."""
+    return max_rounds
+
+
+def _machine(n: int, f: int, max_rounds: int = 2) -> machine.CategoricalRefinement:
+    members = Membership.of_size(n)
+    return machine.CategoricalRefinement(members, dict.fromkeys(members.agents, ("x", 1)), ("x", "y"), f,
+                                         max_rounds=max_rounds)
+
+
+def code_checks() -> list[ProofResult]:
+    """The code's quorum, size bound and round limit equal :func:`quorum`, :func:`tolerates`, :func:`round_limit`."""
+    n, f, max_rounds = z3.Ints("n f max_rounds")
+    pairs = size_pairs(CODE_SIZES, lambda k: k - 1)
+    machines = {(k, x): _machine(k, x) for k, x in pairs}
+    within = f"n = 1..{CODE_SIZES}, f = 0..n-1"
+    limits = [(m,) for m in range(1, CODE_ROUNDS + 1)]
+    return [
+        code_equals_formula("IR-CL1", "config.tolerates(n, f) iff f < n", [n, f], tolerates,
+                            evaluate(lambda k, x: config.tolerates(k, x), size_pairs(CODE_SIZES, lambda k: k + 1)),
+                            f"n = 1..{CODE_SIZES}, f = 0..n+1"),
+        code_equals_formula("IR-CL1", "config.quorum(n, f) = n - f", [n, f], quorum,
+                            evaluate(lambda k, x: config.quorum(k, x), pairs), within),
+        code_equals_formula("IR-CL1", "CategoricalRefinement.quorum = n - f", [n, f], quorum,
+                            [(size, m.quorum) for size, m in machines.items()], f"every machine built for {within}"),
+        code_equals_formula("IR-C2", "CategoricalRefinement.round_limit = max_rounds", [max_rounds], round_limit,
+                            evaluate(lambda m: _machine(3, 1, m).round_limit, limits),
+                            f"machines of n = 3, f = 1, max_rounds = 1..{CODE_ROUNDS}"),
+    ]
 
 
 # ------------------------------------------------------------------ IR-C1: the plurality rule
@@ -128,7 +183,7 @@ def _live_members_fill_the_quorum(solver: z3.Solver) -> None:
 
 def _waiting_agent_hears_a_quorum(n: int, f: int, finals: bool = True, need: int | None = None) -> Build:
     """Negation of: an agent waiting in round r, the lowest round any live member is still
-    refining in, can count ``need`` (default: the code's quorum n - f) round-r proposals.
+    refining in, can count ``need`` (default: :func:`quorum`, n - f) round-r proposals.
 
     Member j counts when it is live and either refines in a round >= r (it proposed for every
     round up to its own), or stopped at round d >= r (likewise), or stopped at d < r with a
@@ -145,7 +200,8 @@ def _waiting_agent_hears_a_quorum(n: int, f: int, finals: bool = True, need: int
         solver.add(*[z3.Implies(z3.And(z3.Not(c), z3.Not(d)), a >= r) for c, d, a in zip(crashed, done, at)])
         counts = [z3.And(z3.Not(c), z3.Or(a >= r, z3.And(d, a < max_rounds) if finals else False))
                   for c, d, a in zip(crashed, done, at)]
-        solver.add(z3.Sum([z3.If(x, 1, 0) for x in counts]) < (quorum(n, f) if need is None else need))
+        wanted = quorum(z3.IntVal(n), z3.IntVal(f)) if need is None else need
+        solver.add(z3.Sum([z3.If(x, 1, 0) for x in counts]) < wanted)
     return build
 
 
@@ -180,7 +236,7 @@ def _plurality_checks() -> list[ProofResult]:
 def _round_checks() -> list[ProofResult]:
     results = [
         prove_unsat("IR-C2", "rounds entered, decided and finally proposed stay within 1..max_rounds",
-                    _rounds_stay_bounded(lambda m: m), "round_limit = max_rounds, any max_rounds >= 1"),
+                    _rounds_stay_bounded(round_limit), "round_limit = max_rounds, any max_rounds >= 1"),
         expect_refuted(prove_unsat("IR-C2", "ignore-max-rounds", _rounds_stay_bounded(lambda m: m + 1)),
                        "the check bites: round_limit = max_rounds + 1 enters round max_rounds + 1"),
     ]
@@ -207,4 +263,4 @@ def _quorum_checks() -> list[ProofResult]:
 
 
 def run() -> list[ProofResult]:
-    return _plurality_checks() + _round_checks() + _quorum_checks()
+    return code_checks() + _plurality_checks() + _round_checks() + _quorum_checks()

@@ -2,9 +2,9 @@
 
 Long random runs over the same transition system the exhaustive checker uses,
 for groups too large to exhaust (n = 4, 7, 10, f = (n-1)//3), on a multiset
-network with message loss and duplication budgets, crashes of honest
-replicas, one crash-recover of an honest replica (restarted from its durable
-state), and a Byzantine view-0 primary that may send anything it can sign.
+network with message loss and duplication budgets, a crash of an honest
+replica that may restart from its durable state (``max_recoveries=1``),
+and a Byzantine view-0 primary that may send anything it can sign.
 After every step the safety properties PBFT-S1..S9, L2, L3 and A1 are asserted;
 one more suite keeps the pre-prepare history (``audit_pre_prepares``) and adds
 PBFT-A2 (an equivocating primary is exposed), with one view change allowed so
@@ -90,7 +90,7 @@ def test_ignoring_an_equivocating_primary_makes_the_audited_machine_fail() -> No
 
 def test_a_replica_that_forgets_what_it_signed_makes_the_machine_fail() -> None:
     """PBFT-S9 in random runs with a crash-recover fault: a restart without stable storage is caught."""
-    machine = protocol_state_machine(lambda: _model(4, 0, 0, 0, "forgets-on-crash", recoveries=1),
+    machine = protocol_state_machine(lambda: _model(4, 0, 0, 1, "forgets-on-crash", recoveries=1),
                                      ENTRY.properties, name="Mutant_forgets_on_crash")
     with pytest.raises(AssertionError, match=r"PBFT-S9"):
         run_state_machine_as_test(machine, settings=settings(

@@ -6,7 +6,6 @@ import json
 
 import msgspec
 import pytest
-from mabeam.models import adaptive as z3_model
 
 from mabeam.api.adaptive import report, run_adaptive_coordination
 from mabeam.api.verify import check_protocol
@@ -23,6 +22,7 @@ from mabeam.core import (
     Membership,
     Reject,
 )
+from mabeam.models import adaptive as z3_model
 from mabeam.protocols.adaptive import (
     ENTRY,
     PROPERTIES,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mabeam.checker import ActorModel, CheckConfig, check, random_walks
+from mabeam.checker import ActorModel, CheckConfig, check, random_walks, replay_actions
 from mabeam.core import (
     AgentId,
     CancelTimer,
@@ -227,8 +227,9 @@ def test_max_depth_bounds_the_search_and_skips_liveness() -> None:
     result = check(flood(3, max_depth=2), [all_heard, all_heard_eventually])
     assert not result.stats.complete and "depth 2" in result.stats.bound
     assert result.stats.distinct_states == 1 + 6 + 15  # C(6,0) + C(6,1) + C(6,2)
-    assert result.result_for("FLOOD-L1").status == "not-checked"
-    assert result.result_for("FLOOD-R1").status == "unreached"
+    assert result.result_for("FLOOD-L1").status == "incomplete"  # a bounded search judges no liveness
+    assert result.result_for("FLOOD-R1").status == "incomplete"  # not reached so far is not unreachable
+    assert result.verdict == "incomplete" and result.ok
     full = check(flood(3), [all_heard, all_heard_eventually])
     assert full.stats.complete and full.result_for("FLOOD-L1").status == "holds"
 
@@ -236,7 +237,7 @@ def test_max_depth_bounds_the_search_and_skips_liveness() -> None:
 def test_max_states_bounds_the_search() -> None:
     result = check(flood(3, max_states=10), [all_heard_eventually])
     assert not result.stats.complete and "10 states" in result.stats.bound
-    assert result.result_for("FLOOD-L1").status == "not-checked"
+    assert result.result_for("FLOOD-L1").status == "incomplete"
 
 
 # -------------------------------------------------------------------- liveness
@@ -270,7 +271,10 @@ def test_stuttering_deadlock_is_reported() -> None:
     assert verdict.trace.loop_start is None  # the run ends: nothing fair is enabled
     assert len(verdict.trace) == 1
     last = verdict.trace.steps[-1].world
-    assert not any(t.fair for t in model(WaitForTwo(Membership.of_size(3))).transitions(last))
+    checked = model(WaitForTwo(Membership.of_size(3)))
+    replayed = replay_actions(checked, [s.action.key() for s in verdict.trace.steps[1:]])
+    assert replayed.steps[-1].world == last  # worlds are content-addressed: the same in a fresh model
+    assert not any(t.fair for t in checked.transitions(last))
 
 
 def test_liveness_is_not_judged_without_fair_links() -> None:
@@ -336,16 +340,16 @@ def test_duplicate_budget_is_spent_once() -> None:
     m = flood(2, duplicates=1)
     world = m.initial()
     dup = next(t for t in m.transitions(world) if t.action.kind == "duplicate")
-    assert dup.world.budget == (0, 0, 0)
+    assert m.view(dup.world).budget == (0, 0, 0)
     assert not any(t.action.kind == "duplicate" for t in m.transitions(dup.world))
-    assert sum(count for _env, count in dup.world.network) == 3
+    assert sum(count for _env, count in m.view(dup.world).network) == 3
 
 
 def test_crash_budget_silences_the_agent() -> None:
     m = flood(2, max_crashes=1)
     crash = next(t for t in m.transitions(m.initial()) if t.action.kind == "crash" and t.action.agent == "a1")
-    assert crash.world.crashed == {"a1"}
-    assert all(env.to != "a1" for env, _count in crash.world.network)
+    assert m.view(crash.world).crashed == {"a1"}
+    assert all(env.to != "a1" for env, _count in m.view(crash.world).network)
     assert not any(t.action.kind == "crash" for t in m.transitions(crash.world))
 
 

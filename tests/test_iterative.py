@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mabeam.models.iterative import run, sizes
 
 from mabeam.api.session import run_protocol
 from mabeam.api.verify import build_model
@@ -29,6 +28,7 @@ from mabeam.core import (
     Send,
     SetTimer,
 )
+from mabeam.models.iterative import run, sizes
 from mabeam.protocols.iterative import (
     ENTRY,
     ONE_ROUND_EPSILON,

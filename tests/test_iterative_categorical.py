@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import z3
-from mabeam.models.iterative_categorical import plurality_is, run
 from test_iterative import run_synchronously
 
 from mabeam.api.verify import build_model
 from mabeam.checker import check
 from mabeam.core import ConfigurationError, InsufficientReplicasError, Kind, Membership, Reject
+from mabeam.models.iterative_categorical import plurality_is, run
 from mabeam.protocols.iterative_categorical import (
     ENTRY,
     PHASES,

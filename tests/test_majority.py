@@ -200,13 +200,15 @@ def test_exhaustive_check_holds_for_three_agents_one_crash() -> None:
 
 
 def _violates_at_end(trace: Trace, prop: Property, mutant: Mutant) -> bool:
-    model = build_model(ENTRY, mutant=mutant.name)
-    return not prop.holds(model.snapshot(trace.steps[-1].world))
+    """Replayed by its action keys in a fresh model, the trace ends in a violating state."""
+    fresh = build_model(ENTRY, mutant=mutant.name)
+    replayed = replay_actions(fresh, [step.action.key() for step in trace.steps[1:]])
+    return not prop.holds(fresh.snapshot(replayed.steps[-1].world))
 
 
 def _is_liveness_counterexample(trace: Trace, prop: Property, mutant: Mutant) -> bool:
     """The goal never holds on the trace, and it ends in a cycle or where no fair step is enabled."""
-    model = build_model(ENTRY, mutant=mutant.name)
+    model = trace.model
     if any(prop.holds(model.snapshot(step.world)) for step in trace.steps):
         return False
     last = trace.steps[-1].world

@@ -103,21 +103,24 @@ def test_the_default_protocol_keeps_nothing_and_restarts_afresh() -> None:
 def test_check_config_validates_the_recover_budget() -> None:
     for bad in (-1, True, 1.5):
         with pytest.raises(ConfigurationError):
-            CheckConfig(max_recoveries=bad)  # type: ignore[arg-type]
+            CheckConfig(max_crashes=1, max_recoveries=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="needs max_crashes"):
+        CheckConfig(max_recoveries=1)  # a restart without a crash to follow
 
 
 def test_forgetting_what_was_signed_is_caught_with_a_shortest_trace() -> None:
-    """``forgets-on-crash`` keeps no durable state: 3 steps from the initial state, a1 has signed two prepares."""
+    """``forgets-on-crash`` keeps no durable state: 4 steps from the initial state (a1 prepares x, crashes,
+    restarts afresh, prepares the Byzantine primary's y), a1 has signed two prepares."""
     model = build_model(ENTRY, mutant="forgets-on-crash")
-    assert model.config.max_recoveries == 1
+    assert (model.config.max_crashes, model.config.max_recoveries) == (1, 1)
     result = check(model, ENTRY.properties)
     found = result.result_for("PBFT-S9")
-    assert found.status == "violated" and found.trace is not None and len(found.trace) == 3
+    assert found.status == "violated" and found.trace is not None and len(found.trace) == 4
     actions = [s.action for s in found.trace.steps[1:]]
-    assert [a.kind for a in actions] == ["deliver", "recover", "deliver"]  # type: ignore[union-attr]
+    assert [a.kind for a in actions] == ["deliver", "crash", "recover", "deliver"]  # type: ignore[union-attr]
     assert {a.agent for a in actions} == {"a1"}  # type: ignore[union-attr]
     text = found.trace.render(model.protocol.agents)
-    assert "a1 crashes and restarts from its durable state" in text
+    assert "a1 crashes" in text and "a1 restarts from its durable state" in text
     replayed = replay_actions(build_model(ENTRY, mutant="forgets-on-crash"),
                               [step["action"] for step in found.trace.to_json()["steps"]])
     s9 = next(p for p in ENTRY.properties if p.id == "PBFT-S9")
@@ -125,10 +128,10 @@ def test_forgetting_what_was_signed_is_caught_with_a_shortest_trace() -> None:
 
 
 def test_a_correct_replica_survives_a_crash_recover_fault_exhaustively() -> None:
-    """The standard bounds (full Byzantine primary, duplicating network) plus one crash-recover of any honest
-    replica at any moment: every safety property holds, PBFT-S9 included."""
-    result = check(build_model(ENTRY, max_recoveries=1), ENTRY.properties)
-    assert result.stats.complete and result.stats.distinct_states == 48_106
+    """The standard bounds (full Byzantine primary, duplicating network) plus one crash of any honest replica
+    at any moment and its restart at any later one (or never): every safety property holds, PBFT-S9 included."""
+    result = check(build_model(ENTRY, max_crashes=1, max_recoveries=1), ENTRY.properties)
+    assert result.stats.complete and result.stats.distinct_states == 116_653
     for pid in SAFETY:
         assert result.result_for(pid).status == "holds", pid
 
@@ -145,7 +148,8 @@ def test_view_changes_and_catch_up_survive_a_crash_recover_fault(bounds: dict[st
     """A restarted replica (the next primary included) keeps every safety property and, under fairness,
     still executes: by the view change or by a commit certificate."""
     model = ActorModel(build_checked(4, 1, **bounds),
-                       CheckConfig(network="duplicating", byzantine=frozenset({"a0"}), max_recoveries=1))
+                       CheckConfig(network="duplicating", byzantine=frozenset({"a0"}), max_crashes=1,
+                                   max_recoveries=1))
     result = check(model, ENTRY.properties)
     assert result.stats.complete
     for pid in SAFETY + (["PBFT-L1"] if live else []):

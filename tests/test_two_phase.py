@@ -21,7 +21,7 @@ from benchmarks.two_phase import (  # noqa: E402
     TwoPhaseCommit,
     build,
 )
-from mabeam.checker import ActorModel, CheckConfig, check  # noqa: E402
+from mabeam.checker import ActorModel, CheckConfig, check, replay_actions  # noqa: E402
 from mabeam.core import ConfigurationError, Reject  # noqa: E402
 
 
@@ -62,7 +62,9 @@ def test_mutant_is_caught_with_a_counterexample(name: str) -> None:
         verdict = result.result_for(property_id)
         assert verdict.status == "violated", property_id
         assert verdict.trace is not None
-        final = ActorModel(build(3, cls), CheckConfig(network="duplicating")).snapshot(verdict.trace.steps[-1].world)
+        fresh = ActorModel(build(3, cls), CheckConfig(network="duplicating"))
+        replayed = replay_actions(fresh, [step.action.key() for step in verdict.trace.steps[1:]])
+        final = fresh.snapshot(replayed.steps[-1].world)
         assert not verdict.property.holds(final)
     assert not result.ok
 
@@ -71,7 +73,7 @@ def test_commit_mutant_trace_ends_with_one_rm_committed_and_one_aborted() -> Non
     cls, _ = MUTANTS["commit-without-all-prepared"]
     trace = explore(build(3, cls)).result_for("TP-S1").trace
     assert trace is not None
-    phases = [s.phase for agent, s in zip(build(3).agents, trace.steps[-1].world.nodes) if agent != TM]
+    phases = [s.phase for agent, s in trace.snapshot().states.items() if agent != TM]
     assert "committed" in phases and "aborted" in phases
 
 
@@ -96,10 +98,13 @@ def test_benchmark_json_has_the_required_figures() -> None:
         capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
     report = json.loads(completed.stdout)
     for key in ("distinct_states", "seconds", "states_per_second", "bytes_per_state", "states_generated",
-                "depth", "peak_rss_bytes", "runs", "median_seconds"):
+                "depth", "peak_rss_bytes", "rss_bytes_per_state", "runs", "median_seconds", "ratio", "machine"):
         assert key in report, key
     assert report["distinct_states"] == 288 and report["matches_tlc"] is True
     assert report["bytes_per_state"] <= 64 and len(report["runs"]) == 1
     baseline = report["baseline"]
-    assert {"seconds", "states_per_second", "bytes_per_state", "method"} <= set(baseline)
-    assert baseline["distinct_states"] == 288 and baseline["bytes_per_state"] > 0
+    assert {"seconds", "states_per_second", "peak_rss_bytes", "rss_bytes_per_state", "implementation"} <= set(
+        baseline)
+    assert baseline["distinct_states"] == report["distinct_states"]  # the direct search explores the same space
+    assert report["ratio"] == round(report["median_seconds"] / baseline["median_seconds"], 3)
+    assert baseline["rss_bytes_per_state"] > 0

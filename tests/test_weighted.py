@@ -12,7 +12,6 @@ from types import ModuleType
 
 import msgspec
 import pytest
-from mabeam.models import weighted as z3_model
 
 import tla
 from mabeam.api.proofs import prove_unsat
@@ -33,6 +32,7 @@ from mabeam.core import (
     Snapshot,
     UnknownAgentError,
 )
+from mabeam.models import weighted as z3_model
 from mabeam.protocols.weighted import (
     ENTRY,
     PHASES,

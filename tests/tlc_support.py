@@ -3,6 +3,7 @@
 Used by ``tests/test_tlc.py``; also runnable by hand::
 
     python tests/tlc_support.py Majority             # the checked configuration
+    python tests/tlc_support.py Pbft.liveness        # tla/Pbft.liveness.cfg
     python tests/tlc_support.py Majority MAJ_R1_NoDecision   # one reachability goal
 
 Each run copies every ``tla/*.tla`` (a spec may EXTEND or INSTANCE another) and the
@@ -129,7 +130,7 @@ def run_tlc(module: str, config_text: str | None = None, *, workers: int = 2,
             cfg.write_text(config_text)
         elif not cfg.exists():
             shutil.copy(TLA_DIR / f"{module}.cfg", cfg)
-        command = [java, "-XX:+UseParallelGC", "-Xmx1g", "-cp", str(jar), "tlc2.TLC",
+        command = [java, "-XX:+UseParallelGC", "-cp", str(jar), "tlc2.TLC",
                    "-workers", str(workers), "-metadir", str(work / "states"),
                    "-config", cfg.name, module]
         start = time.monotonic()
@@ -188,10 +189,10 @@ def reachability_config(text: str, goal: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    module = argv[0]
-    text = (TLA_DIR / f"{module}.cfg").read_text()
-    config = reachability_config(text, argv[1]) if len(argv) > 1 else None
-    result = run_tlc(module, config)
+    config_name = argv[0]  # a cfg name: Majority, or Pbft.liveness for tla/Pbft.liveness.cfg
+    text = (TLA_DIR / f"{config_name}.cfg").read_text()
+    config = reachability_config(text, argv[1]) if len(argv) > 1 else text
+    result = run_tlc(config_name.split(".")[0], config)
     print(result.summary())
     return 0 if result.verdict == ("invariant" if len(argv) > 1 else "ok") else 1
 

@@ -298,4 +298,12 @@ CheckedWeight == [s \in 0..1 |-> [a \in {"a0", "a1", "a2"} |->
 CheckedFaulty == [s \in 0..1 |-> IF s = 0 THEN 1 ELSE 0]
 CheckedCrashBound == [s \in 0..1 |-> 0]
 CheckedInput == [a \in {"a0", "a1", "a2"} |-> IF a = "a0" THEN "x" ELSE IF a = "a1" THEN "x" ELSE "y"]
+
+\* The registry's default check, mabeam.protocols.adaptive.checked(3, 0) (Adaptive.fallback.cfg):
+\* no Byzantine member, chain Byzantine (f = 0) -> weighted with the expert a2 weighing 5 of 7,
+\* inputs x, x, y. The expert alone decides the weighted stage, so a fallback could override
+\* stage 0's x: carrying the lock is what keeps ADAPT-S2.
+DefaultKind == [s \in 0..1 |-> IF s = 0 THEN "byzantine" ELSE "weighted"]
+DefaultWeight == [s \in 0..1 |-> [a \in {"a0", "a1", "a2"} |-> IF s = 1 /\ a = "a2" THEN 5 ELSE 1]]
+DefaultFaulty == [s \in 0..1 |-> 0]
 =============================================================================

@@ -19,10 +19,8 @@
 (*    phase is derived: "decided" iff decided[a] # None;                   *)
 (*  - intruders (non-members) inject votes for any value, a superset of    *)
 (*    the code's single forged vote;                                       *)
-(*  - inputs: a strict minority of (n - 1) \div 2 agents proposes "x", the *)
-(*    rest "y", as mabeam.protocols.majority.build does; which agents form *)
-(*    the minority is left to CHOOSE (agents are symmetric here; the code  *)
-(*    takes the first ones).                                               *)
+(*  - inputs: those of mabeam.protocols.majority.build(3, 1): a strict    *)
+(*    minority, a0, proposes "x", the rest "y" (CheckedInput).             *)
 (* Trace mapping: tally[a] = {<<member, vote>>} of MajorityState.votes,     *)
 (* decided[a] = MajorityState.decided (None -> None), crashed = the        *)
 (* simulator's crashed set, msgs = the votes in flight.                    *)
@@ -45,11 +43,8 @@ ASSUME None \notin Values
 N == Cardinality(Agents)
 Quorum == N \div 2 + 1
 
-\* The checked configuration (Majority.cfg substitutes Input <- SplitInput):
-\* a strict minority of (n - 1) \div 2 agents proposes "x", the rest "y", as
-\* mabeam.protocols.majority.build does, so a wrong quorum can disagree.
-Minority == CHOOSE S \in SUBSET Agents : Cardinality(S) = (N - 1) \div 2
-SplitInput == [a \in Agents |-> IF a \in Minority THEN "x" ELSE "y"]
+\* the configured sizes, compared with the Python configuration by tests/test_tlc.py
+Sizes == [n |-> N, quorum |-> Quorum, input |-> Input]
 
 VARIABLES
     tally,      \* tally[a]: set of <<voter, value>> pairs agent a has counted
@@ -168,4 +163,8 @@ MAJ_L1_Termination == <>TerminationGoal
 THEOREM Spec => [](TypeOK /\ MAJ_S1_Agreement /\ MAJ_S2_Validity /\ MAJ_S3_Integrity
                    /\ MAJ_S4_OneVotePerMember /\ MAJ_S5_DecisionBacked)
 THEOREM Spec => MAJ_L1_Termination
+
+-----------------------------------------------------------------------------
+\* The checked configuration: mabeam.protocols.majority.build(3, 1) (_split_inputs)
+CheckedInput == [a \in Agents |-> IF a = "a0" THEN "x" ELSE "y"]
 =============================================================================

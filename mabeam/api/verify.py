@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from ..checker import ActorModel, CheckConfig, CheckResult, Progress, check, random_walks
-from ..core.catalog import ProtocolEntry
+from ..core.catalog import Factory, ProtocolEntry, SweepPoint
 from ..core.errors import ConfigurationError
 from .registry import get
 
 
 def build_model(protocol: str | ProtocolEntry, agents: int | None = None, faulty: int | None = None,
                 *, mutant: str | None = None, depth: int | None = None,
-                max_states: int | None = None, **overrides: Any) -> ActorModel:
-    """The model the standard check explores: the entry's defaults, the fault model, any mutant."""
+                max_states: int | None = None, factory: Factory | None = None, **overrides: Any) -> ActorModel:
+    """The model the standard check explores: the entry's defaults, the fault model, any mutant
+    (``factory`` replaces the entry's builder, as a sweep point may)."""
     entry = get(protocol) if isinstance(protocol, str) else protocol
     chosen = entry.mutant(mutant) if mutant else None
     agents = agents if agents is not None else (chosen.agents if chosen and chosen.agents else entry.default_agents)
@@ -24,7 +26,7 @@ def build_model(protocol: str | ProtocolEntry, agents: int | None = None, faulty
         raise ConfigurationError(f"--agents must be a positive integer, got {agents!r}")
     if not isinstance(faulty, int) or faulty < 0:
         raise ConfigurationError(f"--faulty must be a non-negative integer, got {faulty!r}")
-    factory = chosen.factory if chosen else entry.factory
+    factory = factory or (chosen.factory if chosen else entry.factory)
     instance = factory(agents, faulty)
     settings: dict[str, Any] = dict(entry.check_defaults)
     if chosen:
@@ -59,3 +61,47 @@ def walk_protocol(protocol: str, agents: int, faulty: int | None = None, *, seed
     entry = get(protocol)
     model = build_model(entry, agents, faulty, mutant=mutant, **overrides)
     return random_walks(model, entry.properties, seed=seed, walks=walks, max_steps=max_steps)
+
+
+@dataclass
+class SweepRow:
+    """What one sweep point's check found: exhaustively, or (when that did not finish) bounded and walked."""
+
+    point: SweepPoint
+    mode: str  # exhaustive | bounded+walks
+    result: CheckResult
+    walks: CheckResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.result.stats
+        verdicts = {r.property.id: r.status for r in self.result.results}
+        if self.walks is not None:
+            for r in self.walks.results:
+                if r.status == "violated":
+                    verdicts[r.property.id] = "violated"
+        return {"label": self.point.label, "agents": self.point.agents, "faulty": self.point.faulty,
+                "mode": self.mode, "states": s.distinct_states, "depth": s.depth, "seconds": round(s.seconds, 3),
+                "complete": s.complete, "bound": s.bound, "peak_rss_bytes": s.peak_rss_bytes,
+                "walk_states": None if self.walks is None else self.walks.stats.distinct_states,
+                "walk_depth": None if self.walks is None else self.walks.stats.depth,
+                "verdicts": verdicts, "violated": sorted(k for k, v in verdicts.items() if v == "violated")}
+
+
+def sweep_protocol(protocol: str, *, seed: int = 0, progress: Progress | None = None,
+                   **overrides: Any) -> list[SweepRow]:
+    """Check every point of the protocol's declared sweep: exhaustively within its budget, else
+    bounded and then by seeded random walks (the row says which)."""
+    entry = get(protocol)
+    rows: list[SweepRow] = []
+    for point in entry.sweep_points():
+        settings = {"max_states": point.max_states, "max_seconds": point.max_seconds, **point.check, **overrides}
+        model = build_model(entry, point.agents, point.faulty, factory=point.factory, **settings)
+        result = check(model, entry.properties, progress=progress)
+        if result.stats.complete or result.verdict == "violated":
+            rows.append(SweepRow(point, "exhaustive" if result.stats.complete else "bounded", result))
+            continue
+        walker = build_model(entry, point.agents, point.faulty, factory=point.factory,
+                             **{k: v for k, v in settings.items() if k not in ("max_states", "max_seconds")})
+        walked = random_walks(walker, entry.properties, seed=seed, walks=point.walks, max_steps=point.steps)
+        rows.append(SweepRow(point, "bounded+walks", result, walked))
+    return rows

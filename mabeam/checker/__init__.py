@@ -1,6 +1,7 @@
 """Explicit-state model checking of any mabeam protocol, unchanged."""
 
-from .model import Action, ActorModel, CheckConfig, Transition, World
+from .config import CheckConfig
+from .model import Action, ActorModel, Transition, World, WorldView
 from .replay import replay_actions, replay_path
 from .results import CheckResult, PropertyResult, Stats, Trace, TraceStep
 from .search import Progress, check, explore
@@ -8,5 +9,6 @@ from .walks import random_walks
 
 __all__ = [
     "Action", "ActorModel", "CheckConfig", "CheckResult", "Progress", "PropertyResult", "Stats", "Trace",
-    "TraceStep", "Transition", "World", "check", "explore", "random_walks", "replay_actions", "replay_path",
+    "TraceStep", "Transition", "World", "WorldView", "check", "explore", "random_walks", "replay_actions",
+    "replay_path",
 ]

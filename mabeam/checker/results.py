@@ -21,10 +21,20 @@ class TraceStep:
 
 @dataclass
 class Trace:
-    """A path from the initial state; ``loop_start`` marks the cycle of a lasso."""
+    """A path from the initial state; ``loop_start`` marks the cycle of a lasso.
+
+    A world is a tuple of component fingerprints that only the model which
+    produced it can resolve: ``model`` is that model (read states with
+    :meth:`snapshot` or ``trace.model.view(step.world)``).
+    """
 
     steps: list[TraceStep]
     loop_start: int | None = None
+    model: Any = field(default=None, compare=False, repr=False)
+
+    def snapshot(self, index: int = -1) -> Any:
+        """The global snapshot after step ``index`` (default: the last)."""
+        return self.model.snapshot(self.steps[index].world)
 
     def __len__(self) -> int:
         return len(self.steps) - 1  # number of actions
@@ -61,7 +71,7 @@ def _effects_suffix(effects: tuple[Effect, ...]) -> str:
 @dataclass
 class PropertyResult:
     property: Property
-    status: str  # holds | violated | reached | unreached | not-checked
+    status: str  # holds | violated | reached | unreached | incomplete | not-checked
     trace: Trace | None = None
     note: str = ""
 
@@ -71,7 +81,8 @@ class PropertyResult:
 
     @builtins.property
     def checked(self) -> bool:
-        return self.status != "not-checked"
+        """Judged one way or the other (an incomplete search judged nothing)."""
+        return self.status not in ("not-checked", "incomplete")
 
 
 @dataclass
@@ -84,6 +95,8 @@ class Stats:
     store_bytes: int = 0
     complete: bool = True  # the whole reachable space was explored
     bound: str = ""
+    memo_entries: int = 0  # entries in the checker's step caches when the search ended
+    worker_cpu: list[dict[str, float]] = field(default_factory=list)  # partitioned search: CPU s per phase
 
     @property
     def states_per_second(self) -> float:
@@ -91,7 +104,13 @@ class Stats:
 
     @property
     def bytes_per_state(self) -> float:
+        """Bytes of the visited-state store (and liveness graph) per distinct state: a detail."""
         return self.store_bytes / self.distinct_states if self.distinct_states else 0.0
+
+    @property
+    def rss_per_state(self) -> float:
+        """Peak resident memory of the process per distinct state: the headline memory figure."""
+        return self.peak_rss_bytes / self.distinct_states if self.distinct_states else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +121,8 @@ class Stats:
             "states_per_second": round(self.states_per_second, 1),
             "bytes_per_state": round(self.bytes_per_state, 2),
             "peak_rss_bytes": self.peak_rss_bytes,
+            "rss_bytes_per_state": round(self.rss_per_state, 1),
+            "memo_entries": self.memo_entries,
             "complete": self.complete,
             "bound": self.bound,
         }
@@ -116,7 +137,22 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """No property failed (an incomplete search may still be ok: see :attr:`complete`)."""
         return all(r.ok or not r.checked for r in self.results)
+
+    @property
+    def complete(self) -> bool:
+        return self.stats.complete
+
+    @property
+    def verdict(self) -> str:
+        """``violated`` (some property failed), ``incomplete`` (a bound stopped the search before
+        any failure was found) or ``holds`` (the whole space was explored, nothing failed)."""
+        if self.failures():
+            return "violated"
+        if not self.stats.complete or any(r.status == "incomplete" for r in self.results):
+            return "incomplete"
+        return "holds"
 
     def failures(self) -> list[PropertyResult]:
         return [r for r in self.results if r.checked and not r.ok]

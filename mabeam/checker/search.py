@@ -2,37 +2,70 @@
 
 The search is level-synchronous BFS, so the first violation found is at the
 smallest depth: counterexamples are shortest traces. Only 64-bit fingerprints
-of visited states are kept (:class:`~mabeam.checker.store.FingerprintStore`);
-states themselves live only while in the frontier. Each state is judged by the
-safety, reachability and liveness predicates as it is dequeued; the transition
-graph is kept only when liveness must be decided (see :mod:`.liveness`). What
-the exploration found is turned into verdicts by :mod:`.verdicts`.
+of visited states are kept (:class:`~mabeam.checker.store.FingerprintStore`,
+24 bytes a state with the parent links that rebuild traces); a level's worlds
+live only while it is expanded (:class:`~mabeam.checker.frontier.Frontier`,
+spilled to disk when large). Each state is judged by the safety, reachability
+and liveness predicates as its level is dequeued, and each transition by the
+step properties. The transition graph is kept, as compact arrays, only when
+liveness must be decided (:mod:`.liveness`). What the exploration found is
+turned into verdicts by :mod:`.verdicts`.
+
+A search stops early, and says so, when a bound is reached: depth, states,
+the memory budget (:class:`~mabeam.checker.memory.MemoryWatch`), an interrupt
+(Ctrl-C), or, when asked, the first level with a safety violation.
 """
 
 from __future__ import annotations
 
 import gc
-import resource
 import time
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..core.effects import Evidence
+from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.interpret import interpret
 from ..core.messages import Message
 from ..core.observer import ObservedStep, Observer, RunInfo
-from ..core.properties import Kind, Property
-from .liveness import Graph
+from ..core.properties import Kind, Property, Snapshot
+from .frontier import Frontier
+from .judge import Judge
+from .memory import MemoryWatch, OutOfTime, peak_rss
 from .model import Action, ActorModel, World
+from .reduction import Reduction
 from .results import CheckResult, Stats
 from .store import FingerprintStore
 from .verdicts import judge, not_applicable
 
 Progress = Callable[[dict[str, Any]], None]
+#: candidate successors checked against the visited store in batches of this many
+PREFILTER = 1 << 16
+
+
+class OutOfMemory(Exception):
+    """The memory budget was reached (the search stops with a partial report)."""
+
+
+@dataclass
+class Graph:
+    """The explored transition graph, compactly: one row per edge (source, target, fairness class)."""
+
+    src: array = field(default_factory=lambda: array("Q"))
+    dst: array = field(default_factory=lambda: array("Q"))
+    cls: array = field(default_factory=lambda: array("i"))  # -1: not part of the fairness
+    classes: dict[Hashable, int] = field(default_factory=dict)
+    actions: dict[int, Action] = field(default_factory=dict)  # a representative action of each class
+    by_action: dict[int, int] = field(default_factory=dict)  # id(action) -> class
+
+    @property
+    def nbytes(self) -> int:
+        return (self.src.itemsize + self.dst.itemsize + self.cls.itemsize) * len(self.src)
 
 
 @dataclass
@@ -44,153 +77,271 @@ class Exploration:
     stats: Stats
     violated: dict[str, tuple[int, int]] = field(default_factory=dict)  # safety id -> (fingerprint, depth)
     reached: dict[str, tuple[int, int]] = field(default_factory=dict)  # goal id -> (fingerprint, depth)
-    live_true: dict[str, set[int]] = field(default_factory=dict)  # liveness id -> states where it holds
-    graph: Graph = field(default_factory=dict)
+    live_true: dict[str, list[int]] = field(default_factory=dict)  # liveness id -> states where it holds
+    #: step property id -> (source fingerprint, source depth, action, target fingerprint)
+    violated_steps: dict[str, tuple[int, int, Action, int]] = field(default_factory=dict)
+    graph: Graph | None = None
+    memory_budget: int = 0  # bytes of resident memory the search (and the liveness judgement) may use
 
 
 def check(model: ActorModel, properties: Sequence[Property], *, progress: Progress | None = None,
-          observers: Sequence[Observer] = ()) -> CheckResult:
-    """Explore every reachable state (up to the configured bounds) and judge each property."""
+          observers: Sequence[Observer] = (), workers: int = 1, ray: str | None = None) -> CheckResult:
+    """Explore every reachable state (up to the configured bounds) and judge each property.
+
+    ``workers`` > 1 partitions the search over that many local processes; ``ray``
+    (an address, or ``"local"``) runs it as Ray actors (:mod:`.parallel`, :mod:`.ray_search`).
+    Both give the one-process search's counts and verdicts.
+    """
+    if workers != 1 or ray is not None:
+        if observers:
+            raise ConfigurationError("observers see one process's search: run them without --workers/--ray")
+        if ray is not None:
+            from .ray_search import ray_check
+            return ray_check(model, properties, workers, address=ray, progress=progress)
+        from .parallel import parallel_check
+        return parallel_check(model, properties, workers, progress=progress)
     applicable = [p for p in properties if p.applies(model.protocol)]
     inapplicable = [p for p in properties if not p.applies(model.protocol)]
     info = RunInfo("checker", model.protocol, None, model.byzantine)
     for observer in observers:
         observer.on_run_start(info)
+    reduction = Reduction(model, applicable)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # states are acyclic values; the cyclic GC would only rescan them
     try:
-        found = explore(model, applicable, progress=progress, observers=observers)
-        results = judge(model, applicable, found) + not_applicable(inapplicable)
+        found = explore(model, applicable, progress=progress, observers=observers, reduction=reduction)
+        results = judge(model, applicable, found, reduction) + not_applicable(inapplicable)
     finally:
         if gc_was_enabled:
             gc.enable()
-    found.stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    result = CheckResult(results, found.stats)
+    found.stats.peak_rss_bytes = peak_rss()
+    result = CheckResult(results, found.stats, notes=reduction.notes())
     for observer in observers:
         observer.on_run_end(result)
     return result
 
 
 def explore(model: ActorModel, properties: Sequence[Property], *, progress: Progress | None = None,
-            observers: Sequence[Observer] = ()) -> Exploration:
-    """Breadth-first search of ``model``, judging ``properties`` on every state it dequeues.
+            observers: Sequence[Observer] = (), reduction: Reduction | None = None) -> Exploration:
+    """Breadth-first search of ``model``, judging ``properties`` on every state and step it meets.
 
     ``observers`` are told of every transition explored (``at`` is the depth of its source state).
     """
-    safety = [p for p in properties if p.kind is Kind.ALWAYS]
-    goals = [p for p in properties if p.kind is Kind.SOMETIMES]
-    live = [p for p in properties if p.kind is Kind.EVENTUALLY]
-    keep_graph = bool(live) and model.config.fair_links
     config = model.config
+    reduction = reduction or Reduction(model, properties)
+    live = [p for p in properties if p.kind is Kind.EVENTUALLY]
+    steps = [p for p in properties if p.kind is Kind.STEP]
+    keep_graph = bool(live) and config.fair_links and reduction.judges_liveness
+    watch = MemoryWatch(config.max_memory, deadline=None if config.max_seconds is None
+                        else time.monotonic() + config.max_seconds)
     started = time.perf_counter()
     stats = Stats()
     store = FingerprintStore()
-    root = model.initial()
-    root_fp = hash(root)
-    store.add_level(np.array([root_fp], dtype=np.int64), np.array([root_fp], dtype=np.int64))
-    found = Exploration(store, root_fp, stats, live_true={p.id: set() for p in live})
-    frontier: list[World] = [root]
-    frontier_fps: list[int] = [root_fp]
+    root = reduction.canonical(model.initial())
+    root_fp = model.fingerprint(root)
+    store.add_level(np.array([root_fp], dtype=np.uint64), np.array([root_fp], dtype=np.uint64))
+    found = Exploration(store, root_fp, stats, live_true={p.id: [] for p in live},
+                        graph=Graph() if keep_graph else None, memory_budget=watch.budget)
+    judges = Judge(model, properties)
+    frontier = Frontier(len(root), _spill_bytes(watch.budget))
+    frontier.append(root, root_fp)
     stats.states_generated = 1
     depth = 0
-    while frontier:
-        _judge_level(model, frontier, frontier_fps, depth, safety, goals, live, found)
-        if config.max_depth is not None and depth >= config.max_depth:
-            stats.complete, stats.bound = False, f"depth {config.max_depth}"
-            break
-        if config.max_states is not None and len(store) >= config.max_states:
-            stats.complete, stats.bound = False, f"{config.max_states} states"
-            break
-        next_states, next_fps, next_parents = _expand(model, frontier, frontier_fps, found.graph if keep_graph
-                                                      else None, stats)
-        if observers:
-            _tell(model, frontier, depth, observers)
-        candidates = np.array(next_fps, dtype=np.int64)
-        fresh = store.unseen(candidates)
-        frontier = [w for w, keep in zip(next_states, fresh) if keep]
-        fresh_fps = candidates[fresh]
-        if fresh_fps.size:
-            store.add_level(fresh_fps, np.array(next_parents, dtype=np.int64)[fresh])
-            depth += 1
-        frontier_fps = fresh_fps.tolist()
-        del next_states
-        if progress is not None:
-            progress({"depth": depth, "distinct_states": len(store), "states_generated": stats.states_generated,
-                      "seconds": time.perf_counter() - started})
+    try:
+        while len(frontier):
+            expand = not _bounded(config, stats, store, depth)
+            level = _Level(model, depth, found, judges, bool(steps), reduction, watch, observers)
+            nxt = level.run(frontier, expand)
+            frontier.close()
+            frontier = nxt
+            if level.stopped:
+                stats.complete, stats.bound = False, "stopped at the first violation"
+                break
+            if not expand:
+                break
+            if len(frontier):
+                depth += 1
+            if progress is not None:
+                progress({"depth": depth, "distinct_states": len(store), "states_generated": stats.states_generated,
+                          "seconds": time.perf_counter() - started, "rss_bytes": watch.high_water,
+                          "frontier": len(frontier), "spilled": frontier.spilled})
+    except KeyboardInterrupt:
+        stats.complete, stats.bound = False, "interrupted (Ctrl-C)"
+    except OutOfMemory:
+        stats.complete, stats.bound = False, f"memory budget {watch.budget / 2**30:.2f} GiB reached"
+    except OutOfTime:
+        stats.complete, stats.bound = False, f"time budget {config.max_seconds:g} s reached"
+    finally:
+        frontier.close()
     stats.distinct_states = len(store)
     stats.depth = depth
-    stats.store_bytes = store.nbytes
+    stats.store_bytes = store.nbytes + (found.graph.nbytes if found.graph is not None else 0)
     stats.seconds = time.perf_counter() - started
+    stats.memo_entries = model.memo_entries_used()
     return found
 
 
-def _judge_level(model: ActorModel, frontier: list[World], fps: list[int], depth: int,
-                 safety: list[Property], goals: list[Property], live: list[Property], found: Exploration) -> None:
-    """Evaluate the predicates on one level's states (the first failure per property is shortest)."""
-    violated, reached, live_true = found.violated, found.reached, found.live_true
-    for world, fp in zip(frontier, fps):
-        snap = model.snapshot(world)
-        for p in safety:
-            if p.id not in violated and not p.holds(snap):
-                violated[p.id] = (fp, depth)
-        for p in goals:
-            if p.id not in reached and p.holds(snap):
-                reached[p.id] = (fp, depth)
-        for p in live:
-            if p.holds(snap):
-                live_true[p.id].add(fp)
+def _spill_bytes(budget: int) -> int:
+    """A level larger than this (estimated) goes to disk: a quarter of the budget."""
+    return budget // 4
 
 
-def _expand(model: ActorModel, frontier: list[World], fps: list[int], graph: Graph | None, stats: Stats
-            ) -> tuple[list[World], list[int], list[int]]:
-    """Every successor of one level, deduplicated within the level: (states, fingerprints, parents)."""
-    next_states: list[World] = []
-    next_fps: list[int] = []
-    next_parents: list[int] = []
-    this_level: set[int] = set()
-    generated = 0
-    add_seen, add_state, add_fp, add_parent = this_level.add, next_states.append, next_fps.append, next_parents.append
-    transitions = model.transitions
-    for world, fp in zip(frontier, fps):
-        edges: list[tuple[Action | None, int]] | None = [] if graph is not None else None
-        for action, succ, _effects, fair in transitions(world):
-            generated += 1
-            succ_fp = fp if succ is world else hash(succ)
-            if edges is not None:
-                edges.append((action if fair else None, succ_fp))
-            if succ_fp == fp or succ_fp in this_level:
+def _bounded(config: Any, stats: Stats, store: FingerprintStore, depth: int) -> bool:
+    """Whether a bound stops the search after this level is judged (recorded in ``stats``)."""
+    if config.max_depth is not None and depth >= config.max_depth:
+        stats.complete, stats.bound = False, f"depth {config.max_depth}"
+        return True
+    if config.max_states is not None and len(store) >= config.max_states:
+        stats.complete, stats.bound = False, f"{config.max_states} states"
+        return True
+    return False
+
+
+class _Batch:
+    """Candidate successors of a level, checked against the visited store a batch at a time."""
+
+    __slots__ = ("fps", "nxt", "parents", "store", "worlds")
+
+    def __init__(self, store: FingerprintStore, nxt: Frontier) -> None:
+        self.store, self.nxt = store, nxt
+        self.worlds: list[World] = []
+        self.fps: list[int] = []
+        self.parents: list[int] = []
+
+    def flush(self) -> None:
+        """Drop the candidates already visited; the rest join the next level (and the store's staged level)."""
+        if not self.fps:
+            return
+        candidates = np.array(self.fps, dtype=np.uint64)
+        fresh = self.store.unseen(candidates)
+        self.store.stage(candidates[fresh], np.array(self.parents, dtype=np.uint64)[fresh])
+        keep = fresh.tolist()
+        self.nxt.extend([w for w, k in zip(self.worlds, keep) if k], [f for f, k in zip(self.fps, keep) if k])
+        self.worlds, self.fps, self.parents = [], [], []
+
+
+class _Level:
+    """One breadth-first level, read once: each state is judged, then (unless a bound says
+    otherwise) expanded; new successors form the next level.
+
+    Why one class with long methods: this is the search's hot loop; its locals are bound
+    once per level instead of being looked up on every transition.
+    """
+
+    def __init__(self, model: ActorModel, depth: int, found: Exploration, judges: Judge, steps: bool,
+                 reduction: Reduction, watch: MemoryWatch, observers: Sequence[Observer]) -> None:
+        self.model, self.depth, self.found, self.judges = model, depth, found, judges
+        self.steps, self.reduction, self.watch, self.observers = steps, reduction, watch, observers
+        self.stopped = False
+        self.stop_on_violation = model.config.stop_on_violation
+
+    def run(self, frontier: Frontier, expand: bool) -> Frontier:
+        found = self.found
+        nxt = Frontier(frontier.width, frontier.spill_bytes)
+        batch = _Batch(found.store, nxt)
+        level: set[int] = set()  # fingerprints met in this level (within-level duplicates)
+        judging = self.judges.begin_level(found)
+        plain = not (self.reduction.symmetry or self.reduction.por or found.graph is not None or self.steps
+                     or self.observers)
+        judge = self.judges.judge
+        expand_new = self.model.expand_new
+        watch = self.watch
+        worlds, fps, parents = batch.worlds, batch.fps, batch.parents
+        generated = 0
+        for world, fp in frontier:
+            if judging:
+                judge(world, fp, self.depth, found)
+                if self.stop_on_violation and (found.violated or found.violated_steps):
+                    self.stopped = True
+                    break
+            if not expand:
                 continue
-            add_seen(succ_fp)
-            add_state(succ)
-            add_fp(succ_fp)
-            add_parent(fp)
-        if graph is not None and edges is not None:
-            graph[fp] = edges
-    stats.states_generated += generated
-    return next_states, next_fps, next_parents
+            if plain:
+                before = len(fps)
+                generated += expand_new(world, fp, level, worlds, fps)
+                new = len(fps) - before
+                if new:
+                    parents += [fp] * new
+                    if before + new >= PREFILTER:
+                        batch.flush()
+                        worlds, fps, parents = batch.worlds, batch.fps, batch.parents
+            else:
+                generated += self._expand_one(world, fp, level, batch)
+                if self.stop_on_violation and found.violated_steps:
+                    self.stopped = True
+                    break
+                if len(batch.fps) >= PREFILTER:
+                    batch.flush()
+            if watch.tick():
+                _relieve(self.model, watch)
+        batch.flush()
+        found.store.commit_level()
+        found.stats.states_generated += generated
+        return nxt
+
+    def _expand_one(self, world: World, fp: int, level: set[int], batch: _Batch) -> int:
+        """With a reduction, the liveness graph, step properties or observers: every transition is looked at."""
+        model, found, reduction = self.model, self.found, self.reduction
+        graph = found.graph
+        succs = model.successors(world, fp, loops=graph is not None)
+        if reduction.por:
+            succs = reduction.ample(world, succs, found.store, level)
+        if self.observers:
+            _tell(model, world, self.depth, self.observers)
+        for succ, succ_fp, action, fair in succs:
+            if reduction.symmetry:
+                succ = reduction.canonical(succ)
+                succ_fp = model.fingerprint(succ)
+            if graph is not None:
+                graph.src.append(fp)
+                graph.dst.append(succ_fp)
+                graph.cls.append(_class_of(model, graph, action) if fair else -1)
+            if self.steps:
+                self.judges.step(world, fp, self.depth, action, succ, succ_fp, found)
+            if succ_fp == fp or succ_fp in level:
+                continue
+            level.add(succ_fp)
+            batch.worlds.append(succ)
+            batch.fps.append(succ_fp)
+            batch.parents.append(fp)
+        return len(succs)
 
 
-def _tell(model: ActorModel, frontier: list[World], depth: int, observers: Sequence[Observer]) -> None:
-    """Replay one level's transitions to observers (only when some are attached: it costs a second pass)."""
+def _relieve(model: ActorModel, watch: MemoryWatch) -> None:
+    """Memory is near the budget: drop the caches; if that is not enough, stop."""
+    model.trim()
+    gc.collect()
+    if watch.exceeded():
+        raise OutOfMemory
+
+
+def _class_of(model: ActorModel, graph: Graph, action: Action) -> int:
+    """The fairness class id of a fair action (actions are shared objects: cached by identity)."""
+    cls = graph.by_action.get(id(action))
+    if cls is None:
+        key = model.fairness_class(action)
+        cls = graph.classes.get(key)
+        if cls is None:
+            cls = graph.classes[key] = len(graph.classes)
+            graph.actions[cls] = action
+        graph.by_action[id(action)] = cls
+    return cls
+
+
+def _tell(model: ActorModel, world: World, depth: int, observers: Sequence[Observer]) -> None:
+    """Tell observers of one world's transitions (only when some are attached: it costs a second step)."""
     protocol = model.protocol
-    for world in frontier:
-        for action, succ, effects, _fair in model.transitions(world):
-            if action.kind == "crash":
-                for observer in observers:
-                    observer.on_fault(action.agent, "crash", depth)
-                continue
-            if action.kind not in ("deliver", "timer"):
-                for observer in observers:
-                    observer.on_fault(action.agent, action.kind, depth)  # drop / duplicate by the network
-                continue
-            i = model.index[action.agent]
-            detail = action.detail.message if action.kind == "deliver" else action.detail
-            step = ObservedStep(protocol, action.agent, action.kind, detail, world.nodes[i], succ.nodes[i],
-                                effects, depth)
-            sink = _Notifier(action.agent, depth, observers)
+    for action, succ, effects, _fair in model.transitions(world):
+        if action.kind not in ("deliver", "timer"):
             for observer in observers:
-                observer.on_step(step)
-            interpret(effects, sink)
+                observer.on_fault(action.agent, action.kind, depth)  # crash, drop, duplicate
+            continue
+        detail = action.detail.message if action.kind == "deliver" else action.detail
+        before, after = model.node_states(world)[action.agent], model.node_states(succ)[action.agent]
+        step = ObservedStep(protocol, action.agent, action.kind, detail, before, after, effects, depth)
+        for observer in observers:
+            observer.on_step(step)
+        interpret(effects, _Notifier(action.agent, depth, observers))
 
 
 class _Notifier:
@@ -230,3 +381,6 @@ class _Notifier:
 
     def defer(self, message: Message) -> None:
         """A deferred message stays in flight."""
+
+
+__all__ = ["Exploration", "Graph", "OutOfMemory", "Progress", "Snapshot", "check", "explore"]

@@ -2,7 +2,7 @@
 
 The machine walks the same :class:`~mabeam.checker.model.ActorModel` as the
 exhaustive checker (deliver a chosen in-flight message, fire a timer, drop,
-duplicate, crash, crash-recover, within the model's budgets) and asserts the same invariant
+duplicate, crash, restart a crashed agent, within the model's budgets) and asserts the same invariant
 functions after every step. Each step draws from the actions enabled in the
 current world, so no draw is ever rejected. Hypothesis supplies long random
 runs and shrinks a failure to a short sequence of choices.
@@ -39,7 +39,8 @@ def protocol_state_machine(make_model: Callable[[], ActorModel], properties: Seq
 
         @rule(data=st.data())
         def step(self, data: st.DataObject) -> None:
-            """Take one enabled action: a kind among those enabled now, then one action of that kind.
+            """Take one enabled action: half the time any of them, half the time a kind first (so that
+            rare kinds, faults above all, are taken as often as common ones), then one of that kind.
 
             Drawing from what is enabled (rather than guarding one rule per kind with a
             precondition) never rejects a draw; a world where nothing is enabled may only stutter.
@@ -47,10 +48,11 @@ def protocol_state_machine(make_model: Callable[[], ActorModel], properties: Seq
             enabled = list(self.model.transitions(self.world))
             if not enabled:
                 return
-            kinds = sorted({t.action.kind for t in enabled}, key=KINDS.index)
-            kind = data.draw(st.sampled_from(kinds), label="kind")
-            chosen: Transition = data.draw(st.sampled_from([t for t in enabled if t.action.kind == kind]),
-                                           label=kind)
+            if data.draw(st.booleans(), label="by kind"):  # faults get their share even when deliveries abound
+                kinds = sorted({t.action.kind for t in enabled}, key=KINDS.index)
+                kind = data.draw(st.sampled_from(kinds), label="kind")
+                enabled = [t for t in enabled if t.action.kind == kind]
+            chosen: Transition = data.draw(st.sampled_from(enabled), label="action")
             self.history.append(chosen.action.describe())
             self.world = chosen.world
 

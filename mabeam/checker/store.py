@@ -13,8 +13,16 @@ import numpy as np
 
 class FingerprintStore:
     def __init__(self) -> None:
-        self._all = np.empty(0, dtype=np.int64)
+        self._all = np.empty(0, dtype=np.uint64)
         self._levels: list[tuple[np.ndarray, np.ndarray]] = []
+        self._staged: list[tuple[np.ndarray, np.ndarray]] = []
+
+    @classmethod
+    def of_sorted(cls, fingerprints: np.ndarray) -> FingerprintStore:
+        """A store answering membership for ``fingerprints`` (sorted, unique), without parent links."""
+        store = cls()
+        store._all = fingerprints
+        return store
 
     def __len__(self) -> int:
         return int(self._all.size)
@@ -39,6 +47,32 @@ class FingerprintStore:
         merged = np.concatenate((self._all, fps))
         merged.sort(kind="stable")
         self._all = merged
+
+    def stage(self, fingerprints: np.ndarray, parents: np.ndarray) -> None:
+        """Part of the level being built (unique, unseen); stored by :meth:`commit_level`."""
+        if fingerprints.size:
+            self._staged.append((fingerprints, parents))
+
+    def commit_level(self, *, keep_empty: bool = False) -> None:
+        """Store the staged parts as one level (nothing if none were staged, unless ``keep_empty``:
+        a partitioned search's share keeps one entry per level, so levels stay depths)."""
+        if not self._staged:
+            if keep_empty:
+                self._levels.append((np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)))
+            return
+        fps = np.concatenate([f for f, _ in self._staged])
+        parents = np.concatenate([p for _, p in self._staged])
+        self._staged = []
+        self.add_level(fps, parents)
+
+    def contains(self, fingerprint: int) -> bool:
+        i = int(np.searchsorted(self._all, fingerprint))
+        return i < self._all.size and int(self._all[i]) == fingerprint
+
+    @property
+    def sorted_fingerprints(self) -> np.ndarray:
+        """Every stored fingerprint, ascending (the index space of the liveness graph)."""
+        return self._all
 
     def parent_of(self, fingerprint: int, level: int) -> int:
         fps, parents = self._levels[level]

@@ -36,14 +36,14 @@ def random_walks(model: ActorModel, properties: Sequence[Property], *, seed: int
         world = model.initial()
         steps = [TraceStep(None, initial_effects(model), world)]
         for step_no in range(max_steps + 1):
-            seen.add(hash(world))
+            seen.add(model.fingerprint(world))
             snap = model.snapshot(world)
             for p in safety:
                 if p.id not in violated and not p.holds(snap):
-                    violated[p.id] = Trace(list(steps))
+                    violated[p.id] = Trace(list(steps), model=model)
             for p in goals:
                 if p.id not in reached and p.holds(snap):
-                    reached[p.id] = Trace(list(steps))
+                    reached[p.id] = Trace(list(steps), model=model)
             if step_no == max_steps:
                 break
             options = list(model.transitions(world))
@@ -60,10 +60,10 @@ def random_walks(model: ActorModel, properties: Sequence[Property], *, seed: int
     results = []
     for p in safety:
         results.append(PropertyResult(p, "violated", violated[p.id]) if p.id in violated
-                       else PropertyResult(p, "holds", note="no violation on the sampled walks"))
+                       else PropertyResult(p, "incomplete", note="no violation on the sampled walks"))
     for p in goals:
         results.append(PropertyResult(p, "reached", reached[p.id]) if p.id in reached
-                       else PropertyResult(p, "unreached", note="not on the sampled walks"))
+                       else PropertyResult(p, "incomplete", note="not reached on the sampled walks"))
     for p in properties:
         if p.kind is Kind.EVENTUALLY:
             results.append(PropertyResult(p, "not-checked", note="random walks do not judge liveness"))

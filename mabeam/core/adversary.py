@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .identity import AgentId
-from .messages import Envelope
+from .messages import Envelope, Message
 
 
 class Adversary:
@@ -28,6 +28,22 @@ class Adversary:
     def messages(self, protocol: Any, faulty: AgentId) -> Iterable[Envelope]:
         """Every message ``faulty`` may inject, in flight from the start of a checked run."""
         return ()
+
+    def derived(self, protocol: Any, faulty: AgentId, knowledge: frozenset[Message]) -> Iterable[Envelope]:
+        """What ``faulty`` may send once its coalition has learned ``knowledge`` (the messages sent to
+        any Byzantine agent): the checker's Dolev-Yao adversary.
+
+        The default: everything :meth:`messages` allows, plus every learned message
+        forwarded to every other member (a replay; a valid signature stays its signer's).
+        A protocol adds what its messages let an attacker assemble from learned parts
+        (certificates, NEW-VIEWs, switch certificates) and relabel (another view,
+        session or kind: a signature that binds them makes such a copy worthless).
+        """
+        yield from self.messages(protocol, faulty)
+        for message in sorted(knowledge, key=Message.canonical):
+            for to in protocol.agents:
+                if to != faulty and to != message.sender:
+                    yield Envelope(to, message)
 
     def forged(self, protocol: Any) -> Iterable[Envelope]:
         """Messages an outsider (not a member, holding no member's key) may inject."""

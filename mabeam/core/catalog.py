@@ -105,6 +105,27 @@ class Companions:
         return (self.spec, self.tla, self.tla_cfg, self.model, self.hypothesis_suite)
 
 
+@dataclass(frozen=True)
+class SweepPoint:
+    """One configuration of a protocol's sweep (``mabeam check X --sweep``).
+
+    ``factory(agents, faulty)`` overrides the entry's (for view bounds, stage chains,
+    layouts); ``check`` adds :class:`~mabeam.checker.CheckConfig` fields (the adversary
+    model, reductions known sound for it); ``max_states`` and ``max_seconds`` bound the
+    exhaustive attempt, after which the point is covered by ``walks`` seeded random walks.
+    """
+
+    label: str
+    agents: int
+    faulty: int
+    factory: Factory | None = None
+    check: Mapping[str, Any] = field(default_factory=dict)
+    max_states: int = 2_000_000
+    max_seconds: float = 600.0
+    walks: int = 200
+    steps: int = 200
+
+
 #: the modules every protocol package has (see docs/architecture.md)
 PACKAGE_MODULES = ("__init__", "messages", "state", "machine", "config", "properties", "mutants", "adversary")
 
@@ -127,6 +148,11 @@ class ProtocolEntry:
     check_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: which agents are Byzantine when ``faulty`` are asked for (byzantine fault model)
     faulty_agents: Callable[[Protocol, int], frozenset[AgentId]] = _last_agents
+    #: the sizes and bounds ``--sweep`` checks (default: the standard check alone)
+    sweep: tuple[SweepPoint, ...] = ()
+
+    def sweep_points(self) -> tuple[SweepPoint, ...]:
+        return self.sweep or (SweepPoint("standard", self.default_agents, self.default_faulty),)
 
     @property
     def companions(self) -> Companions:

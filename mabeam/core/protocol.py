@@ -11,7 +11,7 @@ I/O, which is what lets one definition be model-checked and run live.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from .adversary import SILENT, Adversary
@@ -47,6 +47,9 @@ class Protocol(ABC):
     properties: ClassVar[tuple[Property, ...]] = ()
     #: what a Byzantine member or an outsider may inject in the model checker (``adversary.py``)
     adversary: ClassVar[Adversary] = SILENT
+    #: node-state and message types whose named fields are tuples indexed by member (membership order),
+    #: which renaming agents (symmetry reduction) must reorder rather than rename entry by entry
+    per_member_fields: ClassVar[Mapping[type, tuple[str, ...]]] = {}
     #: the type of :meth:`durable`'s values, for stores that decode them (``None``: nothing is durable)
     durable_type: ClassVar[Any] = None
 
@@ -167,6 +170,42 @@ class Protocol(ABC):
         or :data:`UNFAIR` for a choice nothing obliges (an optional action).
         """
         return None
+
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """Classes of agents that are interchangeable in this configuration (default: none).
+
+        Agents are interchangeable when swapping their names everywhere (node states,
+        inputs, messages, decisions) maps every behaviour of the configuration to another
+        behaviour of it: honest members with equal roles and inputs, Byzantine members
+        among themselves. The checker's symmetry reduction relies on it, and on every
+        checked property being symmetric too; its soundness tests compare reduced and
+        unreduced searches.
+        """
+        return ()
+
+    def sends_no_more(self, state: Any) -> bool:
+        """Whether a node in ``state`` will never send another message, whatever it receives or
+        whichever of its timers fires (default: ``False``, it may).
+
+        The checker's partial-order reduction relies on it (another agent's future
+        messages are what would make reordering unsound); a wrong ``True`` makes that
+        reduction unsound, so declare it only where the machine's code guarantees it.
+        """
+        return False
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """``renamed`` (``original`` with agents renamed) signed as its new sender would sign it.
+
+        Needed by symmetry reduction for signed messages. A protocol whose messages
+        carry a ``signature`` overrides this (re-signing when ``original`` verified,
+        keeping an invalid signature invalid); the default refuses signed messages.
+        """
+        if getattr(renamed, "signature", b""):
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"{self.name} signs its messages: it must define rename_signature() "
+                                     "to be checked with symmetry reduction")
+        return renamed
 
     def describe_state(self, state: Any) -> str:
         """A one-line rendering of a node state for traces."""

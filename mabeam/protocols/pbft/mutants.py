@@ -235,7 +235,7 @@ MUTANTS = (
            ("PBFT-S3", "PBFT-A1"), build=build_checked, options=REPLAYED_VIEW, byzantine=_only("a3"),
            max_states=60_000),
     mutant(ForgetsOnCrash, "forgets-on-crash", "a restarted replica has kept nothing it signed",
-           ("PBFT-S9",), build=build_checked, max_recoveries=1, max_depth=4),
+           ("PBFT-S9",), build=build_checked, max_crashes=1, max_recoveries=1, max_depth=4),
     mutant(DuplicateIsEquivocation, "duplicate-is-equivocation",
            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), build=build_checked,
            options=HONEST_PRIMARY, byzantine=_only("a3")),

@@ -1,0 +1,460 @@
+"""Swarm search: many small, independent, diversified searches for sizes no exhaustive search finishes.
+
+After SPIN's swarm verification (Holzmann, Joshi and Groce): rather than one
+search that runs out of memory, run K cheap ones that each look somewhere else,
+and merge what they found. Each :class:`SwarmTask` is seeded and differs from
+its neighbours in strategy and action order:
+
+* ``walk``: random walks of a task-chosen length, preferring, by the task's
+  bias, deliveries, timers, the adversary's messages, or successors not seen yet;
+* ``prefix-bfs``: a random walk to a random depth, then a depth- and
+  state-bounded breadth-first search from where it stopped.
+
+Every visited state is judged by the safety and reachability properties, every
+step taken by the step properties. The merge reports coverage (the union of the
+tasks' fingerprints: distinct states seen, and states per second) and, per
+property, the shortest violation any task found, minimised: steps that are not
+needed are deleted while the violation persists, and a bounded search around
+each remaining state looks for a shortcut. Liveness is not judged (no finite
+sample shows a fair cycle is absent), and nothing is ever "holds": a swarm is
+evidence, not proof.
+
+Tasks run in local processes (forked from the model) or as Ray tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ConfigurationError, ReplayError
+from ..core.properties import Kind, Property
+from ..core.rng import SeededRandom
+from .memory import MemoryWatch, current_rss, peak_rss
+from .model import Action, ActorModel, World
+from .replay import replay_actions
+from .results import CheckResult, PropertyResult, Stats, Trace
+
+__all__ = ["SwarmTask", "swarm_check", "swarm_tasks"]
+
+STRATEGIES = ("walk", "prefix-bfs")
+BIASES = ("uniform", "unseen-first", "deliver-first", "timers-first", "injected-first")
+WALK_LENGTHS = (40, 80, 160, 320)
+#: states a minimising search may visit around each state of a counterexample
+AROUND_STATES = 4000
+
+
+@dataclass(frozen=True)
+class SwarmTask:
+    """One member of the swarm: what it searches, how, and for how long."""
+
+    index: int
+    seed: int
+    strategy: str
+    bias: str
+    walk_length: int
+    seconds: float
+    bfs_depth: int = 8
+    bfs_states: int = 50_000
+    memory_budget: int | None = None
+
+
+@dataclass
+class TaskReport:
+    """What one task saw: its fingerprints (sorted, unique) and its shortest findings as action keys."""
+
+    index: int
+    strategy: str
+    bias: str
+    fingerprints: bytes
+    visited: int  # states judged (with repeats)
+    transitions: int
+    seconds: float
+    rss: int
+    violated: dict[str, list[list[str]]] = field(default_factory=dict)
+    reached: dict[str, list[list[str]]] = field(default_factory=dict)
+    stopped: str = ""
+
+
+def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None) -> list[SwarmTask]:
+    """``count`` diversified tasks of ``seconds`` each (strategy, bias and walk length vary with the index)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigurationError(f"--swarm must be a positive number of searches, got {count!r}")
+    return [SwarmTask(i, seed * 1_000_003 + i, STRATEGIES[i % len(STRATEGIES)],
+                      BIASES[(i // len(STRATEGIES)) % len(BIASES)], WALK_LENGTHS[(i // 3) % len(WALK_LENGTHS)],
+                      seconds, memory_budget=memory_budget) for i in range(count)]
+
+
+# ------------------------------------------------------------------ one task
+class _Searcher:
+    """Runs one task over a model: judging what it visits, remembering the shortest findings."""
+
+    def __init__(self, model: ActorModel, properties: Sequence[Property], task: SwarmTask) -> None:
+        self.model, self.task = model, task
+        self.rng = SeededRandom(f"swarm/{task.seed}")
+        self.safety = [p for p in properties if p.kind is Kind.ALWAYS]
+        self.goals = [p for p in properties if p.kind is Kind.SOMETIMES]
+        self.steps = [p for p in properties if p.kind is Kind.STEP]
+        self.seen: set[int] = set()
+        self.visited = self.transitions = 0
+        self.violated: dict[str, list[Action]] = {}
+        self.reached: dict[str, list[Action]] = {}
+        self.deadline = time.monotonic() + task.seconds
+        self.watch = MemoryWatch(task.memory_budget, every=2048, deadline=self.deadline)
+        self.stopped = ""
+
+    def out_of_budget(self) -> bool:
+        if self.stopped:
+            return True
+        try:
+            if self.watch.tick() and self.watch.exceeded():
+                self.stopped = "memory budget"
+        except Exception:  # OutOfTime
+            self.stopped = "time budget"
+        return bool(self.stopped)
+
+    def judge(self, world: World, fp: int, depth: int, path: Callable[[], list[Action]]) -> None:
+        """Judge a state not seen before (``depth`` steps from the start; ``path`` builds them, only
+        when something is found)."""
+        self.visited += 1
+        if fp in self.seen:
+            return
+        self.seen.add(fp)
+        if not (self.safety or self.goals):
+            return
+        snap = self.model.snapshot(world)
+        for p in self.safety:
+            found = self.violated.get(p.id)
+            if (found is None or depth < len(found)) and not p.holds(snap):
+                self.violated[p.id] = path()
+        for p in self.goals:
+            found = self.reached.get(p.id)
+            if (found is None or depth < len(found)) and p.holds(snap):
+                self.reached[p.id] = path()
+
+    def judge_step(self, world: World, action: Action, succ: World, path: Callable[[], list[Action]]) -> None:
+        if not self.steps:
+            return
+        before, after = self.model.snapshot(world), self.model.snapshot(succ)
+        for p in self.steps:
+            if not p.holds_on_step(before, action, after):
+                route = path()
+                if p.id not in self.violated or len(route) < len(self.violated[p.id]):
+                    self.violated[p.id] = route
+
+    def choose(self, options: list[tuple[World, int, Action, bool]]) -> tuple[World, int, Action, bool]:
+        bias = self.task.bias
+        if bias == "unseen-first":
+            fresh = [o for o in options if o[1] not in self.seen]
+            options = fresh or options
+        elif bias in ("deliver-first", "timers-first", "injected-first") and self.rng.random() < 0.75:
+            preferred = [o for o in options if _kind_matches(self.model, bias, o[2])]
+            options = preferred or options
+        return options[self.rng.randrange(len(options))]
+
+    def walk(self, length: int) -> tuple[World, int, list[Action]]:
+        """One random walk from the initial state; where it ended and how it got there."""
+        model = self.model
+        world = model.initial()
+        fp = model.fingerprint(world)
+        path: list[Action] = []
+        self.judge(world, fp, 0, lambda: list(path))
+        for _ in range(length):
+            if self.out_of_budget():
+                break
+            options = model.successors(world, fp)
+            self.transitions += len(options)
+            if not options:
+                break
+            succ, succ_fp, action, _fair = self.choose(options)
+            path.append(action)
+            self.judge_step(world, action, succ, lambda: list(path))
+            world, fp = succ, succ_fp
+            self.judge(world, fp, len(path), lambda: list(path))
+        return world, fp, path
+
+    def bounded_bfs(self, start: World, start_fp: int, prefix: list[Action]) -> None:
+        """Breadth-first from ``start`` to the task's depth and state bounds."""
+        model, task = self.model, self.task
+        parents: dict[int, tuple[int, Action] | None] = {start_fp: None}
+
+        def route(fp: int, then: Action | None = None) -> list[Action]:
+            actions: list[Action] = [] if then is None else [then]
+            link = parents[fp]
+            while link is not None:
+                fp, action = link
+                actions.append(action)
+                link = parents[fp]
+            return prefix + actions[::-1]
+
+        queue: deque[tuple[World, int, int]] = deque([(start, start_fp, 0)])
+        while queue and len(parents) < task.bfs_states and not self.out_of_budget():
+            world, fp, depth = queue.popleft()
+            if depth >= task.bfs_depth:
+                continue
+            options = model.successors(world, fp)
+            self.transitions += len(options)
+            for succ, succ_fp, action, _fair in options:
+                if self.steps:
+                    self.judge_step(world, action, succ, partial(route, fp, action))
+                if succ_fp in parents:
+                    continue
+                parents[succ_fp] = (fp, action)
+                self.judge(succ, succ_fp, len(prefix) + depth + 1, partial(route, succ_fp))
+                queue.append((succ, succ_fp, depth + 1))
+
+    def run(self) -> None:
+        task = self.task
+        while not self.out_of_budget():
+            if task.strategy == "walk":
+                self.walk(task.walk_length)
+            else:
+                world, fp, path = self.walk(self.rng.randrange(task.walk_length + 1))
+                self.bounded_bfs(world, fp, path)
+
+    def report(self, seconds: float) -> TaskReport:
+        fps = np.fromiter(self.seen, dtype=np.uint64, count=len(self.seen))
+        fps.sort()
+        return TaskReport(self.task.index, self.task.strategy, self.task.bias, fps.tobytes(), self.visited,
+                          self.transitions, seconds, peak_rss(),
+                          {k: [a.key() for a in v] for k, v in self.violated.items()},
+                          {k: [a.key() for a in v] for k, v in self.reached.items()}, self.stopped)
+
+
+def _kind_matches(model: ActorModel, bias: str, action: Action) -> bool:
+    if bias == "timers-first":
+        return action.kind == "timer"
+    if action.kind != "deliver":
+        return False
+    if bias == "deliver-first":
+        return True
+    return action.detail.message.sender in model.byzantine  # injected-first
+
+
+def run_task(model: ActorModel, properties: Sequence[Property], task: SwarmTask) -> TaskReport:
+    started = time.perf_counter()
+    searcher = _Searcher(model, [p for p in properties if p.applies(model.protocol)], task)
+    searcher.run()
+    return searcher.report(time.perf_counter() - started)
+
+
+# ------------------------------------------------------------------ running the swarm
+_FORKED: tuple[ActorModel, Sequence[Property]] | None = None
+
+
+def _forked_task(task: SwarmTask) -> TaskReport:
+    assert _FORKED is not None
+    return run_task(_FORKED[0], _FORKED[1], task)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+
+
+def _local(model: ActorModel, properties: Sequence[Property], tasks: list[SwarmTask], workers: int,
+           wait: float) -> Iterator[TaskReport]:
+    """Tasks in ``workers`` forked processes; the pool is terminated however the run ends."""
+    global _FORKED
+    _FORKED = (model, properties)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_interrupts)
+    try:
+        pending = pool.imap_unordered(_forked_task, tasks)
+        for _ in tasks:
+            yield pending.next(timeout=wait)
+    finally:
+        pool.terminate()
+        pool.join()
+        _FORKED = None
+
+
+def _on_ray(model: ActorModel, properties: Sequence[Property], tasks: list[SwarmTask], workers: int,
+            address: str | None, wait: float) -> Iterator[TaskReport]:
+    from .ray_search import ray_module
+
+    ray = ray_module()
+    started_ray = False
+    if not ray.is_initialized():
+        if address in (None, "local"):
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            started_ray = True
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+    refs = [remote.remote(model.protocol, model.config, properties, task) for task in tasks]
+    try:
+        waiting = list(refs)
+        deadline = time.monotonic() + wait
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            if not done:
+                raise TimeoutError
+            yield ray.get(done[0])
+    finally:
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        if started_ray:
+            ray.shutdown()
+
+
+def _ray_task(protocol: Any, config: Any, properties: Sequence[Property], task: SwarmTask) -> TaskReport:
+    return run_task(ActorModel(protocol, config), properties, task)
+
+
+def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: int, budget: float,
+                workers: int = 1, ray: str | None = None, seed: int = 0,
+                progress: Callable[[dict[str, Any]], None] | None = None) -> CheckResult:
+    """``searches`` diversified searches within ``budget`` seconds of wall time on ``workers`` processes
+    (or Ray CPUs), merged into one report (see the module docstring)."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < float("inf"):
+        raise ConfigurationError(f"--budget must be a positive number of seconds, got {budget!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
+    waves = -(-searches // workers)
+    memory = model.config.max_memory or MemoryWatch(None).budget
+    tasks = swarm_tasks(searches, budget / waves, seed=seed, memory_budget=memory // workers)
+    started = time.perf_counter()
+    reports: list[TaskReport] = []
+    stopped = ""
+    runner = _on_ray(model, properties, tasks, workers, ray, budget + 60) if ray is not None else \
+        _local(model, properties, tasks, workers, budget + 60)
+    try:
+        for report in runner:
+            reports.append(report)
+            if progress is not None:
+                progress({"searches_done": len(reports), "searches": searches,
+                          "seconds": time.perf_counter() - started, "rss_bytes": current_rss()})
+    except KeyboardInterrupt:
+        stopped = "interrupted (Ctrl-C)"
+    except TimeoutError:
+        stopped = "a search did not return within its budget"
+    finally:
+        with contextlib.suppress(Exception):
+            runner.close()  # type: ignore[attr-defined]
+    return merge_reports(model, properties, reports, tasks, time.perf_counter() - started, stopped)
+
+
+# ------------------------------------------------------------------ merging
+def merge_reports(model: ActorModel, properties: Sequence[Property], reports: list[TaskReport],
+                  tasks: list[SwarmTask], seconds: float, stopped: str = "") -> CheckResult:
+    """Coverage and the shortest (minimised) finding per property over every task's report."""
+    applicable = [p for p in properties if p.applies(model.protocol)]
+    union = np.unique(np.concatenate([np.frombuffer(r.fingerprints, dtype=np.uint64) for r in reports])) \
+        if reports else np.empty(0, dtype=np.uint64)
+    visited = sum(r.visited for r in reports)
+    stats = Stats(states_generated=sum(r.transitions for r in reports), distinct_states=int(union.size),
+                  seconds=seconds, complete=False,
+                  bound=f"swarm of {len(tasks)} searches, {len(reports)} reported"
+                  + (f"; {stopped}" if stopped else ""))
+    stats.peak_rss_bytes = max([r.rss for r in reports] + [peak_rss()])
+    results: list[PropertyResult] = []
+    for p in applicable:
+        if p.kind is Kind.EVENTUALLY:
+            results.append(PropertyResult(p, "not-checked", note="a swarm of finite searches does not judge liveness"))
+            continue
+        table = "reached" if p.kind is Kind.SOMETIMES else "violated"
+        found = [keys for r in reports for pid, keys in getattr(r, table).items() if pid == p.id]
+        if not found:
+            results.append(PropertyResult(p, "incomplete", note=(
+                f"not reached by the swarm ({union.size:,} distinct states)" if table == "reached" else
+                f"no violation in the swarm's {union.size:,} distinct states; not a proof")))
+            continue
+        shortest = min(found, key=len)
+        if table == "violated":
+            trace = minimise(model, p, shortest)
+            results.append(PropertyResult(p, "violated", trace, note=(
+                f"found by the swarm in {len(shortest)} steps, minimised to {len(trace)}")))
+        else:
+            results.append(PropertyResult(p, "reached", replay_actions(model, shortest),
+                                          note=f"witness found by the swarm ({len(shortest)} steps)"))
+    per_task = [f"#{r.index} {r.strategy}/{r.bias}: {np.frombuffer(r.fingerprints, dtype=np.uint64).size:,} states"
+                for r in sorted(reports, key=lambda r: r.index)]
+    notes = [f"swarm: {len(reports)} of {len(tasks)} searches, {visited:,} states judged, {union.size:,} distinct "
+             f"({union.size / seconds if seconds else 0:,.0f} distinct states/s)", *per_task[:12]]
+    inapplicable = [PropertyResult(p, "not-checked", note="not applicable to this configuration")
+                    for p in properties if not p.applies(model.protocol)]
+    return CheckResult(results + inapplicable, stats, mode="swarm", notes=notes)
+
+
+def _fails(model: ActorModel, p: Property, keys: list[list[str]]) -> int | None:
+    """Replay ``keys``; the number of steps to the first state (or step) where ``p`` fails, or ``None``."""
+    try:
+        trace = replay_actions(model, keys)
+    except ReplayError:
+        return None
+    for i, step in enumerate(trace.steps):
+        if p.kind is Kind.STEP:
+            if i and not p.holds_on_step(model.snapshot(trace.steps[i - 1].world), step.action,
+                                         model.snapshot(step.world)):
+                return i
+        elif not p.holds(model.snapshot(step.world)):
+            return i
+    return None
+
+
+def minimise(model: ActorModel, p: Property, keys: list[list[str]]) -> Trace:
+    """A shorter trace violating ``p``: delete steps while it still fails, then look for shortcuts
+    around each remaining state with a small breadth-first search.
+
+    Why one function with two loops: deletion and shortcut search alternate until neither
+    shortens the trace, and both work on the same list of action keys.
+    """
+    end = _fails(model, p, keys)
+    assert end is not None, "a swarm finding must replay"
+    keys = keys[:end]
+    improved = True
+    while improved:
+        improved = False
+        i = len(keys) - 1
+        while i >= 0:
+            shorter = keys[:i] + keys[i + 1:]
+            end = _fails(model, p, shorter)
+            if end is not None:
+                keys, improved = shorter[:end], True
+            i = min(i, len(keys)) - 1
+        shortcut = _shortcut(model, p, keys)
+        if shortcut is not None and len(shortcut) < len(keys):
+            keys, improved = shortcut, True
+    return replay_actions(model, keys)
+
+
+def _shortcut(model: ActorModel, p: Property, keys: list[list[str]]) -> list[list[str]] | None:
+    """From each state of the trace, a bounded search for a violation sooner than the trace's end."""
+    trace = replay_actions(model, keys)
+    for i, step in enumerate(trace.steps[:-1]):
+        budget = len(keys) - i - 1  # steps the shortcut may take to beat the trace
+        if budget <= 0:
+            break
+        start, start_fp = step.world, model.fingerprint(step.world)
+        parents: dict[int, tuple[int, Action] | None] = {start_fp: None}
+        queue: deque[tuple[World, int, int]] = deque([(start, start_fp, 0)])
+        while queue and len(parents) < AROUND_STATES:
+            world, fp, depth = queue.popleft()
+            if depth >= budget:
+                continue
+            for succ, succ_fp, action, _fair in model.successors(world, fp):
+                if succ_fp in parents:
+                    continue
+                parents[succ_fp] = (fp, action)
+                bad = not p.holds_on_step(model.snapshot(world), action, model.snapshot(succ)) \
+                    if p.kind is Kind.STEP else not p.holds(model.snapshot(succ))
+                if bad:
+                    suffix: list[list[str]] = []
+                    cur: int = succ_fp
+                    link = parents[cur]
+                    while link is not None:
+                        cur, act = link
+                        suffix.append(act.key())
+                        link = parents[cur]
+                    return keys[:i] + suffix[::-1]
+                queue.append((succ, succ_fp, depth + 1))
+    return None
