@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from ..core.effects import Evidence
-from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.interpret import interpret
 from ..core.messages import Message
@@ -85,21 +84,8 @@ class Exploration:
 
 
 def check(model: ActorModel, properties: Sequence[Property], *, progress: Progress | None = None,
-          observers: Sequence[Observer] = (), workers: int = 1, ray: str | None = None) -> CheckResult:
-    """Explore every reachable state (up to the configured bounds) and judge each property.
-
-    ``workers`` > 1 partitions the search over that many local processes; ``ray``
-    (an address, or ``"local"``) runs it as Ray actors (:mod:`.parallel`, :mod:`.ray_search`).
-    Both give the one-process search's counts and verdicts.
-    """
-    if workers != 1 or ray is not None:
-        if observers:
-            raise ConfigurationError("observers see one process's search: run them without --workers/--ray")
-        if ray is not None:
-            from .ray_search import ray_check
-            return ray_check(model, properties, workers, address=ray, progress=progress)
-        from .parallel import parallel_check
-        return parallel_check(model, properties, workers, progress=progress)
+          observers: Sequence[Observer] = ()) -> CheckResult:
+    """Explore every reachable state (up to the configured bounds) in this process and judge each property."""
     applicable = [p for p in properties if p.applies(model.protocol)]
     inapplicable = [p for p in properties if not p.applies(model.protocol)]
     info = RunInfo("checker", model.protocol, None, model.byzantine)

@@ -40,8 +40,10 @@ def _progress_printer(enabled: bool) -> Any:
         if now - last[0] >= 2.0:
             last[0] = now
             rate = info["distinct_states"] / info["seconds"] if info["seconds"] else 0.0
+            per_worker = info.get("worker_rss_bytes")
+            workers = f" (workers {' / '.join(f'{b / 2**20:,.0f}' for b in per_worker)} MiB)" if per_worker else ""
             print(f"  … depth {info['depth']}, {info['distinct_states']:,} distinct states "
-                  f"({rate:,.0f}/s), {info['seconds']:.1f}s, RSS {info.get('rss_bytes', 0) / 2**20:,.0f} MiB",
+                  f"({rate:,.0f}/s), {info['seconds']:.1f}s, RSS {info.get('rss_bytes', 0) / 2**20:,.0f} MiB{workers}",
                   file=sys.stderr, flush=True)
 
     return show if enabled else None
@@ -331,16 +333,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mabeam", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("protocols", help="list the protocols").set_defaults(func=cmd_protocols)
-
-    p = sub.add_parser("mutants", help="list the deliberately broken variants the checkers must catch")
-    p.add_argument("protocol", nargs="?")
-    p.set_defaults(func=cmd_mutants)
-
+def _add_check(sub: Any) -> None:
+    """``mabeam check``: its many options, kept apart from the other verbs'."""
     p = sub.add_parser("check", help="model-check a protocol exhaustively (or by random walks)")
     p.add_argument("protocol")
     p.add_argument("--agents", type=_positive)
@@ -381,6 +375,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace-out", help="write the result (with replayable traces) as JSON to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mabeam", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("protocols", help="list the protocols").set_defaults(func=cmd_protocols)
+
+    p = sub.add_parser("mutants", help="list the deliberately broken variants the checkers must catch")
+    p.add_argument("protocol", nargs="?")
+    p.set_defaults(func=cmd_mutants)
+
+    _add_check(sub)
 
     p = sub.add_parser("replay", help="replay a counterexample written by check --trace-out")
     p.add_argument("file")

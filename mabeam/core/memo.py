@@ -35,6 +35,14 @@ class ProtocolMemo:
             value = table[key] = compute()
             return value
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to a checker worker in another process) without its tables: they are caches."""
+        return {"limit": self.limit}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.limit = state["limit"]
+        self._tables = WeakKeyDictionary()
+
     def tables(self) -> int:
         """How many protocol instances currently hold a table (for leak tests)."""
         return len(self._tables)
