@@ -172,9 +172,12 @@ def test_a_recover_step_replays_from_its_action_key() -> None:
 
 
 # ------------------------------------------------------------------ nothing changes without it
-def test_without_a_recover_budget_the_state_space_is_that_of_crash_stop() -> None:
-    assert check(pinger(3, max_crashes=1), [one_ping]).stats.distinct_states == \
-        check(pinger(3, max_crashes=1, max_recoveries=0), [one_ping]).stats.distinct_states
+def test_without_a_recover_budget_crash_stop_is_unchanged() -> None:
+    """Main's crash-stop counts before the port (measured there): 2,072 and 116,973 worlds."""
+    duplicating = ActorModel(two_phase(3), CheckConfig(network="duplicating", max_crashes=1))
+    multiset = ActorModel(two_phase(4), CheckConfig(network="multiset", max_crashes=2))
+    assert check(duplicating, TWO_PHASE_PROPERTIES).stats.distinct_states == 2_072
+    assert check(multiset, TWO_PHASE_PROPERTIES).stats.distinct_states == 116_973
     assert "recover" in KINDS  # the Hypothesis harness draws restarts like any other fault
 
 
