@@ -3,12 +3,15 @@
 from .effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from .errors import (
     ConfigurationError,
+    CredentialError,
+    DerivedKeyError,
     DuplicateAgentError,
     EmptyAgentPoolError,
     InsufficientReplicasError,
     InvalidWeightError,
     MabeamError,
     MalformedMessageError,
+    MessageTooLargeError,
     ReplayError,
     UndeclaredTransitionError,
     UnknownAgentError,
@@ -22,10 +25,11 @@ from .protocol import UNFAIR, Envelope, Protocol, Step
 from .rng import SeededRandom
 
 __all__ = [
-    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "Decide", "Decision", "Defer", "DuplicateAgentError",
-    "Effect", "EmptyAgentPoolError", "Envelope", "Evidence", "InsufficientReplicasError", "InvalidWeightError",
-    "Kind", "MabeamError", "MalformedMessageError", "Membership", "Message", "MessageCodec", "PhaseGraph",
-    "PhaseTransition", "Property", "Protocol", "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer",
-    "Snapshot", "Step", "UNFAIR", "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always",
-    "always_step", "canonical_bytes", "eventually", "sometimes",
+    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "CredentialError", "Decide", "Decision", "Defer",
+    "DerivedKeyError", "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
+    "InsufficientReplicasError", "InvalidWeightError", "Kind", "MabeamError", "MalformedMessageError", "Membership",
+    "Message", "MessageCodec", "MessageTooLargeError", "PhaseGraph", "PhaseTransition", "Property", "Protocol",
+    "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer", "Snapshot", "Step", "UNFAIR",
+    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always", "always_step",
+    "canonical_bytes", "eventually", "sometimes",
 ]

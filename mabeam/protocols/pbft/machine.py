@@ -8,12 +8,13 @@ modules see this class only through :class:`.interface.Replica`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
 from ...core.auth import Signer
 from .. import resigned
-from . import catchup, checkpoint, normal, viewchange
+from . import catchup, checkpoint, normal, recovery, viewchange
 from .adversary import PBFTAdversary
 from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig, join_threshold
@@ -41,6 +42,7 @@ class PBFTReplica(Protocol):
     message_types = MESSAGE_TYPES
     properties = PROPERTIES
     adversary = PBFTAdversary()
+    durable_type = ReplicaState
 
     def __init__(self, config: PBFTConfig) -> None:
         super().__init__(config.membership, config.session)
@@ -178,6 +180,24 @@ class PBFTReplica(Protocol):
         if timer != normal.VIEW_CHANGE_TIMER:
             return Step(state)
         return viewchange.on_timeout(self, agent, state)
+
+    # ------------------------------------------------------------ crash-recover
+    def durable(self, agent: AgentId, state: ReplicaState) -> ReplicaState | None:
+        """What the replica signed and must not forget (see :mod:`.recovery`)."""
+        return recovery.durable_part(agent, state)
+
+    def recover(self, agent: AgentId, durable: ReplicaState | None) -> Step:
+        """Restart from stable storage (``None``: nothing was ever written, so start afresh)."""
+        if durable is None:
+            return self.start(agent)
+        return recovery.recover(self, agent, durable)
+
+    def largest_message_bytes(self, agents: Iterable[AgentId] | None = None) -> int:
+        """A bound on PBFT's largest message, a NEW-VIEW: 2f+1 VIEW-CHANGEs, each with a prepared certificate
+        per sequence number of the window (a pre-prepare carrying the largest request and the prepares
+        that forward it) and a checkpoint proof, plus the re-proposals. Every replica may send one (a
+        prepare forwards the request too), so the hosted agents do not matter."""
+        return recovery.message_bound(self)
 
     def decision_of(self, state: Any) -> Any:
         return None if state is None else state.last_executed

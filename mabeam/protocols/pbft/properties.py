@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from itertools import combinations
 from typing import Any, cast
 
-from ...core import AgentId, Evidence, Snapshot, always, eventually, sometimes
+from ...core import AgentId, Evidence, Message, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .config import PBFTConfig
 from .evidence import conflicting, equivocation, verify_evidence
 from .interface import Replica
-from .messages import NULL_VALUE, PrePrepare
+from .messages import NULL_VALUE, PrePrepare, Request
 from .state import NORMAL, ReplicaState
 
 
@@ -135,6 +135,56 @@ def checkpoint_discipline(snap: Snapshot) -> bool:
 def views_monotone(snap: Snapshot) -> bool:
     """An honest replica's current view is the highest view it ever entered."""
     return all(state.view == state.highest_view for _, state in honest_states(snap))
+
+
+def held_messages(state: ReplicaState) -> Iterator[Message]:
+    """The signed messages a replica's state holds: its log, checkpoints, view changes and certificates."""
+    for slot in state.slots:
+        if slot.pre_prepare is not None:
+            yield slot.pre_prepare
+        yield from slot.prepares
+        yield from slot.commits
+    yield from state.checkpoints
+    yield from state.view_changes
+    for certificate in state.decision_proofs:
+        yield from certificate.commits
+
+
+@always("PBFT-S9", "No honest replica signs conflicting messages", reads=("states", "in_flight", "evidence"))
+def no_honest_equivocation(snap: Snapshot) -> bool:
+    """No two validly signed messages of one honest replica for the same kind, view and sequence number
+    differ, among the messages in flight, those honest replicas hold and those quoted as evidence.
+
+    On the duplicating network every message sent stays in flight, so this is exactly "never signed
+    two conflicting messages"; on the multiset network a message consumed and not kept escapes it.
+    A replica restarted without what it had signed breaks it (``forgets-on-crash``).
+    """
+    bad = faulty(snap)
+    seen: dict[tuple[type, AgentId, Any, Any], Message] = {}
+    clash: list[tuple[Message, Message]] = []
+
+    def note(m: Message) -> None:
+        if m.sender in bad or isinstance(m, Request):
+            return
+        key = (type(m), m.sender, getattr(m, "view", None), getattr(m, "seq", None))
+        first = seen.setdefault(key, m)
+        if first is not m and first != m:
+            clash.append((first, m))
+
+    for env in snap.in_flight:
+        note(env.message)
+    for _, state in honest_states(snap):
+        for m in held_messages(state):
+            note(m)
+    for evidence in snap.evidence:
+        for m in evidence.proof:
+            note(m)
+    if not clash:
+        return True
+    protocol = replica_protocol(snap)
+    members = protocol.membership
+    return not any(a.sender in members and conflicting(a, b) and protocol.auth.verify(a) and protocol.auth.verify(b)
+                   for a, b in clash)
 
 
 # ----------------------------------------------------------- view-change rules
@@ -277,6 +327,7 @@ def _honest_only(snap: Snapshot) -> Snapshot:
 
 
 PROPERTIES = (agreement, prepared_uniqueness, committed_backed, view_change_preservation, validity,
-              integrity, checkpoint_discipline, views_monotone, honest_primary_within_f_plus_1,
+              integrity, checkpoint_discipline, views_monotone, no_honest_equivocation,
+              honest_primary_within_f_plus_1,
               no_view_change_without_honest_timeout, requests_execute, accountability, primary_exposed,
               someone_decides, view_change_completes, equivocation_exposed, caught_up)
