@@ -53,8 +53,10 @@ from .core import (
     Snapshot,
     Step,
     always,
+    choose,
     eventually,
     sometimes,
+    withdraw,
 )
 from .core.adversary import Adversary
 from .core.catalog import Mutant, ProtocolEntry, mutant
@@ -72,8 +74,9 @@ __all__ = [
     "MalformedMessageError", "Membership", "Message", "Mutant", "NetworkModel", "ObservedStep", "Observer",
     "Partition", "PipelineReport", "Property", "PropertyViolation", "Protocol", "ProtocolEntry", "RefinementLevel",
     "Reject", "RunInfo", "RunResult", "Send", "SessionResult", "SetTimer", "Simulator", "Snapshot", "Step",
-    "Strategy", "TcpTransport", "WeightedLevel", "__version__", "always", "check", "check_protocol", "eventually",
-    "mutant", "random_walks", "registry", "run_adaptive_coordination", "run_adaptive_coordination_async",
-    "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes", "start_byzantine_consensus",
-    "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "Strategy", "TcpTransport", "WeightedLevel", "__version__", "always", "check", "check_protocol", "choose",
+    "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination",
+    "run_adaptive_coordination_async", "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes",
+    "start_byzantine_consensus", "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "withdraw",
 ]
