@@ -6,11 +6,16 @@ reason, view changes, fallbacks with their cause, timeouts, catch-ups, faults).
 :class:`TelemetryObserver` derives them from the drivers' observer hook
 (:mod:`mabeam.core.observer`) and emits each one
 
-- as an **event** on the session's span (``mabeam.session``), with the driver's
-  clock as ``mabeam.at`` (virtual seconds in the simulator);
 - as a count in the ``mabeam.coordination.events`` counter (attribute ``event``),
   plus ``mabeam.rejections`` by reason, ``mabeam.decisions`` and the histograms
-  ``mabeam.session.duration`` and ``mabeam.decision.time``.
+  ``mabeam.session.duration`` and ``mabeam.decision.time``: every event, always;
+- as an **event** on the session's span (``mabeam.session``), with the driver's
+  clock as ``mabeam.at`` (virtual seconds in the simulator), for the events that
+  are milestones (``EventSpec.span_event``). The per-message events (proposals,
+  votes counted, rejections) are O(n²) per session: they are counted, and their
+  totals are set on the span when it ends (``mabeam.count.<event>``), but they are
+  not span events. The SDK keeps 128 events per span by default; a large session
+  has more milestones than that (set ``OTEL_SPAN_EVENT_COUNT_LIMIT``).
 
 Only ``opentelemetry-api`` is required: without an SDK configured every call is
 a no-op. Install the ``telemetry`` extra (``opentelemetry-sdk``) and set a
@@ -41,11 +46,13 @@ INSTRUMENTATION = "mabeam"
 
 @dataclass(frozen=True)
 class EventSpec:
-    """One declared coordination event: its name, when it is emitted, its attributes."""
+    """One declared coordination event: its name, when it is emitted, its attributes, and whether it
+    is also an event on the session's span (milestones) or only counted (per-message events)."""
 
     name: str
     when: str
     attributes: tuple[str, ...]
+    span_event: bool = True
 
 
 EVENTS: Mapping[str, EventSpec] = {e.name: e for e in (
@@ -55,12 +62,13 @@ EVENTS: Mapping[str, EventSpec] = {e.name: e for e in (
               ("status", "decided_value", "duration", "messages_sent")),
     EventSpec("phase.transition", "a node's phase changes (the protocol's phase_of)", ("agent", "from", "to")),
     EventSpec("proposal", "an agent puts a value forward: what it sends as it starts, or a primary's pre-prepare",
-              ("agent", "message")),
+              ("agent", "message"), span_event=False),
     EventSpec("vote.counted", "a delivered message changed the receiving node's state (it was counted)",
-              ("agent", "sender", "message")),
+              ("agent", "sender", "message"), span_event=False),
     EventSpec("decision", "an agent decides", ("agent", "value", "instance", "round")),
     EventSpec("evidence", "an agent holds transferable proof of misbehaviour", ("agent", "against", "kind")),
-    EventSpec("rejection", "a message was refused, by the protocol or the driver", ("reason", "sender")),
+    EventSpec("rejection", "a message was refused, by the protocol or the driver", ("reason", "sender"),
+              span_event=False),
     EventSpec("view.change", "a replica moves to a higher view", ("agent", "from", "to")),
     EventSpec("fallback", "an adaptive node falls back to the next stage, with the cause",
               ("agent", "from", "to", "cause")),
@@ -157,15 +165,16 @@ class TelemetryObserver(Observer):
     # ------------------------------------------------------------ emission
     def emit(self, name: str, at: float | None = None, **attributes: Any) -> None:
         """One declared event: a span event, a counter increment and a tally."""
-        if name not in EVENTS:
+        spec = EVENTS.get(name)
+        if spec is None:
             raise ValueError(f"undeclared telemetry event {name!r}")
-        values = {f"mabeam.{k}": _value(v) for k, v in attributes.items() if v is not None}
-        if at is not None:
-            values["mabeam.at"] = float(at)
         self.counts[name] += 1
-        if self._span is not None:
-            self._span.add_event(f"mabeam.{name}", values)
         self._events.add(1, {**self._base, "event": name})
+        if self._span is not None and spec.span_event:
+            values = {f"mabeam.{k}": _value(v) for k, v in attributes.items() if v is not None}
+            if at is not None:
+                values["mabeam.at"] = float(at)
+            self._span.add_event(f"mabeam.{name}", values)
 
     # ------------------------------------------------------------ the observer hook
     def on_run_start(self, run: RunInfo) -> None:
@@ -238,6 +247,8 @@ class TelemetryObserver(Observer):
         self._duration.record(duration, self._base)
         if self._span is not None:
             self._span.set_attribute("mabeam.status", status)
+            for event, count in sorted(self.counts.items()):
+                self._span.set_attribute(f"mabeam.count.{event}", count)
             if status == "violated":
                 self._span.set_status(trace.StatusCode.ERROR, "a safety property was violated")
             self._span.end()

@@ -278,7 +278,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     if args.check:
         with task_progress(len(rows), quiet=args.quiet or args.json, label="mutants ") as advance:
             for row in rows:
-                row.update(_catch(chosen[row["protocol"]], row["name"]))
+                row.update(catch_mutant(chosen[row["protocol"]], row["name"]))
                 advance(f"{row['protocol']} {row['name']}")
     if args.json:
         print_json({"mutants": rows, "ok": all(r.get("caught", True) for r in rows)})
@@ -292,7 +292,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     return HOLDS if all(r.get("caught", True) for r in rows) else VIOLATED
 
 
-def _catch(entry: ProtocolEntry, name: str) -> dict[str, Any]:
+def catch_mutant(entry: ProtocolEntry, name: str) -> dict[str, Any]:
     """Check one mutant at its declared size: caught when a property it claims to break is violated."""
     m = entry.mutant(name)
     result = check(build_model(entry, mutant=name), entry.properties)
