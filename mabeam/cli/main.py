@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from .. import __version__
@@ -117,6 +118,11 @@ def _positive(text: str) -> int:
     return value
 
 
+def _wrap(text: str) -> str:
+    """A verb's description as a paragraph (the formatter keeps descriptions as written)."""
+    return textwrap.fill(text, 96)
+
+
 def _common(p: argparse.ArgumentParser, *, progress: bool = False, json_help: str = "print one JSON object") -> None:
     p.add_argument("--json", action="store_true", help=f"{json_help} (default: text)")
     if progress:
@@ -134,8 +140,8 @@ def _trace_pictures(p: argparse.ArgumentParser) -> None:
 def _add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="model-check a protocol exhaustively (or by random walks)",
                        formatter_class=Formatter, epilog=EXIT_CODES_HELP,
-                       description="Explore every reachable state of a protocol instance (every interleaving of "
-                                   "deliveries, timers, choices and faults in budget) and judge each property.")
+                       description=_wrap("Explore every reachable state of a protocol instance (every interleaving of "
+                                         "deliveries, timers, choices and faults in budget) and judge each property."))
     p.add_argument("protocol", help=PROTOCOL_HELP)
     p.add_argument("--agents", type=_positive, help="group size (default: the protocol's, see `mabeam protocols`)")
     p.add_argument("--faulty", type=_nonneg,
@@ -195,8 +201,8 @@ def _add_listing(sub: argparse._SubParsersAction) -> None:
 def _add_traces(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="replay a counterexample written by check --trace-out",
                        formatter_class=Formatter, epilog=EXIT_CODES_HELP,
-                       description="Re-execute each recorded trace against the current code (deterministic across "
-                                   "processes) and say whether the violation is reproduced.")
+                       description=_wrap("Re-execute each recorded trace against the current code (deterministic "
+                                         "across processes) and say whether the violation is reproduced."))
     p.add_argument("file", help="a JSON file written by `mabeam check --trace-out`")
     p.add_argument("--property", metavar="ID", help="replay only this property's trace (default: every trace)")
     _trace_pictures(p)
@@ -205,8 +211,9 @@ def _add_traces(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("explore", help="walk a protocol's state space in the browser (serves on loopback)",
                        formatter_class=Formatter, epilog=EXIT_CODES_HELP,
-                       description="Serve a page on the loopback interface that starts at the initial state and "
-                                   "shows every enabled action as a successor to choose, with the node states.")
+                       description=_wrap("Serve a page on the loopback interface that starts at the initial state "
+                                         "and shows every enabled action as a successor to choose, with the node "
+                                         "states."))
     p.add_argument("protocol", help=PROTOCOL_HELP)
     p.add_argument("--agents", type=_positive, help="group size (default: the protocol's)")
     p.add_argument("--faulty", type=_nonneg, help="crashes or Byzantine agents (default: the protocol's)")
@@ -234,8 +241,9 @@ def _add_runs(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="run the examples, checks, proofs and benchmarks; write the readiness report",
                        formatter_class=Formatter, epilog=EXIT_CODES_HELP,
-                       description="Measure the scenario document's success criteria (see docs/cli.md) and write a "
-                                   "report as Markdown, HTML and JSON with plots. --quick fits in a few minutes.")
+                       description=_wrap("Measure the seed scenario document's success criteria (listed in "
+                                         "mabeam.cli.validation.criteria) and write a report as Markdown, HTML and "
+                                         "JSON with plots. --quick fits in a few minutes."))
     p.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs, a few minutes (default: full)")
     p.add_argument("--out", metavar="DIR", default="validation-report", help="directory to write the report into")
     p.add_argument("--examples", metavar="DIR", default="examples",
