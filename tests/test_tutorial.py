@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,29 @@ def test_bad_references_are_usage_errors(capsys: pytest.CaptureFixture[str], tmp
         code, _, err = run(capsys, "check", reference)
         assert code == 2 and message in err and "Traceback" not in err, (reference, err)
     assert os.getcwd() == str(ROOT)
+
+
+def _tutorial_commands() -> list[str]:
+    """The ``$ mabeam ...`` lines of docs/tutorial.md up to its packaging section (which assumes a
+    package of yours is installed), continuation lines joined; the explorer is served forever (tested
+    in tests/test_render.py and tests/test_browser.py)."""
+    text = (ROOT / "docs" / "tutorial.md").read_text().split("## 10.")[0].replace("\\\n", " ")
+    lines = [re.split(r"\s+#\s", line[2:])[0].strip() for line in text.splitlines() if line.startswith("$ mabeam ")]
+    return [line for line in lines if not line.startswith("mabeam explore")]
+
+
+def test_every_tutorial_command_runs_as_written(tmp_path: Path) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    commands = _tutorial_commands()
+    assert len(commands) >= 10
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for command in commands:
+        argv = shlex.split(command)
+        done = subprocess.run([sys.executable, "-m", "mabeam.cli", *argv[1:]], capture_output=True, text=True,
+                              timeout=600, cwd=ROOT if "cex" not in command else tmp_path, env=env)
+        expected = 1 if ("--faulty" in argv or "--mutant" in argv) else 0
+        assert done.returncode == expected, f"{command}: exit {done.returncode}\n{done.stdout[-1500:]}{done.stderr}"
+    assert {p.name for p in tmp_path.iterdir()} == {"cex.json", "cex.html", "cex.mmd"}

@@ -29,7 +29,7 @@ __all__ = ["BAD_ARGUMENTS", "EXIT_CODES", "HOLDS", "INCOMPLETE", "VIOLATED", "bu
 EXIT_CODES_HELP = """exit codes:
   0  holds: every property holds / every proof proved / the run decided / every criterion passed
   1  violated: a property fails (counterexample printed), a proof fails, a run did not decide,
-     a mutant was missed, a criterion failed
+     a mutant was missed, a validation criterion failed or could not be measured
   2  bad arguments or configuration, an unknown protocol, a file that cannot be read
   3  incomplete: a bound (depth, states, memory, Ctrl-C) stopped the search before any violation
      was found, so nothing is proven"""

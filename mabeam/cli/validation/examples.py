@@ -63,7 +63,8 @@ def run_example(ctx: Context, name: str, arguments: list[str], timeout: float) -
             data = json.loads(report.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             data = None
-    return {"example": name, "command": f"python examples/{name}.py {' '.join(arguments)}".strip(),
+    shown = " ".join(a if a != str(report) else f"--json {report.relative_to(ctx.out)}"[7:] for a in argv)
+    return {"example": name, "command": f"python examples/{name}.py {shown}".strip(),
             "exit_code": code, "ok": code == 0, "seconds": round(seconds, 2),
             "tail": "\n".join(str(output).strip().splitlines()[-6:]), "report": data}
 

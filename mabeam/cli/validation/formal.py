@@ -143,7 +143,9 @@ def quality(ctx: Context, advance: Any) -> dict[str, Any]:
             found[tool] = {"ok": None, "summary": f"{tool} is not installed"}
             continue
         lines = (done.stdout + done.stderr).strip().splitlines()
-        found[tool] = {"ok": done.returncode == 0, "summary": lines[-1] if lines else ""}
+        summary = next((line for line in reversed(lines) if line.startswith(("Found", "Success", "All checks"))),
+                       lines[-1] if lines else "")
+        found[tool] = {"ok": done.returncode == 0, "summary": summary}
     advance("code quality")
     return found
 
