@@ -22,10 +22,9 @@ A protocol is a registered name (`mabeam protocols`), or `pkg.module:ENTRY`, or
 `check` explores and what its verdicts mean.
 
 Exit codes, for every verb: 0 holds / proved / decided / passed; 1 violated (a counterexample is
-printed), a proof failed, a run did not decide, a mutant was missed, a validation criterion failed or
-could not be measured; 2 bad
-arguments or configuration, an unknown protocol, a file that cannot be read; 3 incomplete (a bound
-stopped the search before any violation was found: nothing is proven).
+printed), a proof failed, a run did not decide, a mutant was missed, a validation criterion failed
+or could not be measured; 2 bad arguments or configuration, an unknown protocol, a file that cannot
+be read; 3 incomplete (a bound stopped the search before any violation was found: nothing is proven).
 
 This page is generated from the parser (`python -m mabeam.cli.reference > docs/cli.md`).
 """
