@@ -37,6 +37,13 @@ def plan(ctx: Context) -> list[tuple[str, list[str], float]]:
     ]
 
 
+def planned(ctx: Context) -> list[tuple[str, list[str], float]]:
+    """The plan's examples that exist in the examples directory (none without one)."""
+    if ctx.examples is None or not ctx.examples.is_dir():
+        return []
+    return [item for item in plan(ctx) if (ctx.examples / f"{item[0]}.py").is_file()]
+
+
 def run_example(ctx: Context, name: str, arguments: list[str], timeout: float) -> dict[str, Any]:
     """One example: exit code, wall seconds, the tail of its output, and its JSON report if it wrote one."""
     assert ctx.examples is not None
@@ -71,12 +78,8 @@ def run_example(ctx: Context, name: str, arguments: list[str], timeout: float) -
 
 def run_examples(ctx: Context, advance: Any) -> dict[str, dict[str, Any]]:
     """Every example of the plan, or nothing when there is no examples directory (an installed package)."""
-    if ctx.examples is None or not ctx.examples.is_dir():
-        return {}
     found: dict[str, dict[str, Any]] = {}
-    for name, arguments, timeout in plan(ctx):
-        if not (ctx.examples / f"{name}.py").is_file():
-            continue
+    for name, arguments, timeout in planned(ctx):
         found[name] = run_example(ctx, name, arguments, timeout)
         advance(f"example {name}")
     return found

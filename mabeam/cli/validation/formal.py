@@ -18,7 +18,8 @@ from .context import Context
 TUTORIAL = ("tutorial/two_phase_commit.py:ENTRY", "tutorial/leader_election.py:ENTRY")
 
 
-def _references(ctx: Context) -> list[str]:
+def references(ctx: Context) -> list[str]:
+    """Every registered protocol, and the tutorial's when the examples directory is there."""
     names = list(entries())
     if ctx.examples is not None:
         names += [str(ctx.examples / t) for t in TUTORIAL if (ctx.examples / t.split(":")[0]).is_file()]
@@ -29,7 +30,7 @@ def checks(ctx: Context, advance: Any) -> dict[str, Any]:
     """The standard exhaustive check of every registered protocol (and the tutorial's), with the
     checker's states-over-time series."""
     rows = []
-    for reference in _references(ctx):
+    for reference in references(ctx):
         entry = get(reference)
         progress = CheckProgress(quiet=True)
         result = check(build_model(entry), entry.properties, progress=progress)
@@ -47,7 +48,7 @@ def proofs(ctx: Context, advance: Any) -> dict[str, Any]:
     from ..listing import has_proofs
 
     rows = []
-    for reference in _references(ctx):
+    for reference in references(ctx):
         entry = get(reference)
         if has_proofs(entry):
             results = run_proofs(reference)
@@ -61,7 +62,7 @@ def mutants(ctx: Context, advance: Any) -> dict[str, Any]:
     from ..checking import catch_mutant
 
     rows = []
-    for reference in _references(ctx):
+    for reference in references(ctx):
         entry = get(reference)
         for m in entry.mutants:
             rows.append({"protocol": entry.name, "mutant": m.name, **catch_mutant(entry, m.name)})

@@ -17,28 +17,38 @@ from ...core.errors import ConfigurationError
 from ..output import print_json, task_progress
 from . import formal, live, plots, report
 from .context import Context
-from .examples import examples_dir, plan, run_examples
+from .examples import examples_dir, planned, run_examples
 from .judge import judge_all, readiness
 
 Task = Callable[[Context, Callable[[str], None]], Any]
+Steps = Callable[[Context], int]
 
-#: (figure name, task, how many progress steps it takes), cheapest and most telling first
-TASKS: tuple[tuple[str, Task, int], ...] = (
-    ("checks", formal.checks, 9),
-    ("proofs", formal.proofs, 1),
-    ("telemetry", formal.telemetry, 1),
-    ("errors", formal.errors, 1),
-    ("recovery", live.recovery, 1),
-    ("fairness", live.weighted_fairness, 1),
-    ("consistency", live.consistency, 1),
-    ("convergence", live.convergence, 1),
-    ("runtime_targets", live.runtime_targets, 4),
-    ("memory", live.memory, 1),
-    ("scale", live.scale, 2),
-    ("latency", live.latency_curves, 4),
-    ("mutants", formal.mutants, 9),
-    ("docs", formal.docs, 1),
-    ("quality", formal.quality, 1),
+
+def _one(ctx: Context) -> int:
+    return 1
+
+
+def _per_protocol(ctx: Context) -> int:
+    return len(formal.references(ctx))
+
+
+#: (figure name, task, how many progress steps it reports), cheapest and most telling first
+TASKS: tuple[tuple[str, Task, Steps], ...] = (
+    ("checks", formal.checks, _per_protocol),
+    ("proofs", formal.proofs, _one),
+    ("telemetry", formal.telemetry, _one),
+    ("errors", formal.errors, _one),
+    ("recovery", live.recovery, _one),
+    ("fairness", live.weighted_fairness, _one),
+    ("consistency", live.consistency, _one),
+    ("convergence", live.convergence, _one),
+    ("runtime_targets", live.runtime_targets, lambda ctx: 4),
+    ("memory", live.memory, _one),
+    ("scale", live.scale, lambda ctx: ctx.pick(1, 2)),
+    ("latency", live.latency_curves, lambda ctx: len(live.LATENCY_PROTOCOLS)),
+    ("mutants", formal.mutants, _per_protocol),
+    ("docs", formal.docs, _one),
+    ("quality", formal.quality, _one),
 )
 
 
@@ -50,7 +60,7 @@ def validate(args: argparse.Namespace) -> int:
     ctx = Context(quick=args.quick, out=out, examples=examples_dir(args.examples), stress_minutes=stress,
                   quiet=args.quiet or args.json)
     out.mkdir(parents=True, exist_ok=True)
-    steps = sum(n for _, _, n in TASKS) + (len(plan(ctx)) if ctx.examples else 0)
+    steps = sum(count(ctx) for _, _, count in TASKS) + len(planned(ctx))
     with task_progress(steps, quiet=ctx.quiet, label="validate: ") as advance:
         for name, task, _ in TASKS:
             if ctx.left() <= 0:
