@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -282,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MabeamError as exc:
         print(f"mabeam: error: {exc}", file=sys.stderr)
         return BAD_ARGUMENTS
+    except BrokenPipeError:  # the reader went away (`mabeam check ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return VIOLATED
     except (OSError, json.JSONDecodeError) as exc:
         print(f"mabeam: error: {exc}", file=sys.stderr)
         return BAD_ARGUMENTS
