@@ -55,8 +55,10 @@ from .core import (
     Step,
     always,
     always_step,
+    choose,
     eventually,
     sometimes,
+    withdraw,
 )
 from .core.adversary import Adversary
 from .core.catalog import Mutant, ProtocolEntry, mutant
@@ -75,7 +77,8 @@ __all__ = [
     "Partition", "PipelineReport", "Property", "PropertyViolation", "Protocol", "ProtocolEntry", "RefinementLevel",
     "Reject", "RunInfo", "RunResult", "Send", "SessionResult", "SetTimer", "Simulator", "Snapshot", "Step",
     "Strategy", "TcpTransport", "UNFAIR", "WeightedLevel", "__version__", "always", "always_step", "check",
-    "check_protocol", "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination",
+    "check_protocol", "choose", "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination",
     "run_adaptive_coordination_async", "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes",
     "start_byzantine_consensus", "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "withdraw",
 ]

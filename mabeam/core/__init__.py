@@ -1,5 +1,6 @@
 """The protocol core: identities, messages, effects, the node interface, properties."""
 
+from .choice import Choice, choose, withdraw
 from .effects import Broadcast, CancelTimer, Decide, Defer, Effect, Evidence, Reject, Send, SetTimer
 from .errors import (
     ConfigurationError,
@@ -16,6 +17,7 @@ from .errors import (
     UndeclaredTransitionError,
     UnknownAgentError,
     UnknownProtocolError,
+    UnknownRoleError,
 )
 from .identity import AgentId, Membership
 from .messages import Message, MessageCodec, canonical_bytes
@@ -25,11 +27,11 @@ from .protocol import UNFAIR, Envelope, Protocol, Step
 from .rng import SeededRandom
 
 __all__ = [
-    "AgentId", "Broadcast", "CancelTimer", "ConfigurationError", "CredentialError", "Decide", "Decision", "Defer",
-    "DerivedKeyError", "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
+    "AgentId", "Broadcast", "CancelTimer", "Choice", "ConfigurationError", "CredentialError", "Decide", "Decision",
+    "Defer", "DerivedKeyError", "DuplicateAgentError", "Effect", "EmptyAgentPoolError", "Envelope", "Evidence",
     "InsufficientReplicasError", "InvalidWeightError", "Kind", "MabeamError", "MalformedMessageError", "Membership",
     "Message", "MessageCodec", "MessageTooLargeError", "PhaseGraph", "PhaseTransition", "Property", "Protocol",
     "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer", "Snapshot", "Step", "UNFAIR",
-    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "always", "always_step",
-    "canonical_bytes", "eventually", "sometimes",
+    "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "UnknownRoleError", "always",
+    "always_step", "canonical_bytes", "choose", "eventually", "sometimes", "withdraw",
 ]

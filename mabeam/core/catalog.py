@@ -160,6 +160,11 @@ class ProtocolEntry:
     check_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: which agents are Byzantine when ``faulty`` are asked for (byzantine fault model)
     faulty_agents: Callable[[Protocol, int], frozenset[AgentId]] = _last_agents
+    #: the importable module whose ``run()`` returns the Z3 proof results, for a protocol outside
+    #: mabeam (default: the companion ``mabeam.models.<name>``)
+    proof_module: str | None = None
+    #: where the human contract lives, for a protocol outside mabeam (default: the companion ``spec/<name>.md``)
+    spec_path: str | None = None
     #: the sizes and bounds ``--sweep`` checks (default: the standard check alone)
     sweep: tuple[SweepPoint, ...] = ()
 
@@ -172,11 +177,11 @@ class ProtocolEntry:
 
     @property
     def spec(self) -> str:
-        return self.companions.spec
+        return self.spec_path or self.companions.spec
 
     @property
     def proofs(self) -> str:
-        return self.companions.proofs
+        return self.proof_module or self.companions.proofs
 
     def mutant(self, name: str) -> Mutant:
         from .errors import UnknownProtocolError

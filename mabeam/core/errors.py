@@ -55,6 +55,13 @@ class MessageTooLargeError(ConfigurationError):
     """A message this instance will send cannot fit the configured frame size (found at set-up)."""
 
 
+class UnknownRoleError(MabeamError, KeyError):
+    """A role that the group does not declare was asked for."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown role"
+
+
 class MalformedMessageError(MabeamError, ValueError):
     """Bytes or a frame could not be decoded into a valid protocol message."""
 

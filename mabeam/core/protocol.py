@@ -17,7 +17,8 @@ from typing import Any, ClassVar, NamedTuple
 from .adversary import SILENT, Adversary
 from .agreement import exactly_equal
 from .auth import Authenticator
-from .effects import Effect, Reject
+from .choice import parse_choice
+from .effects import CancelTimer, Effect, Reject, Send
 from .identity import AgentId, Membership
 from .interpret import SentMessages, interpret
 from .messages import Envelope, Message, MessageCodec
@@ -82,8 +83,18 @@ class Protocol(ABC):
         return self.on_message(agent, state, message)
 
     def fire(self, agent: AgentId, state: Any, timer: str) -> Step:
-        """Handle the expiry of a timer the agent armed earlier."""
-        return self.on_timer(agent, state, timer)
+        """Handle the expiry of a timer the agent armed earlier.
+
+        A timer that stands for an option of a choice (offered with
+        :func:`mabeam.core.choice.choose`) goes to :meth:`on_choice` instead,
+        after the options not taken are withdrawn.
+        """
+        choice = parse_choice(timer)
+        if choice is None:
+            return self.on_timer(agent, state, timer)
+        step = self.on_choice(agent, state, choice.label, choice.option)
+        withdrawn = tuple(CancelTimer(other.timer) for other in choice.siblings())
+        return Step(step.state, withdrawn + tuple(step.effects))
 
     # ------------------------------------------------------------- crash-recover
     def durable(self, agent: AgentId, state: Any) -> Any:
@@ -119,6 +130,10 @@ class Protocol(ABC):
     def on_timer(self, agent: AgentId, state: Any, timer: str) -> Step:
         return Step(state)
 
+    def on_choice(self, agent: AgentId, state: Any, label: str, option: str) -> Step:
+        """The node took ``option`` of the choice ``label`` it offered (see :mod:`mabeam.core.choice`)."""
+        return Step(state)
+
     def screen(self, agent: AgentId, message: Message) -> str | None:
         """Why ``message`` must be refused before the protocol looks at it, or ``None``."""
         if not isinstance(message, self.message_types):
@@ -139,6 +154,16 @@ class Protocol(ABC):
     @property
     def n(self) -> int:
         return len(self.membership)
+
+    def members(self, role: str) -> tuple[AgentId, ...]:
+        """The agents holding ``role`` in this instance's membership, in membership order."""
+        return self.membership.role(role)
+
+    def send_to_role(self, role: str, message: Message, *, include_self: bool = False) -> tuple[Send, ...]:
+        """One :class:`~mabeam.core.effects.Send` of ``message`` to every member of ``role``
+        (the sender left out unless ``include_self``)."""
+        return tuple(Send(to, message) for to in self.membership.role(role)
+                     if include_self or to != message.sender)
 
     @property
     def codec(self) -> MessageCodec:
