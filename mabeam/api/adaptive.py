@@ -28,7 +28,7 @@ from ..live.strategy import Strategy
 from ..protocols.adaptive import AdaptiveCoordination, AdaptiveState, StageSpec, Vote
 from ..protocols.adaptive.state import DECIDED, NO_DECISION
 
-Driver = Literal["simulator", "runtime"]
+Driver = Literal["simulator", "runtime", "ray"]
 DEFAULT_CHAIN = ("byzantine", "weighted", "majority")
 
 
@@ -198,8 +198,8 @@ def run_adaptive_coordination(
     no-decision, so the result never waits beyond ``deadline`` (plus the final deliveries).
     ``observers`` watch the run (e.g. :class:`~mabeam.api.telemetry.TelemetryObserver`).
     """
-    if driver not in ("simulator", "runtime"):
-        raise ConfigurationError(f"driver must be 'simulator' or 'runtime', got {driver!r}")
+    if driver not in ("simulator", "runtime", "ray"):
+        raise ConfigurationError(f"driver must be 'simulator', 'runtime' or 'ray', got {driver!r}")
     protocol, network, seed, deadline, options = _setup(
         proposal_inputs, chain=chain, deadline=deadline, shares=shares, weights=weights,
         byzantine_faults=byzantine_faults, crash_bound=crash_bound,
@@ -216,7 +216,7 @@ def run_adaptive_coordination(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_run_live(protocol, network, seed, deadline, options))
+        return asyncio.run(_run_live(protocol, network, seed, deadline, options, ray=driver == "ray"))
     raise ConfigurationError("inside a running event loop, await run_adaptive_coordination_async(...) instead")
 
 
@@ -229,13 +229,15 @@ async def run_adaptive_coordination_async(proposal_inputs: Mapping[AgentId, str]
 
 
 async def _run_live(protocol: AdaptiveCoordination, network: NetworkModel | None, seed: int | str,
-                    deadline: float, options: dict[str, Any]) -> AdaptiveResult:
+                    deadline: float, options: dict[str, Any], *, ray: bool = False) -> AdaptiveResult:
     from ..runtime.runtime import AsyncRuntime
 
     timings = StageTimings()
     watchers = [timings, *options.pop("observers")]
-    runtime = AsyncRuntime(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, observers=watchers,
-                           **options)
+    driver = AsyncRuntime
+    if ray:
+        from ..runtime.ray_driver import RayRuntime as driver
+    runtime = driver(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, observers=watchers, **options)
     return _result(protocol, await runtime.run(), timings)
 
 

@@ -1,8 +1,9 @@
 """The public way to run a coordination protocol: pick a driver, a network, a seed; get a result.
 
 ``run_protocol`` runs any :class:`~mabeam.core.protocol.Protocol` in the seeded
-simulator (virtual time, reproducible) or in the live asyncio runtime (real
-tasks and timers). Both return the same :data:`SessionResult`, with the
+simulator (virtual time, reproducible), in the live asyncio runtime (real
+tasks and timers) or with each agent as a Ray actor (``driver="ray"``, the
+runtime with the agents' steps on Ray). All return the same :data:`SessionResult`, with the
 protocol's safety properties monitored throughout the run.
 :func:`start_byzantine_consensus` runs PBFT on one proposal, optionally with
 Byzantine agents playing the attacks of :mod:`mabeam.attacks`.
@@ -24,7 +25,7 @@ from ..live.strategy import Strategy
 #: what a session reports (the simulator's and the runtime's shared result type)
 SessionResult = RunResult
 
-Driver = Literal["simulator", "runtime"]
+Driver = Literal["simulator", "runtime", "ray"]
 DEFAULT_RUNTIME_TIMEOUT = 10.0
 
 
@@ -36,11 +37,13 @@ def _options(driver: str, timeout: float | None, options: dict[str, Any]) -> dic
         options = {**options, "observers": (*(options.get("observers") or ()), *extra)}
     if driver == "simulator":
         return {"until": timeout, **options}
-    if driver == "runtime":
+    if driver in ("runtime", "ray"):
+        if driver == "runtime" and ("ray_address" in options or "actor_options" in options):
+            raise ConfigurationError("ray_address and actor_options apply to driver='ray' only")
         if "record_log" in options or "check_every" in options or "max_events" in options:
             raise ConfigurationError("record_log, check_every and max_events apply to the simulator only")
         return {"timeout": DEFAULT_RUNTIME_TIMEOUT if timeout is None else timeout, **options}
-    raise ConfigurationError(f"driver must be 'simulator' or 'runtime', got {driver!r}")
+    raise ConfigurationError(f"driver must be 'simulator', 'runtime' or 'ray', got {driver!r}")
 
 
 def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: NetworkModel | None = None,
@@ -51,7 +54,9 @@ def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: N
     and wall-clock seconds in the runtime (default 10 s); a run that hits it
     reports ``status="no-decision"`` unless every correct agent had decided.
     Other options (``crashes``, ``byzantine``, ``properties``, ``monitor``,
-    ``raise_on_violation``, ``stop_when_decided``...) go to the driver.
+    ``raise_on_violation``, ``stop_when_decided``...) go to the driver; ``driver="ray"``
+    also takes ``ray_address`` and ``actor_options`` (:class:`~mabeam.runtime.ray_driver.RayRuntime`)
+    and needs the ``[ray]`` extra (:class:`~mabeam.runtime.ray_driver.RayUnavailableError` without it).
     Inside a running event loop, use :func:`run_protocol_async` for the runtime.
     """
     settings = _options(driver, timeout, options)
@@ -61,11 +66,17 @@ def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: N
         return Simulator(protocol, network, seed=seed, **settings).run()
     from ..runtime.runtime import AsyncRuntime
 
+    if driver == "ray":
+        from ..runtime.ray_driver import RayRuntime
+
+        runtime: AsyncRuntime = RayRuntime(protocol, network, seed=seed, **settings)
+    else:
+        runtime = AsyncRuntime(protocol, network, seed=seed, **settings)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(AsyncRuntime(protocol, network, seed=seed, **settings).run())
-    raise ConfigurationError("run_protocol(driver='runtime') was called inside a running event loop; "
+        return asyncio.run(runtime.run())
+    raise ConfigurationError(f"run_protocol(driver={driver!r}) was called inside a running event loop; "
                              "await run_protocol_async(...) instead")
 
 

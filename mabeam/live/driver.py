@@ -23,6 +23,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from typing import Protocol as Protocol_
 
 from ..core.effects import Defer, Effect, Evidence
 from ..core.errors import ConfigurationError
@@ -41,6 +42,15 @@ from .result import MessageStats, RunLedger, RunResult
 from .strategy import Strategy, strategy_step
 
 Summarize = Callable[[Mapping[AgentId, Any]], dict[str, Any]]
+
+
+class StepSource(Protocol_):
+    """What computes an honest agent's steps: a :class:`Protocol`, or a stand-in running them elsewhere."""
+
+    def start(self, agent: AgentId) -> Step: ...
+    def receive(self, agent: AgentId, state: Any, message: Message) -> Step: ...
+    def fire(self, agent: AgentId, state: Any, timer: str) -> Step: ...
+    def recover(self, agent: AgentId, durable: Any) -> Step: ...
 
 
 def positive_int(name: str, value: object) -> None:
@@ -104,6 +114,8 @@ class LiveDriver(ABC):
                                    raise_on_violation=raise_on_violation, check_every=check_every)
         self.observers = observers_tuple(observers)
         self.durable = durable
+        #: where honest steps are computed: the protocol itself, or a driver's stand-in for nodes run elsewhere
+        self._steps: StepSource = protocol
         self._ran = False
 
     def _hosted(self, agent: AgentId, what: str) -> AgentId:
@@ -180,7 +192,7 @@ class LiveDriver(ABC):
         before = self._states[agent] if strategy is None else None
         self._events += 1
         if strategy is None:
-            protocol = self.protocol
+            protocol = self._steps
             if kind == DELIVER:
                 step = protocol.receive(agent, before, payload)
             elif kind == TIMER:
@@ -205,13 +217,13 @@ class LiveDriver(ABC):
         """``start``, or ``recover`` from the durable state stable storage holds for ``agent``."""
         saved = None if self.durable is None else self.durable.load(agent)
         if saved is None:
-            return self.protocol.start(agent)
+            return self._steps.start(agent)
         self._saved[agent] = saved
         if self._watchers:
             at = self._clock()
             for observer in self._watchers:
                 observer.on_fault(agent, "recovered", at)
-        return self.protocol.recover(agent, saved)
+        return self._steps.recover(agent, saved)
 
     def _persist(self, agent: AgentId, state: Any) -> None:
         """Save ``agent``'s durable state if it changed (before the step's effects are interpreted)."""
@@ -362,7 +374,7 @@ class LiveDriver(ABC):
             self._events += 1
             self._on_redeliver(agent, message)
             if strategy is None:
-                step = self.protocol.receive(agent, state, message)
+                step = self._steps.receive(agent, state, message)
                 self._states[agent] = step.state  # a monitor check inside the effects sees it
                 if self.durable is not None:
                     self._persist(agent, step.state)
