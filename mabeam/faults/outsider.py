@@ -1,0 +1,100 @@
+"""The spoofing outsider: a process that knows the session and the member names, but holds no member's keys.
+
+Why these two attempts: they are what an attacker on the same host can do
+without a member's certificate. For each target node it connects (1) in
+plain TCP and (2) over TLS with a certificate for a member's name from a CA
+of its own, each time sending a hello that claims to be a member and frames
+carrying that member's first messages, signed with keys derived from a public
+string (wrong signatures). The nodes must refuse both during the TLS
+handshake and count it; the outsider records whether any connection got
+through (none may).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.effects import Evidence
+from ..core.identity import AgentId
+from ..core.interpret import interpret
+from ..core.messages import Message
+from ..core.protocol import Protocol
+from ..runtime.framing import encode_carry, encode_hello
+from ..runtime.keygen import generate_cluster
+
+
+class _Outbox:
+    """An effect sink that keeps only the messages a step sends (the one interpreter dispatches)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def send(self, to: AgentId, message: Message) -> None:
+        self.messages.append(message)
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        self.messages.append(message)
+
+    def set_timer(self, name: str, delay: float) -> None: ...
+
+    def cancel_timer(self, name: str) -> None: ...
+
+    def decide(self, value: Any, instance: Any) -> None: ...
+
+    def evidence(self, evidence: Evidence) -> None: ...
+
+    def reject(self, reason: str, message: Message | None) -> None: ...
+
+    def defer(self, message: Message) -> None: ...
+
+
+def forged_frames(forger: Protocol, as_agent: AgentId, to: AgentId) -> bytes:
+    """``as_agent``'s first messages as ``forger`` (built with publicly derived keys) signs them, framed to ``to``."""
+    outbox = _Outbox()
+    interpret(forger.start(as_agent).effects, outbox)
+    return b"".join(encode_carry(to, 0, m, forger.codec) for m in outbox.messages)
+
+
+@dataclass
+class OutsiderReport:
+    attempts: int = 0
+    #: connections on which the node accepted the outsider's handshake (must stay 0)
+    got_through: int = 0
+    targets: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "got_through": self.got_through, "targets": self.targets}
+
+
+async def _attempt(port: int, context: ssl.SSLContext | None, data: bytes, report: OutsiderReport) -> None:
+    report.attempts += 1
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, ssl=context), 3.0)
+    except (ssl.SSLError, ConnectionError, OSError, TimeoutError):
+        return  # refused during the handshake (TLS), or the node is not listening
+    try:
+        writer.write(data)
+        await writer.drain()
+        with contextlib.suppress(TimeoutError):
+            answer = await asyncio.wait_for(reader.read(1), 1.0)
+            if context is not None and answer:
+                report.got_through += 1  # the node answered on an authenticated channel
+    except (ssl.SSLError, ConnectionError, OSError):
+        pass
+    finally:
+        writer.transport.abort()
+
+
+async def spoof(forger: Protocol, session: str, targets: dict[int, tuple[int, AgentId, AgentId]],
+                report: OutsiderReport) -> None:
+    """For each target node (index -> (real port, a member to impersonate, a member it hosts)): both attempts."""
+    stranger = generate_cluster(forger.agents)  # the members' names under a CA nobody trusts
+    for node, (port, as_agent, to) in sorted(targets.items()):
+        data = encode_hello(session, (as_agent,)) + forged_frames(forger, as_agent, to)
+        await _attempt(port, None, data, report)
+        await _attempt(port, stranger.tls_credentials((as_agent,)).client_context(as_agent), data, report)
+        report.targets.append(node)
