@@ -120,6 +120,8 @@ def test_every_protocol_survives_kills_restarts_partitions_and_a_spoofer(protoco
     assert protocol != "pbft" or restarted  # PBFT keeps durable state: its replica is restarted
     assert report.outsider.attempts >= 2 and report.spoofing_refused
     assert report.replay.rejected.get("handshake-failed", 0) >= report.outsider.attempts
+    assert report.outsider.impersonated_frames > 0  # with a member's real certificate, as another member
+    assert report.replay.rejected.get("spoofed-sender", 0) >= report.outsider.impersonated_frames
 
 
 @pytest.mark.slow
@@ -146,3 +148,12 @@ def test_a_pbft_mutant_on_one_node_is_caught_among_kills_and_restarts() -> None:
     assert broken.replay.violations() == ["PBFT-S8"], broken.to_json()
     assert broken.replay.verdicts["PBFT-S8"].at["agent"] == "a2"
     assert all(a in broken.replay.decisions for a in ("a0", "a1", "a3"))  # the others still decided
+
+
+def test_the_command_refuses_bad_plans_and_unknown_mutants_before_starting_anything(capsys) -> None:
+    from mabeam.cli.main import main
+
+    assert main(["faults", "pbft", "--plan", "[1]"]) == 2
+    assert main(["faults", "pbft", "--plan", '{"kills": [[9, 0.1, null]]}']) == 2
+    assert main(["faults", "pbft", "--mutant", "no-such-mutant"]) == 2
+    assert "no-such-mutant" in capsys.readouterr().err

@@ -24,6 +24,24 @@ def _nodes(text: str, count: int) -> list[int]:
     return nodes
 
 
+def _tuples(value: object) -> object:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _plan_changes(text: str | None) -> dict[str, object]:
+    """``--plan``: a JSON object of :class:`FaultPlan` fields replacing the default plan's."""
+    if not text:
+        return {}
+    try:
+        changes = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"--plan must be a JSON object: {exc}") from None
+    fields = {"delay", "partition", "kills", "spoof_at"}
+    if not isinstance(changes, dict) or not set(changes) <= fields:
+        raise ConfigurationError(f"--plan takes an object with some of {sorted(fields)}, got {text!r}")
+    return {k: _tuples(v) for k, v in changes.items()}
+
+
 def faults(args: argparse.Namespace) -> int:
     if args.protocol not in BUILDERS:
         raise ConfigurationError(f"mabeam faults runs {', '.join(BUILDERS)}; got {args.protocol!r}")
@@ -33,8 +51,7 @@ def faults(args: argparse.Namespace) -> int:
         machine_class(args.protocol, args.mutant)  # an unknown mutant is a usage error, before any process starts
     mutants = {i: args.mutant for i in _nodes(args.mutant_nodes, count)} if args.mutant else {}
     base = default_plan(args.protocol, count, machine_class(args.protocol, None).durable_type is not None)
-    plan = FaultPlan(duration=args.seconds, delay=base.delay, partition=base.partition, kills=base.kills,
-                     spoof_at=base.spoof_at)
+    plan = FaultPlan(**{**base.to_json(), "duration": args.seconds, **_plan_changes(args.plan)})
     report = run_faults(args.protocol, n, plan=plan, mutants=mutants, inputs=args.inputs, work=args.keep)
     if args.json:
         print(json.dumps(report.to_json()))
@@ -55,7 +72,7 @@ def render(report: FaultReport) -> str:
              f"exits per node and incarnation: {report.exits}"]
     for verdict in replay.verdicts.values():
         where = f"  after {verdict.at}" if verdict.at else ""
-        lines.append(f"  {verdict.id:<10} {verdict.status:<9} {verdict.name} ({verdict.checks} states){where}")
+        lines.append(f"  {verdict.id:<10} {verdict.status:<9} {verdict.name} (judged on {verdict.checks} cuts){where}")
     if replay.not_judged:
         lines.append(f"  not judged on logs (liveness, reachability, steps): {', '.join(replay.not_judged)}")
     lines += [f"error: {e}" for e in report.errors]

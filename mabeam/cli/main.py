@@ -302,6 +302,14 @@ def _add_runs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=_positive, default=365, help="how long the certificates are valid")
     p.set_defaults(func=cmd_keygen)
 
+    p = sub.add_parser("demo", help="model-check and then run protocols live, with a readable report",
+                       formatter_class=Formatter, epilog=EXIT_CODES_HELP)
+    p.add_argument("--quick", action="store_true", help="fewer mutants and smaller live runs (default: full demo)")
+    _common(p)
+    p.set_defaults(func=cmd_demo)
+
+
+def _add_faults(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("faults", help="kill, restart, partition and spoof nodes in OS processes; replay their logs",
                        formatter_class=Formatter, epilog=EXIT_CODES_HELP,
                        description=_wrap("One bounded fault-injection run on loopback: a process per node over TLS, "
@@ -317,16 +325,15 @@ def _add_runs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mutant-nodes", default="", help="node indices running --mutant, e.g. 0,2 (default: every node)")
     p.add_argument("--inputs", choices=("clear", "split"), default="clear",
                    help="the proposals: a clear winner, or an even split (default: clear)")
+    p.add_argument("--plan", metavar="JSON", default=None,
+                   help='faults replacing the default plan\'s, e.g. \'{"partition": [0, 4.5, [[0, 1, 3]]], '
+                        '"kills": [[3, 0.6, 1.6]]}\' (seconds after release; a kill is [node, at, restart at or '
+                        'null]; a partition [from, until, groups]; "delay": [from, until, seconds]; "spoof_at": '
+                        'seconds or null) (default: none)')
     p.add_argument("--keep", metavar="DIR", default=None,
                    help="keep the logs, keys and stores in DIR (default: a temporary directory, removed)")
     _common(p)
     p.set_defaults(func=cmd_faults)
-
-    p = sub.add_parser("demo", help="model-check and then run protocols live, with a readable report",
-                       formatter_class=Formatter, epilog=EXIT_CODES_HELP)
-    p.add_argument("--quick", action="store_true", help="fewer mutants and smaller live runs (default: full demo)")
-    _common(p)
-    p.set_defaults(func=cmd_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -340,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(sub)
     _add_traces(sub)
     _add_runs(sub)
+    _add_faults(sub)
     return parser
 
 

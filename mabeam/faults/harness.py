@@ -103,9 +103,10 @@ class FaultReport:
 
     @property
     def spoofing_refused(self) -> bool:
-        """No outsider connection got through, and the nodes counted at least one refusal per attempt."""
+        """No outsider connection got through, and the nodes counted a refusal per attempt and per spoofed frame."""
         refused = sum(n for reason, n in self.replay.rejected.items() if reason.startswith("handshake"))
-        return self.outsider.got_through == 0 and refused >= self.outsider.attempts
+        return (self.outsider.got_through == 0 and refused >= self.outsider.attempts
+                and self.replay.rejected.get("spoofed-sender", 0) >= self.outsider.impersonated_frames)
 
     def to_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "agents": self.agents, "nodes": self.nodes,
@@ -229,7 +230,7 @@ class _Run:
             forger = build(self.protocol, self.n, auth=_symbolic(principals), request=self._forged_request())
             targets = {i: (self.ports[i], self.groups[(i + 1) % len(self.groups)][0], self.groups[i][0])
                        for i in range(len(self.groups)) if i not in killed}
-            await spoof(forger, SESSION, targets, outsider)
+            await spoof(forger, SESSION, targets, outsider, self.keys)
 
         jobs = [kill(*k) for k in plan.kills]
         jobs += [delay()] if plan.delay else []
