@@ -118,6 +118,8 @@ def test_every_protocol_survives_kills_restarts_partitions_and_a_spoofer(protoco
         assert len(report.exits[node]) == 2 and report.exits[node][1] == 0
         assert any(a in report.replay.decisions for a in report.nodes[node])
     assert protocol != "pbft" or restarted  # PBFT keeps durable state: its replica is restarted
+    assert report.replay.signatures_valid == report.replay.signed  # every signed message verifies
+    assert report.replay.signed > 0 or protocol in ("majority", "weighted", "iterative", "iterative-categorical")
     assert report.outsider.attempts >= 2 and report.spoofing_refused
     assert report.replay.rejected.get("handshake-failed", 0) >= report.outsider.attempts
     assert report.outsider.impersonated_frames > 0  # with a member's real certificate, as another member

@@ -35,11 +35,11 @@ def _options(driver: str, timeout: float | None, options: dict[str, Any]) -> dic
     extra = active_observers()  # telemetry, when enabled (nothing otherwise: no cost)
     if extra:
         options = {**options, "observers": (*(options.get("observers") or ()), *extra)}
+    if driver != "ray" and ("ray_address" in options or "actor_options" in options):
+        raise ConfigurationError("ray_address and actor_options apply to driver='ray' only")
     if driver == "simulator":
         return {"until": timeout, **options}
     if driver in ("runtime", "ray"):
-        if driver == "runtime" and ("ray_address" in options or "actor_options" in options):
-            raise ConfigurationError("ray_address and actor_options apply to driver='ray' only")
         if "record_log" in options or "check_every" in options or "max_events" in options:
             raise ConfigurationError("record_log, check_every and max_events apply to the simulator only")
         return {"timeout": DEFAULT_RUNTIME_TIMEOUT if timeout is None else timeout, **options}

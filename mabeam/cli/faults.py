@@ -66,7 +66,8 @@ def render(report: FaultReport) -> str:
              f"({report.wall_seconds:.1f} s); mutants: {report.mutants or 'none'}",
              f"plan: {report.plan}",
              f"logs: {replay.records} records, {replay.states} states, {replay.sent} sends, "
-             f"{len(replay.decisions)} agents decided {sorted({v for vs in replay.decisions.values() for v in vs})}",
+             f"{len(replay.decisions)} agents decided {sorted({v for vs in replay.decisions.values() for v in vs})}; "
+             f"{replay.signatures_valid} of {replay.signed} signed messages verify",
              f"outsider: {report.outsider.attempts} attempts, {report.outsider.got_through} got through; "
              f"nodes refused {replay.rejected}",
              f"exits per node and incarnation: {report.exits}"]

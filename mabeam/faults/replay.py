@@ -13,7 +13,8 @@ one of them; the first violation is kept with the record that caused it.
 An agent is crashed from the harness's ``kill`` record until its next
 incarnation's ``start`` record (a restarted PBFT replica recovers from its store).
 Messages are decoded with the protocol's codec, so a log line that does not
-decode is an error, not a skipped line.
+decode is an error, not a skipped line; a signed message's signature is
+checked with the public keys alone (every one a node logged should verify).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Replay:
     rejected: dict[str, int]
     ends: int
     not_judged: list[str] = field(default_factory=list)
+    #: sent messages carrying a signature, and how many of those verify under the public keys alone
+    signed: int = 0
+    signatures_valid: int = 0
 
     def violations(self) -> list[str]:
         return sorted(pid for pid, v in self.verdicts.items() if v.status == "violated")
@@ -62,7 +66,8 @@ class Replay:
     def to_json(self) -> dict[str, Any]:
         return {"verdicts": {p: v.to_json() for p, v in self.verdicts.items()}, "records": self.records,
                 "states": self.states, "sent": self.sent, "decisions": self.decisions, "evidence": self.evidence,
-                "rejected": self.rejected, "node_results": self.ends, "not_judged": self.not_judged}
+                "rejected": self.rejected, "node_results": self.ends, "not_judged": self.not_judged,
+                "signed": self.signed, "signatures_valid": self.signatures_valid}
 
 
 def merged(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
@@ -87,7 +92,8 @@ def replay(protocol: Protocol, logs: Iterable[str | Path], harness_log: str | Pa
     decisions: set[Decision] = set()
     evidence: set[Any] = set()
     in_flight: set[Envelope] = set()
-    counts = {"records": 0, "states": 0, "sent": 0, "ends": 0}
+    counts = {"records": 0, "states": 0, "sent": 0, "ends": 0, "signed": 0, "valid": 0}
+    auth = protocol.authenticator()
     decided: dict[str, list[str]] = {}
     rejected: dict[str, int] = {}
     for record in merged(paths):
@@ -100,6 +106,10 @@ def replay(protocol: Protocol, logs: Iterable[str | Path], harness_log: str | Pa
             message = decode_message(protocol, record)
             in_flight.update(Envelope(to, message) for to in record["to"])
             counts["sent"] += 1
+            signature = getattr(message, "signature", None)
+            if auth is not None and isinstance(signature, bytes) and signature:
+                counts["signed"] += 1
+                counts["valid"] += int(auth.verify(message))
         elif kind == "decide":
             instance, value = unpack(record["py"])
             decisions.add(Decision(agent, instance, value))
@@ -122,7 +132,8 @@ def replay(protocol: Protocol, logs: Iterable[str | Path], harness_log: str | Pa
                         decisions=frozenset(decisions), evidence=frozenset(evidence),
                         in_flight=lambda: tuple(in_flight)))
     return Replay(verdicts, counts["records"], counts["states"], counts["sent"], decided, len(evidence),
-                  rejected, counts["ends"], [p.id for p in protocol.properties if p.kind != Kind.ALWAYS])
+                  rejected, counts["ends"], [p.id for p in protocol.properties if p.kind != Kind.ALWAYS],
+                  counts["signed"], counts["valid"])
 
 
 def _judge(protocol: Protocol, safety: list[Any], verdicts: Mapping[str, Verdict], record: dict[str, Any],
