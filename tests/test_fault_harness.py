@@ -74,6 +74,28 @@ def test_a_log_naming_a_message_the_codec_cannot_read_is_an_error(tmp_path: Path
         replay(build("majority", 4), [path])
 
 
+def test_the_replay_checks_every_logged_signature_with_the_public_keys(tmp_path: Path) -> None:
+    from mabeam.core.auth import SymbolicAuthenticator
+    from mabeam.protocols.pbft import PBFTReplica
+    from mabeam.protocols.pbft.config import make_config
+
+    def replica(seed: str) -> PBFTReplica:
+        auth = SymbolicAuthenticator(("a0", "a1", "a2", "a3", "c0"), seed=seed)
+        return PBFTReplica(make_config(4, auth=auth, requests=(("c0", "x"),)))
+
+    genuine, forger = replica("deployer"), replica("someone-else")
+    records = []
+    for protocol in (genuine, forger):  # the primary's pre-prepare, signed with each one's keys
+        message = protocol.start("a0").effects
+        records += [{"t": float(len(records)), "kind": "send", "agent": "a0", "inc": 0, "text": "pre-prepare",
+                     "to": ["a1"], "msg": protocol.codec.encode(e.message).hex()}
+                    for e in message if hasattr(e, "message")]
+    path = tmp_path / "n0.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = replay(genuine, [path])
+    assert (result.signed, result.signatures_valid) == (2, 1)
+
+
 def test_plans_are_bounded_and_checked() -> None:
     with pytest.raises(ConfigurationError):
         FaultPlan(duration=500).validate(4)

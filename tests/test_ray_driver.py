@@ -108,3 +108,36 @@ def test_pipelines_and_adaptive_sessions_run_on_ray(local_ray) -> None:
     adaptive = run_adaptive_coordination({f"a{i}": "go" for i in range(4)}, driver="ray", deadline=3.0)
     assert (adaptive.status, adaptive.value) == ("decided", "go"), adaptive
     assert adaptive.run.driver == "ray"
+
+
+class _Explodes(Exception):
+    pass
+
+
+def _exploding_majority():
+    """A majority vote whose a1 raises on its first delivery (the class travels to the actor by value)."""
+    from mabeam.core.identity import Membership
+    from mabeam.protocols.majority import MajorityVoting
+
+    class Exploding(MajorityVoting):
+        def on_message(self, agent, state, message):
+            if agent == "a1":
+                raise _Explodes(f"{agent} cannot take {type(message).__name__}")
+            return super().on_message(agent, state, message)
+
+    membership = Membership.of_size(3)
+    return Exploding(membership, {a: "x" for a in membership})
+
+
+@pytest.mark.slow
+def test_an_exception_raised_on_an_actor_is_the_protocols_own(local_ray) -> None:
+    from ray import cloudpickle
+
+    from mabeam import run_protocol
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with pytest.raises(_Explodes, match="a1 cannot take Vote"):
+            run_protocol(_exploding_majority(), "ray", timeout=10.0)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])

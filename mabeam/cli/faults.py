@@ -57,7 +57,7 @@ def faults(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json()))
     else:
         print(render(report))
-    return HOLDS if report.safe and report.spoofing_refused and not report.errors else VIOLATED
+    return HOLDS if report.ok else VIOLATED
 
 
 def render(report: FaultReport) -> str:
@@ -78,4 +78,8 @@ def render(report: FaultReport) -> str:
         lines.append(f"  not judged on logs (liveness, reachability, steps): {', '.join(replay.not_judged)}")
     lines += [f"error: {e}" for e in report.errors]
     lines.append("SAFE" if report.safe else f"VIOLATED: {', '.join(replay.violations())}")
+    if not report.spoofing_refused:
+        lines.append("FAILED: an outsider's connection got through or was not counted")
+    if not report.signatures_ok:
+        lines.append(f"FAILED: {replay.signed - replay.signatures_valid} logged signed messages do not verify")
     return "\n".join(lines)

@@ -102,6 +102,16 @@ class FaultReport:
         return not self.replay.violations()
 
     @property
+    def signatures_ok(self) -> bool:
+        """Every signed message a node logged verifies under the public keys alone."""
+        return self.replay.signatures_valid == self.replay.signed
+
+    @property
+    def ok(self) -> bool:
+        """Safe, every spoofing attempt refused and counted, every logged signature valid, no node error."""
+        return self.safe and self.spoofing_refused and self.signatures_ok and not self.errors
+
+    @property
     def spoofing_refused(self) -> bool:
         """No outsider connection got through, and the nodes counted a refusal per attempt and per spoofed frame."""
         refused = sum(n for reason, n in self.replay.rejected.items() if reason.startswith("handshake"))
@@ -112,7 +122,8 @@ class FaultReport:
         return {"protocol": self.protocol, "agents": self.agents, "nodes": self.nodes,
                 "mutants": {str(k): v for k, v in self.mutants.items()}, "plan": self.plan,
                 "safe": self.safe, "violations": self.replay.violations(),
-                "spoofing_refused": self.spoofing_refused, "outsider": self.outsider.to_json(),
+                "spoofing_refused": self.spoofing_refused, "signatures_ok": self.signatures_ok, "ok": self.ok,
+                "outsider": self.outsider.to_json(),
                 "replay": self.replay.to_json(), "exits": self.exits, "errors": self.errors,
                 "wall_seconds": round(self.wall_seconds, 2)}
 
