@@ -108,15 +108,15 @@ async def _attempt(port: int, context: ssl.SSLContext | None, data: bytes, repor
 
 async def _impersonate(port: int, context: ssl.SSLContext, data: bytes) -> None:
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, ssl=context), 3.0)
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, ssl=context), 3.0)
     except (ssl.SSLError, ConnectionError, OSError, TimeoutError):
         return
     try:
         writer.write(data)
         await writer.drain()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reader.read(1), 0.5)  # let the node read the frames before hanging up
-    except (ssl.SSLError, ConnectionError, OSError):
+        writer.close()  # an orderly close: the node reads every frame before the end of the stream
+        await asyncio.wait_for(writer.wait_closed(), 3.0)
+    except (ssl.SSLError, ConnectionError, OSError, TimeoutError):
         pass
     finally:
         writer.transport.abort()
