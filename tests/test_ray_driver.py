@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mabeam import start_majority_vote
-from mabeam.runtime.ray_driver import RayUnavailableError
+from mabeam.runtime.ray_driver import RayUnavailableError, pooled, release_actors
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -39,6 +39,7 @@ def local_ray():
         pytest.skip('Ray is not installed (pip install -e ".[ray]")')
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
+    release_actors()
     ray.shutdown()
 
 
@@ -136,8 +137,23 @@ def test_an_exception_raised_on_an_actor_is_the_protocols_own(local_ray) -> None
     from mabeam import run_protocol
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    release_actors()
     try:
         with pytest.raises(_Explodes, match="a1 cannot take Vote"):
             run_protocol(_exploding_majority(), "ray", timeout=10.0)
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert pooled() == 0  # a failed run's actors are killed, never kept
+
+
+@pytest.mark.slow
+def test_a_finished_run_keeps_its_actors_for_the_next_session(local_ray) -> None:
+    release_actors()
+    proposals = {"a0": "x", "a1": "x", "a2": "y"}
+    first = start_majority_vote(proposals, driver="ray")
+    assert pooled() == 3
+    second = start_majority_vote(proposals, driver="ray", seed=5)  # rebinds the same three actors
+    assert pooled() == 3
+    assert (first.decided_value, second.decided_value) == ("x", "x")
+    release_actors()
+    assert pooled() == 0

@@ -18,7 +18,11 @@ Ray is optional (``pip install "mabeam[ray]"``); without it the driver raises
 :class:`RayUnavailableError`. The driver joins the Ray instance already
 initialised in the process, or starts a local one (``ray.init``), or joins
 ``ray_address``; it leaves Ray running for later sessions (``ray.shutdown()``
-stops it) and kills its actors when the run ends.
+stops it). Starting an actor costs a worker process (a second or so), so a
+run that ends normally keeps its actors for the next session of this process
+(at most :data:`POOL_LIMIT` idle ones, rebound to their new agent);
+:func:`release_actors` kills them, and so does ``ray.shutdown()``. A run that
+fails kills its actors.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from ..core.messages import Message
 from ..core.observer import DELIVER, TIMER
 from ..core.protocol import Protocol, Step
 from .runtime import AsyncRuntime
+
+#: idle actors kept per Ray job and actor options, for the next session of this process
+POOL_LIMIT = 64
+_pool: dict[tuple[str, str], list[Any]] = {}
 
 
 class RayUnavailableError(ConfigurationError):
@@ -84,12 +92,14 @@ def connect(address: str | None = None) -> Any:
 class AgentActor:
     """One agent: the protocol and that agent's state; computes its honest steps (runs inside Ray)."""
 
-    def __init__(self, protocol: Protocol, agent: AgentId) -> None:
-        self.protocol = protocol
-        self.agent = agent
+    def __init__(self) -> None:
+        self.protocol: Any = None
+        self.agent: AgentId = ""
         self.state: Any = None
 
-    def ready(self) -> bool:
+    def bind(self, protocol: Protocol, agent: AgentId) -> bool:
+        """Become ``agent`` of ``protocol``, from nothing (a pooled actor forgets its last run here)."""
+        self.protocol, self.agent, self.state = protocol, agent, None
         return True
 
     def _keep(self, step: Step) -> Step:
@@ -183,18 +193,29 @@ class RayRuntime(AsyncRuntime):
 
     async def run(self) -> Any:
         ray = connect(self.ray_address)
+        key = (ray.get_runtime_context().get_job_id(), repr(sorted(self.actor_options.items())))
+        for stale in [k for k in _pool if k[0] != key[0]]:  # actors of an earlier Ray session are gone
+            del _pool[stale]
+        idle = _pool.setdefault(key, [])
         remote = ray.remote(AgentActor).options(**self.actor_options)
         protocol_ref = ray.put(self.protocol)
         honest = [a for a in self.protocol.agents if a in self.local and a not in self.strategies]
-        actors = {a: remote.remote(protocol_ref, a) for a in honest}
+        actors = {a: idle.pop() if idle else remote.remote() for a in honest}
         self._remote = ActorSteps(ray, actors)
         self._steps = self._remote
+        finished = False
         try:
-            await asyncio.gather(*(actor.ready.remote() for actor in actors.values()))  # before the clock starts
-            return await super().run()
+            # bound to their agents before the clock starts
+            await asyncio.gather(*(actor.bind.remote(protocol_ref, a) for a, actor in actors.items()))
+            result = await super().run()
+            finished = True
+            return result
         finally:
             for actor in actors.values():
-                ray.kill(actor, no_restart=True)
+                if finished and len(idle) < POOL_LIMIT:
+                    idle.append(actor)
+                else:
+                    ray.kill(actor, no_restart=True)
 
     async def _agent_loop(self, i: int) -> None:
         """The runtime's agent loop, with the honest step awaited on the actor first (see :meth:`_prefetch`)."""
@@ -230,6 +251,21 @@ class RayRuntime(AsyncRuntime):
                 await self._remote.prefetch(agent, kind, name)
         if self._crashed[i]:  # crashed while its step was computed: the step never happened
             self._remote.ready.pop(agent, None)
+
+
+def pooled() -> int:
+    """How many idle actors this process keeps for its next sessions."""
+    return sum(len(actors) for actors in _pool.values())
+
+
+def release_actors() -> None:
+    """Kill the idle actors kept for later sessions (``ray.shutdown()`` ends them too)."""
+    ray = ray_module()
+    for actors in _pool.values():
+        if ray.is_initialized():
+            for actor in actors:
+                ray.kill(actor, no_restart=True)
+    _pool.clear()
 
 
 def run_ray(protocol: Protocol, network: Any = None, **options: Any) -> Any:
