@@ -75,7 +75,11 @@ class FaultPlan:
 
 
 def default_plan(protocol: str, nodes: int, durable: bool) -> FaultPlan:
-    """Slow links, the last node cut off and healed, one kill (restarted if the protocol keeps durable state)."""
+    """Slow links, the last node cut off and healed, one kill (restarted if the protocol keeps durable state).
+
+    A node of a protocol without durable state would come back as an amnesiac, which is a fault
+    outside its model (a crash is forever there), so that node stays down.
+    """
     victim = 0 if protocol == "pbft" else 1  # PBFT: the primary of view 0
     return FaultPlan(duration=5.0, delay=(0.0, 2.0, 0.05),
                      partition=(0.05, 1.5, (tuple(range(nodes - 1)),)),
