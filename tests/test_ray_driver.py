@@ -157,3 +157,17 @@ def test_a_finished_run_keeps_its_actors_for_the_next_session(local_ray) -> None
     assert (first.decided_value, second.decided_value) == ("x", "x")
     release_actors()
     assert pooled() == 0
+
+
+@pytest.mark.slow
+def test_inside_an_event_loop_the_async_api_runs_on_ray(local_ray) -> None:
+    import asyncio
+
+    from mabeam import run_protocol_async
+    from mabeam.core.identity import Membership
+    from mabeam.protocols.majority import MajorityVoting
+
+    membership = Membership.of_size(3)
+    protocol = MajorityVoting(membership, {a: "x" for a in membership})
+    result = asyncio.run(run_protocol_async(protocol, driver="ray"))
+    assert (result.driver, result.status, result.decided_value) == ("ray", "decided", "x")

@@ -81,11 +81,19 @@ def run_protocol(protocol: Protocol, driver: Driver = "simulator", *, network: N
 
 
 async def run_protocol_async(protocol: Protocol, *, network: NetworkModel | None = None, seed: int | str = 0,
-                             timeout: float | None = None, **options: Any) -> SessionResult:
-    """Run ``protocol`` in the live runtime inside the caller's event loop."""
+                             timeout: float | None = None, driver: Literal["runtime", "ray"] = "runtime",
+                             **options: Any) -> SessionResult:
+    """Run ``protocol`` in the live runtime (or with its agents as Ray actors) inside the caller's event loop."""
     from ..runtime.runtime import AsyncRuntime
 
-    return await AsyncRuntime(protocol, network, seed=seed, **_options("runtime", timeout, options)).run()
+    if driver not in ("runtime", "ray"):
+        raise ConfigurationError(f"run_protocol_async runs driver 'runtime' or 'ray', got {driver!r}")
+    settings = _options(driver, timeout, options)
+    if driver == "ray":
+        from ..runtime.ray_driver import RayRuntime
+
+        return await RayRuntime(protocol, network, seed=seed, **settings).run()
+    return await AsyncRuntime(protocol, network, seed=seed, **settings).run()
 
 
 def _proposals(proposals: Mapping[AgentId, str]) -> tuple[Membership, dict[AgentId, str]]:

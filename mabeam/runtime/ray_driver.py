@@ -38,6 +38,8 @@ from ..core.identity import AgentId
 from ..core.messages import Message
 from ..core.observer import DELIVER, TIMER
 from ..core.protocol import Protocol, Step
+from ..live.network import NetworkModel
+from ..live.result import RunResult
 from .runtime import AsyncRuntime
 
 #: idle actors kept per Ray job and actor options, for the next session of this process
@@ -191,7 +193,7 @@ class RayRuntime(AsyncRuntime):
         self.actor_options = {"num_cpus": 0, "max_restarts": 0, **(actor_options or {})}
         ray_module()  # fail at setup, not in the middle of a run
 
-    async def run(self) -> Any:
+    async def run(self) -> RunResult:
         ray = connect(self.ray_address)
         key = (ray.get_runtime_context().get_job_id(), repr(sorted(self.actor_options.items())))
         for stale in [k for k in _pool if k[0] != key[0]]:  # actors of an earlier Ray session are gone
@@ -268,6 +270,6 @@ def release_actors() -> None:
     _pool.clear()
 
 
-def run_ray(protocol: Protocol, network: Any = None, **options: Any) -> Any:
+def run_ray(protocol: Protocol, network: NetworkModel | None = None, **options: Any) -> RunResult:
     """Run ``protocol`` with its agents as Ray actors, in a fresh event loop (options as for :class:`RayRuntime`)."""
     return asyncio.run(RayRuntime(protocol, network, **options).run())
