@@ -187,16 +187,23 @@ class _Run:
 
         root = str(Path(mabeam.__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mabeam.faults.node", str(self.spec(node, incarnation, end_at)),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        with open(self.stderr_path(node, incarnation), "wb") as errors:  # a file: a chatty node never blocks
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "mabeam.faults.node", str(self.spec(node, incarnation, end_at)),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=errors, env=env)
         self.processes[node].append(process)
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), START_DEADLINE)
         if not line:
-            err = b"" if process.stderr is None else await process.stderr.read()
-            raise ConfigurationError(f"node {node} did not start: {err.decode()[-2000:]}")
+            await process.wait()
+            raise ConfigurationError(f"node {node} did not start: {self.stderr_tail(node, incarnation)}")
         return process
+
+    def stderr_path(self, node: int, incarnation: int) -> Path:
+        return self.work / f"node{node}.{incarnation}.stderr"
+
+    def stderr_tail(self, node: int, incarnation: int) -> str:
+        return self.stderr_path(node, incarnation).read_text(errors="replace")[-1500:]
 
     def kill(self, node: int) -> None:
         process = self.processes[node][-1]
@@ -270,9 +277,9 @@ class _Run:
                     process.kill()
                     await process.wait()
                     self.errors.append(f"node {node} incarnation {k} did not stop by the deadline: killed")
-                if process.returncode not in (0, -signal.SIGKILL) and process.stderr is not None:
-                    err = (await process.stderr.read()).decode()[-1500:]
-                    self.errors.append(f"node {node} incarnation {k} exited {process.returncode}: {err}")
+                if process.returncode not in (0, -signal.SIGKILL):
+                    self.errors.append(f"node {node} incarnation {k} exited {process.returncode}: "
+                                       f"{self.stderr_tail(node, k)}")
         return [[p.returncode for p in incarnations] for incarnations in self.processes]
 
 
