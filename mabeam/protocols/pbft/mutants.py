@@ -218,12 +218,8 @@ class KindBlindVotes(Authenticator):
     def verify(self, message: Message) -> bool:
         if not isinstance(message, (Prepare, Commit)):
             return self.inner.verify(message)
-        cached = self._verified.get(message)
-        if cached is None:
-            cached = self._verified[message] = (
-                message.sender in self.principals and bool(message.signature)
+        return (message.sender in self.principals and bool(message.signature)
                 and self.inner._check(message.sender, _vote_bytes(message), message.signature))
-        return cached
 
 
 class VoteSignatureWithoutKind(PBFTReplica):
@@ -283,6 +279,17 @@ class DropsPreparedOnViewChange(PBFTReplica):
         return slot.view >= view or slot.committed
 
 
+class ForgetsOnCrash(PBFTReplica):
+    """Writes nothing to stable storage: a restarted replica starts afresh and forgets what it signed.
+
+    Shown a second pre-prepare for a slot it had prepared before the crash (an
+    equivocating primary's), it signs a second, conflicting prepare.
+    """
+
+    def durable(self, agent: AgentId, state: ReplicaState) -> None:
+        return None
+
+
 #: no client requests: no timer is ever armed, so only a Byzantine replica's VIEW-CHANGE/NEW-VIEW can move anyone
 NO_REQUESTS: dict[str, Any] = {"max_view": 1, "requests": ()}
 #: an honest primary and a silent Byzantine backup: only honest messages, delivered any number of times
@@ -337,6 +344,8 @@ MUTANTS = (
            "a replayed message from an earlier view is processed instead of rejected as stale",
            ("PBFT-S3", "PBFT-A1"), build=build_checked, options=REPLAYED_VIEW, byzantine=_only("a3"),
            max_states=60_000),
+    mutant(ForgetsOnCrash, "forgets-on-crash", "a restarted replica has kept nothing it signed",
+           ("PBFT-S9",), build=build_checked, max_crashes=1, max_recoveries=1, max_depth=4),
     mutant(DuplicateIsEquivocation, "duplicate-is-equivocation",
            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), build=build_checked,
            options=HONEST_PRIMARY, byzantine=_only("a3")),
