@@ -77,6 +77,15 @@ class WaitForEveryone(MajorityVoting):
         self.quorum = len(self.membership)
 
 
+class QuorumHalfRoundedUp(MajorityVoting):
+    """Decides on ceil(n/2) votes: n//2 + 1 at odd n (the one size checked before), but half the group
+    at even n, where two halves can decide two values."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quorum = (len(self.membership) + 1) // 2
+
+
 MUTANTS = (
     mutant(QuorumOffByOne, "quorum-off-by-one", "decides on n//2 votes instead of n//2+1",
            ("MAJ-S1", "MAJ-S2", "MAJ-S5"), build=build),
@@ -88,4 +97,7 @@ MUTANTS = (
            ("MAJ-S1", "MAJ-S3"), build=build),
     mutant(WaitForEveryone, "wait-for-everyone",
            "waits for all n votes, so split inputs or one crash block termination", ("MAJ-L1",), build=build),
+    mutant(QuorumHalfRoundedUp, "quorum-half-rounded-up",
+           "decides on ceil(n/2) votes: right at odd n, half the group at even n", ("MAJ-S5",),
+           build=build, size=(4, 1), stop_on_violation=True),
 )
