@@ -83,9 +83,10 @@ def signing_bytes(message: Message) -> bytes:
     The domain is explicit and comes first: :data:`SIGNATURE_DOMAIN`, the protocol and
     the message kind (:func:`signature_domain`) and the session; then every other field
     in declaration order (the sender, view, sequence number, stage, value, nested signed
-    messages...), the signature itself left out. The whole is one canonical MessagePack array, so two messages that differ in
-    any of domain, session or fields are signed over different bytes: a signature made for
-    one kind, session or protocol never verifies as another, even when the fields coincide.
+    messages...), the signature itself left out. The whole is one canonical MessagePack
+    array, so two messages that differ in any of domain, session or fields are signed over
+    different bytes: a signature made for one kind, session or protocol never verifies as
+    another, even when the fields coincide.
     """
     cls = type(message)
     names = _SIGNED_FIELDS.get(cls)
