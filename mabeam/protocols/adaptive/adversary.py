@@ -13,8 +13,8 @@ votes and commits nested in locks, decisions and alarms):
 - **forward** every learned signed message of another member, nested ones included;
 - **locks**: for a (stage, value) whose learned votes of others plus its own reach the
   stage quorum, a SWITCH in every stage from that one on reporting that lock (an
-  honest report it could make), and the same lock cut to one vote short of the quorum
-  (receivers must refuse it: ``invalid-lock``);
+  honest report it could make), and the same lock cut below the quorum (receivers must
+  refuse it: ``invalid-lock``);
 - **decisions**: learned commits (votes, in the lock-free last stage) of others plus its
   own that reach the quorum, sent as its DECIDED;
 - **alarms**: two learned conflicting votes of one member in one stage;
@@ -137,7 +137,7 @@ def _quorum_of(p: AdaptiveCoordination, stage: int, own: Message, learned: list[
 
 
 def _switches(p: AdaptiveCoordination, faulty: AgentId, learned: list[Message]) -> Iterator[Switch]:
-    """Its SWITCHes reporting every lock it can assemble, and the same lock one vote short."""
+    """Its SWITCHes reporting every lock it can assemble, and the same lock cut below the quorum."""
     for (stage, value), votes in _by_slot(p, Vote, learned).items():
         if stage >= p.last:
             continue
@@ -145,7 +145,11 @@ def _switches(p: AdaptiveCoordination, faulty: AgentId, learned: list[Message]) 
         proof = _quorum_of(p, stage, own, votes)
         if proof is None:
             continue
-        for lock in (Lock(stage, value, proof), Lock(stage, value, proof[:-1])):
+        short = list(proof)
+        while short and p.units(stage, (v.sender for v in short)) >= p.stages[stage].quorum:
+            short.pop()
+        locks = [Lock(stage, value, proof)] + ([Lock(stage, value, tuple(short))] if short else [])
+        for lock in locks:
             for at in range(stage, p.last):
                 yield p.signer(faulty).sign(Switch(session=p.session, sender=faulty, stage=at, vote=value,
                                                    lock=lock))
