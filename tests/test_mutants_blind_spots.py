@@ -14,7 +14,7 @@ from mabeam.checker import CheckResult, check
 # (protocol, mutant, property caught, shortest counterexample length, what the old check missed)
 CAUGHT = [
     # one size per protocol: a quorum right at odd n / at n = 3f+1 only
-    ("majority", "quorum-half-rounded-up", "MAJ-S5", 1, {"agents": 3}),
+    ("majority", "quorum-half-rounded-up", "MAJ-S5", 0, {"agents": 3}),
     ("pbft", "quorum-2f-plus-1", "PBFT-S2", 6, {"agents": 4}),
     # a static adversary: only a Dolev-Yao coalition relabels or recombines honest signatures
     ("pbft", "vote-signature-without-kind", "PBFT-S9", 3, {"adversary": "static"}),
