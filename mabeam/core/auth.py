@@ -4,6 +4,11 @@ An :class:`Authenticator` verifies any member's signature but hands out a
 :class:`Signer` for one identity at a time: a replica (honest or Byzantine)
 is given only its own signer, so it can never produce another's signature.
 
+What a signature covers is domain-separated (:func:`signing_bytes`): a fixed prefix,
+the protocol, the message kind and the session come first and explicitly, then the
+fields, so a signature made for one kind, session or protocol never verifies as
+another (``tests/test_signatures.py`` shows it for every signed message type).
+
 Two schemes share the interface:
 
 - :class:`Ed25519Authenticator`: real Ed25519 signatures via ``cryptography``.
@@ -37,7 +42,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import ConfigurationError, CredentialError, UnknownAgentError
 from .identity import AgentId
-from .messages import Message
+from .messages import Message, canonical_bytes
 
 M = TypeVar("M", bound=Message)
 
@@ -47,13 +52,50 @@ REFUSED_CACHE_BYTES = 1 << 20
 _ENTRY_OVERHEAD = 160  # dict slot, the cached message object and its fields, beyond its encoded bytes
 
 
-def signing_bytes(message: Message) -> bytes:
-    """What a signature covers: the canonical bytes with the signature field emptied.
+#: the fixed prefix of everything a mabeam signature covers (the scheme's version is part of it)
+SIGNATURE_DOMAIN = "mabeam/signature/v1"
 
-    The canonical encoding carries the message kind (phase), session, sender and
-    every view/sequence field, so the signature is bound to all of them.
+
+def signature_domain(message_type: type[Message]) -> tuple[str, str]:
+    """(protocol, kind) a signature on ``message_type`` is bound to, from its tag ``"protocol.kind"``.
+
+    The tag's first dot separates the protocol's wire namespace (``pbft``, ``adaptive``,
+    ``hier``...) from the message kind (``prepare``, ``vote``...); a tag without one is a
+    kind of the empty namespace.
     """
-    return message.replace(signature=b"").canonical()
+    found = _DOMAINS.get(message_type)
+    if found is None:
+        tag = message_type.__struct_config__.tag
+        if not isinstance(tag, str):
+            raise TypeError(f"{message_type.__name__} has no string tag to bind a signature to")
+        protocol, dot, kind = tag.partition(".")
+        found = _DOMAINS[message_type] = (protocol, kind) if dot else ("", tag)
+    return found
+
+
+_DOMAINS: dict[type, tuple[str, str]] = {}
+_SIGNED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def signing_bytes(message: Message) -> bytes:
+    """What a signature covers: the domain, then the message's fields.
+
+    The domain is explicit and comes first: :data:`SIGNATURE_DOMAIN`, the protocol and
+    the message kind (:func:`signature_domain`) and the session; then every other field
+    in declaration order (the sender, view, sequence number, stage, value, nested signed
+    messages...), the signature itself left out. The whole is one canonical MessagePack
+    array, so two messages that differ in any of domain, session or fields are signed over
+    different bytes: a signature made for one kind, session or protocol never verifies as
+    another, even when the fields coincide.
+    """
+    cls = type(message)
+    names = _SIGNED_FIELDS.get(cls)
+    if names is None:
+        names = _SIGNED_FIELDS[cls] = tuple(
+            name for name in cls.__struct_fields__ if name not in ("session", "signature"))
+    protocol, kind = signature_domain(cls)
+    return canonical_bytes([SIGNATURE_DOMAIN, protocol, kind, message.session,
+                            [getattr(message, name) for name in names]])
 
 
 class Signer(ABC):

@@ -1,7 +1,8 @@
 """Adaptive-coordination messages: signed, and each bound to (session, stage, sender).
 
 The signature (``mabeam.core.auth`` signing: symbolic digests for checking, Ed25519
-live) covers the canonical bytes with an empty ``signature`` field, so a vote
+live) covers the domain-separated signing bytes (``adaptive``, the kind, the session,
+then the fields), so a vote
 cannot be moved to another session, stage or sender. Proofs inside a message
 (a lock's votes, a decision's commits, evidence's two votes) are themselves
 signed messages, checked one by one by the receiver.

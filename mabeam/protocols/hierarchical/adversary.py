@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
-from ...core import AgentId, Envelope, Protocol
+from ...core import AgentId, Envelope, Message, Protocol
 from ...core.adversary import Adversary
 from .messages import LOWER_LEVEL, GroupCertificate, GroupVote
 
@@ -53,6 +53,40 @@ class HierarchicalAdversary(Adversary):
                           for other in p.candidates if other != value]
             out += [Envelope(j, c) for c in dict.fromkeys(certs) for j in p.judges]
         return out
+
+    def derived(self, protocol: Protocol, faulty: AgentId, knowledge: frozenset[Message]) -> Iterable[Envelope]:
+        """The static messages plus what ``faulty`` builds from the votes in ``knowledge`` (module docstring)."""
+        p = cast("Hierarchical", protocol)
+        out: dict[Envelope, None] = dict.fromkeys(self.messages(protocol, faulty))
+        group = p.group_of(faulty)
+        if group is None:
+            return list(out)
+        votes: dict[GroupVote, None] = {}
+        for m in sorted(knowledge, key=Message.canonical):
+            if isinstance(m, GroupVote):
+                votes[m] = None
+            elif isinstance(m, GroupCertificate):
+                votes.update(dict.fromkeys(m.votes))
+        learned = [v for v in votes if v.sender != faulty]
+        q = p.quorum(group)
+        built: list[Message] = list(learned)
+        for value in p.candidates:
+            own = p.signed_vote(faulty, value)
+            mine = [v for v in learned if v.group == group.name and v.value == value]
+            foreign = [v for v in learned if v.group != group.name and v.value == value]
+            backing = sorted({v.sender: v for v in [own, *mine]}.values(), key=lambda v: v.sender)[:q]
+            if len(backing) >= q:
+                built += [p.certificate(faulty, group, other, backing) for other in p.candidates]
+            if foreign:
+                built.append(p.certificate(faulty, group, value, sorted([own, *foreign], key=lambda v: v.sender)[:q]))
+        for v in learned:
+            built += [v.replace(level=v.level + 1), v.replace(session=p.session + "/replayed")]
+        for m in sorted(dict.fromkeys(built), key=Message.canonical):
+            audience = p.judges if isinstance(m, GroupCertificate) else [*group.members, *p.judges]
+            for to in audience:
+                if to != faulty and to != m.sender:
+                    out[Envelope(to, m)] = None
+        return list(out)
 
     def forged(self, protocol: Protocol) -> Iterable[Envelope]:
         """An outsider relays a certificate whose votes carry made-up signatures."""

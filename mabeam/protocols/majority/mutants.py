@@ -77,6 +77,16 @@ class WaitForEveryone(MajorityVoting):
         self.quorum = len(self.membership)
 
 
+class QuorumHalfRoundedUp(MajorityVoting):
+    """Decides on ceil(n/2) votes: n//2 + 1 at odd n (the one size checked before), but half the group
+    at even n. Checked at n = 2, the smallest even size, where one vote (its own) decides; at n = 4 the
+    same bug shows after one delivery, in a space too large to audit in the fast tier (439,040 worlds)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quorum = (len(self.membership) + 1) // 2
+
+
 MUTANTS = (
     mutant(QuorumOffByOne, "quorum-off-by-one", "decides on n//2 votes instead of n//2+1",
            ("MAJ-S1", "MAJ-S2", "MAJ-S5"), build=build),
@@ -88,4 +98,7 @@ MUTANTS = (
            ("MAJ-S1", "MAJ-S3"), build=build),
     mutant(WaitForEveryone, "wait-for-everyone",
            "waits for all n votes, so split inputs or one crash block termination", ("MAJ-L1",), build=build),
+    mutant(QuorumHalfRoundedUp, "quorum-half-rounded-up",
+           "decides on ceil(n/2) votes: right at odd n, half the group at even n", ("MAJ-S5",),
+           build=build, size=(2, 0), stop_on_violation=True),
 )

@@ -17,7 +17,7 @@ from ...core.auth import Authenticator, SymbolicAuthenticator
 from .messages import Request
 
 #: what a Byzantine replica may send in an exhaustive check (see :class:`.adversary.PBFTAdversary`)
-ADVERSARIES = ("full", "silent", "primary", "lagging")
+ADVERSARIES = ("full", "silent", "primary", "lagging", "relay")
 
 
 def max_faulty(n: int) -> int:
@@ -63,7 +63,8 @@ class PBFTConfig:
     base_timeout: float = 10.0  # first view-change timeout; doubles on every consecutive view change
     #: what a Byzantine replica may send in a check: ``"full"`` (everything it can sign), ``"silent"``,
     #: ``"primary"`` (only its pre-prepares, certificates and commits for the views it leads) or
-    #: ``"lagging"`` (the same, withheld from the last replica)
+    #: ``"lagging"`` (the same, withheld from the last replica) or ``"relay"`` (nothing signed up front:
+    #: against the Dolev-Yao adversary only what it builds from what it learns, silent against the static one)
     adversary: str = "full"
     #: keep the history PBFT-A2 reads (``ReplicaState.pre_prepares_seen``): every replica that is shown a
     #: conflicting pre-prepare then differs from one that was not, which costs the exhaustive check states

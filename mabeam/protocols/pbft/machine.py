@@ -105,6 +105,16 @@ class PBFTReplica(Protocol):
         assert slot.pre_prepare is not None
         return duplicate_or_conflict(state, slot.pre_prepare, incoming)
 
+    def kept_on_entering(self, slot: Slot, view: int) -> bool:
+        """Whether ``slot`` survives entering ``view``: a slot of that view or later, or one prepared or
+        committed (its certificate goes into VIEW-CHANGEs)."""
+        return slot.view >= view or slot.prepared or slot.committed
+
+    def reproposed(self, candidates: list[PrePrepare]) -> PrePrepare:
+        """Which of the prepared certificates' pre-prepares for one sequence number a NEW-VIEW re-proposes:
+        the highest view's (a tie, impossible between valid certificates, goes to the higher digest)."""
+        return max(candidates, key=lambda pp: (pp.view, pp.digest))
+
     def stale_new_view(self, state: ReplicaState, m: NewView) -> bool:
         return m.view < state.view or (m.view == state.view and state.phase == NORMAL)
 

@@ -2,7 +2,8 @@
 
 Every message binds the session, the sender and its phase (the msgspec tag);
 normal-case messages also bind (view, seq). The signature covers the
-canonical bytes of the message with an empty ``signature`` field, so a
+domain-separated signing bytes (:func:`mabeam.core.auth.signing_bytes`: a fixed prefix,
+``pbft``, the kind, the session, then every other field), so a
 signed message cannot be moved to another session, view, sequence number,
 phase or sender without the signature failing.
 """

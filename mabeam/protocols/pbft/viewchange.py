@@ -49,10 +49,10 @@ def prepared_certificates(r: Replica, state: ReplicaState) -> tuple[PreparedCert
     return tuple(best[s] for s in sorted(best))
 
 
-def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
-    """Move to ``view``: keep only prepared or committed slots of older views (their certificates)
-    and the VIEW-CHANGEs still of use."""
-    keep = tuple(s for s in state.slots if s.view >= view or s.prepared or s.committed)
+def enter_view(r: Replica, state: ReplicaState, view: int, phase: str) -> ReplicaState:
+    """Move to ``view``: keep only prepared or committed slots of older views (their certificates,
+    :meth:`~.interface.Replica.kept_on_entering`) and the VIEW-CHANGEs still of use."""
+    keep = tuple(s for s in state.slots if r.kept_on_entering(s, view))
     return replace(state, view=view, phase=phase, highest_view=max(state.highest_view, view), slots=keep,
                    view_changes=tuple(vc for vc in state.view_changes
                                       if vc.view > view or (vc.view == view and phase == VIEW_CHANGE)),
@@ -61,7 +61,7 @@ def enter_view(state: ReplicaState, view: int, phase: str) -> ReplicaState:
 
 def start_view_change(r: Replica, me: AgentId, state: ReplicaState,
                       view: int) -> tuple[ReplicaState, list[Effect]]:
-    state = enter_view(state, view, VIEW_CHANGE)
+    state = enter_view(r, state, view, VIEW_CHANGE)
     state = replace(state, attempts=state.attempts + 1)
     own = r.signer(me).sign(ViewChange(
         session=r.session, sender=me, view=view, stable_seq=state.stable_seq,
@@ -160,7 +160,7 @@ def reproposals(r: Replica, view: int, proof: tuple[ViewChange, ...]) -> tuple[P
     out = []
     for seq in range(low + 1, high + 1):
         candidates = [c.pre_prepare for c in certs if c.pre_prepare.seq == seq]
-        chosen = max(candidates, key=lambda pp: (pp.view, pp.digest)) if candidates else None
+        chosen = r.reproposed(candidates) if candidates else None
         request = chosen.request if chosen else None
         out.append(PrePrepare(session=r.session, sender=r.primary(view), view=view, seq=seq,
                               digest=request_digest(request), request=request))
@@ -214,7 +214,7 @@ def on_new_view(r: Replica, me: AgentId, state: ReplicaState, m: NewView) -> Ste
 def install_new_view(r: Replica, me: AgentId, state: ReplicaState,
                      m: NewView) -> tuple[ReplicaState, list[Effect]]:
     """Enter the new view: adopt its stable checkpoint, then process the re-proposals."""
-    state = enter_view(state, m.view, NORMAL)
+    state = enter_view(r, state, m.view, NORMAL)
     best = max(m.view_changes, key=lambda vc: vc.stable_seq, default=None)
     if best is not None and best.stable_seq > state.stable_seq:
         digest = best.checkpoint_proof[0].digest
