@@ -397,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="model-check and then run protocols live, with a readable report")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    __import__("mabeam.cli.tla", fromlist=["add_tla"]).add_tla(sub)
     return parser
 
 

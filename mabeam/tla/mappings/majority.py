@@ -1,0 +1,67 @@
+"""Majority voting (``tla/Majority.tla``, ``mabeam.protocols.majority``).
+
+=================  ==========================================================
+spec variable      the code
+=================  ==========================================================
+``tally[a]``       ``{<<member, vote>>}`` of ``MajorityState.votes`` (the counted
+                   votes, own included; ``support`` is their count per value)
+``decided[a]``     ``MajorityState.decided`` (``None`` -> ``"none"``)
+``crashed``        the run's crashed agents
+``msgs``           observed as ``msgs \\cap MemberVotes``: the members' votes in
+                   flight to agents that have not crashed (a vote to a crashed
+                   agent is lost with it, as ``Crash`` discards it)
+``decisions``      every ``<<agent, value>>`` decided so far
+=================  ==========================================================
+
+Abstracted: the intruder's forged votes are the unobserved part of ``msgs`` (TLC
+keeps ``ForgedVotes`` in flight; delivering one is a screened no-op in both); the
+session id. One code step is one spec step (a delivery, a crash) or a stutter.
+Configuration: ``tla/Majority.cfg`` = ``majority.build(3, 1)``, crashes F = 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core.protocol import Protocol
+from ...live.network import Latency, NetworkModel
+from ...protocols.majority import MajorityVoting
+from ...protocols.majority import build as majority
+from ..mapping import Configuration, Field, Mapping
+from ..observe import Observation
+from ..values import Record
+
+NONE = "none"
+
+
+class MajorityMapping(Mapping):
+    protocol = "majority"
+    module = "Majority"
+    fields = (
+        Field("tally", "tally", "agents"),
+        Field("decided", "decided", "agents"),
+        Field("crashed", "crashed"),
+        Field("msgs", "msgs \\cap MemberVotes"),
+        Field("decisions", "decisions", "grow"),
+    )
+
+    def configurations(self) -> dict[str, Configuration]:
+        return {"Majority": Configuration("Majority", lambda: majority(3, 1), crashes=1)}
+
+    def network(self) -> NetworkModel:
+        return NetworkModel(latency=Latency.lognormal(0.01, 0.6))  # the multiset network: no duplicates
+
+    def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
+        assert isinstance(protocol, MajorityVoting)
+        agents = protocol.agents
+        members = set(agents)
+        return {
+            "tally": {a: frozenset((m, v) for m, v in zip(agents, obs.nodes[a].votes) if v is not None)
+                      for a in agents},
+            "decided": {a: obs.nodes[a].decided or NONE for a in agents},
+            "crashed": obs.crashed,
+            "msgs": frozenset(Record(to=env.to, sender=env.message.sender, value=env.message.value)
+                              for env in obs.in_flight
+                              if env.message.sender in members and env.to not in obs.crashed),
+            "decisions": frozenset((d.agent, d.value) for d in obs.decisions),
+        }
