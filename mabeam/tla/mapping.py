@@ -128,14 +128,23 @@ class Mapping:
         """A seeded simulator run at the size the cfg models (with its faults if ``faults``).
 
         Without faults the cfg's Byzantine agents run the honest code: an honest behaviour
-        is one of the spec's Byzantine behaviours, so it must be accepted as well.
+        is one of the spec's Byzantine behaviours, so it must be accepted as well (unless
+        ``honest_byzantine`` is off: a spec whose Byzantine member only has certain moves,
+        then a silent one).
         """
         config = self.run_configuration(faults)
         protocol = config.build()
-        options = self.faults(config, protocol, seed) if faults else {}
-        run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, **options)
+        if faults:
+            options = self.faults(config, protocol, seed)
+        elif self.honest_byzantine:
+            options = {}
+        else:
+            options = {"byzantine": {a: Strategy(a) for a in sorted(config.byzantine)}}
+        run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, late=config.byzantine, **options)
         return config, run
 
+    #: whether the honest code is one of the behaviours the spec allows its Byzantine agents
+    honest_byzantine: ClassVar[bool] = True
     #: virtual seconds a validated simulator run may last (timers keep some protocols going)
     horizon: ClassVar[float | None] = 5.0
 

@@ -76,8 +76,12 @@ class TracingSimulator(Simulator):
     simulator's: the same seed gives the same trace.
     """
 
-    def __init__(self, protocol: Protocol, network: NetworkModel | None = None, **options: Any) -> None:
+    def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *,
+                 late: frozenset[AgentId] = frozenset(), **options: Any) -> None:
         super().__init__(protocol, network, **options)
+        #: agents that start after the observed initial state: the Byzantine ones, and those the spec
+        #: holds Byzantine even when they run the honest code
+        self.late = frozenset(late) | frozenset(self.strategies)
         self.observations: list[Observation] = []
         self._sent: set[Message] = set()
         self._decisions: set[Decision] = set()
@@ -85,13 +89,13 @@ class TracingSimulator(Simulator):
         self._recording = False
 
     def run(self) -> Any:
-        self._starts_left = sum(1 for a in self.protocol.agents if a not in self.strategies)
+        self._starts_left = sum(1 for a in self.protocol.agents if a not in self.late)
         return super().run()
 
     def _loop(self) -> bool:
         # reorder the START events so the honest ones come first; they all happen at time 0
         starts = sorted((e for e in self._heap if e[2] == START),
-                        key=lambda e: (self.protocol.agents[e[3]] in self.strategies, e[1]))
+                        key=lambda e: (self.protocol.agents[e[3]] in self.late, e[1]))
         others = [e for e in self._heap if e[2] != START]
         seqs = sorted(e[1] for e in starts)
         self._heap[:] = others + [(e[0], seq, *e[2:]) for e, seq in zip(starts, seqs)]
@@ -112,7 +116,7 @@ class TracingSimulator(Simulator):
         if effects:
             self._apply(i, effects)
         agent = self.protocol.agents[i]
-        if kind == START and agent not in self.strategies:
+        if kind == START and agent not in self.late:
             self._starts_left -= 1
             if self._starts_left == 0:
                 self._observe("init", None)
@@ -208,9 +212,10 @@ class TracingSimulator(Simulator):
 def simulate_trace(protocol: Protocol, network: NetworkModel, *, seed: int,
                    crashes: Mapping[AgentId, float] | None = None,
                    byzantine: Mapping[AgentId, Strategy] | None = None, until: float | None = None,
-                   max_events: int | None = 5000) -> RunTrace:
-    """One seeded simulator run of ``protocol``, observed after every step."""
-    sim = TracingSimulator(protocol, network, seed=seed, crashes=crashes, byzantine=byzantine, until=until,
+                   max_events: int | None = 5000, late: frozenset[AgentId] = frozenset()) -> RunTrace:
+    """One seeded simulator run of ``protocol``, observed after every step (``late``: see
+    :class:`TracingSimulator`)."""
+    sim = TracingSimulator(protocol, network, late=late, seed=seed, crashes=crashes, byzantine=byzantine, until=until,
                            max_events=max_events, monitor="end")
     result = sim.run()
     return RunTrace(protocol, tuple(sim.observations), f"simulator seed {seed}",

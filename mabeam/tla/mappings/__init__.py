@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from ..mapping import Mapping
+from .hierarchical import HierarchicalMapping
+from .iterative import IterativeMapping
+from .iterative_categorical import CategoricalMapping
 from .majority import MajorityMapping
+from .weighted import WeightedMapping
 
 MAPPINGS: dict[str, Mapping] = {m.protocol: m for m in (
-    MajorityMapping(),
+    MajorityMapping(), WeightedMapping(), HierarchicalMapping(), IterativeMapping(), CategoricalMapping(),
 )}
 
 __all__ = ["MAPPINGS"]
