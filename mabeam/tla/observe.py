@@ -10,7 +10,10 @@ read whichever driver produced it:
   sent; what a Byzantine agent or an outsider sent once it was sent (simulator) or
   first delivered (checker, whose adversary holds all its messages in flight from
   the start: a message it never delivered was, as far as the run shows, never sent);
-- ``crashed``, ``byzantine``, the ``decisions`` taken so far, and ``event``: the
+- ``crashed``; ``byzantine``, the agents the spec holds Byzantine (those running a
+  strategy, and in the simulator those the cfg holds Byzantine even when they run
+  the honest code: what they do is then one of the things a Byzantine agent may do);
+  the ``decisions`` taken so far, and ``event``: the
   step that led here (``"init"`` for the first observation), with ``actor``, the
   agent that took it.
 
@@ -201,7 +204,7 @@ class TracingSimulator(Simulator):
         for i, agent in enumerate(agents):
             in_flight += [Envelope(agent, m) for m in list(self._deferred[i]._messages) + self._limbo[i]]
         in_flight.sort(key=Envelope.sort_key)
-        byzantine = frozenset(self.strategies)
+        byzantine = self.late
         self.observations.append(Observation(
             nodes={a: s for a, s in self._states.items() if a not in byzantine},
             in_flight=tuple(in_flight), sent=frozenset(self._sent),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..mapping import Mapping
+from .adaptive import AdaptiveMapping
 from .hierarchical import HierarchicalMapping
 from .iterative import IterativeMapping
 from .iterative_categorical import CategoricalMapping
@@ -11,6 +12,7 @@ from .weighted import WeightedMapping
 
 MAPPINGS: dict[str, Mapping] = {m.protocol: m for m in (
     MajorityMapping(), WeightedMapping(), HierarchicalMapping(), IterativeMapping(), CategoricalMapping(),
+    AdaptiveMapping(),
 )}
 
 __all__ = ["MAPPINGS"]

@@ -57,11 +57,11 @@ class HierarchicalMapping(Mapping):
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         assert isinstance(protocol, Hierarchical)
         members = [m for g in protocol.groups for m in g.members]
-        signed = {(m, protocol.inputs[m]) for m in members if m not in BYZANTINE}
+        signed = {(m, protocol.inputs[m]) for m in members if m not in obs.byzantine}
         for message in obs.sent:
             votes = (message,) if isinstance(message, GroupVote) else \
                 message.votes if isinstance(message, GroupCertificate) else ()
-            signed |= {(v.sender, v.value) for v in votes if v.sender in BYZANTINE and protocol.auth.verify(v)}
+            signed |= {(v.sender, v.value) for v in votes if v.sender in obs.byzantine and protocol.auth.verify(v)}
         groups = [g.name for g in protocol.groups]
 
         def counted(j: str) -> dict[str, str]:

@@ -58,7 +58,7 @@ class IterativeMapping(Mapping):
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         assert isinstance(protocol, ApproximateAgreement)
         scale = 2 ** protocol.rounds
-        honest = [a for a in protocol.agents if a != "a3"]
+        honest = [a for a in protocol.agents if a not in obs.byzantine]
         out: dict[str, dict[str, Any]] = {"round": {}, "val": {}, "hist": {}}
         for a in honest:
             state = obs.nodes[a]

@@ -56,7 +56,7 @@ class WeightedMapping(Mapping):
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         assert isinstance(protocol, WeightedVoting)
         agents = protocol.agents
-        honest = [a for a in agents if a not in self.run_configuration(False).byzantine]
+        honest = [a for a in agents if a not in obs.byzantine]
         return {
             "tally": {a: {b: v or NONE for b, v in zip(agents, obs.nodes[a].votes)} for a in honest},
             "refused": {a: frozenset(obs.nodes[a].refused) for a in honest},
