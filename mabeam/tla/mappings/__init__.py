@@ -8,11 +8,12 @@ from .hierarchical import HierarchicalMapping
 from .iterative import IterativeMapping
 from .iterative_categorical import CategoricalMapping
 from .majority import MajorityMapping
+from .pbft import PbftMapping
 from .weighted import WeightedMapping
 
 MAPPINGS: dict[str, Mapping] = {m.protocol: m for m in (
     MajorityMapping(), WeightedMapping(), HierarchicalMapping(), IterativeMapping(), CategoricalMapping(),
-    AdaptiveMapping(),
+    AdaptiveMapping(), PbftMapping(),
 )}
 
 __all__ = ["MAPPINGS"]
