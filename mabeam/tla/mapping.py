@@ -116,7 +116,7 @@ class Mapping:
         options: dict[str, Any] = {}
         if config.byzantine:
             strategies: dict[AgentId, Strategy] = {
-                a: InjectingStrategy(a, protocol) for a in sorted(config.byzantine)}
+                a: InjectingStrategy(a, protocol, share=self.byzantine_share) for a in sorted(config.byzantine)}
             options["byzantine"] = strategies
         if config.crashes:
             honest = [a for a in protocol.agents if a not in config.byzantine]
@@ -143,6 +143,8 @@ class Mapping:
         run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, late=config.byzantine, **options)
         return config, run
 
+    #: the share of the adversary's envelopes a faulty run's Byzantine agent sends at each injection
+    byzantine_share: ClassVar[float] = 0.5
     #: whether the honest code is one of the behaviours the spec allows its Byzantine agents
     honest_byzantine: ClassVar[bool] = True
     #: virtual seconds a validated simulator run may last (timers keep some protocols going)

@@ -37,6 +37,7 @@ from ..core.messages import Envelope, Message
 from ..core.observer import DELIVER, REDELIVER, START, TIMER
 from ..core.properties import Decision
 from ..core.protocol import Protocol
+from ..core.rng import SeededRandom
 from ..live.deferral import changed
 from ..live.network import NetworkModel
 from ..live.strategy import Strategy
@@ -291,3 +292,22 @@ def checker_trace(model: Any, trace: Any, source: str, info: Mapping[str, Any] |
 
 def describe_observations(observations: Sequence[Observation]) -> list[str]:
     return [o.event for o in observations]
+
+
+def checker_walk(model: Any, steps: int, seed: int) -> Any:
+    """A seeded random path through the checker's transition system (a :class:`~mabeam.checker.results.Trace`):
+    the honest code's checked behaviours, as a control for trace validation."""
+    from ..checker.replay import initial_effects
+    from ..checker.results import Trace, TraceStep
+
+    rng = SeededRandom(seed).derive("trace-walk")
+    world = model.initial()
+    path = [TraceStep(None, initial_effects(model), world)]
+    for _ in range(steps):
+        moves = [t for t in model.transitions(world) if t.world != world]
+        if not moves:
+            break
+        chosen = moves[int(rng.random() * len(moves))]
+        path.append(TraceStep(chosen.action, chosen.effects, chosen.world))
+        world = chosen.world
+    return Trace(path, model=model)

@@ -1,7 +1,9 @@
 """Approximate agreement, numeric (``tla/Iterative.tla``, ``mabeam.protocols.iterative``).
 
 =================  ==========================================================
-spec variable      the code (values scaled by ``Scale = 2^R``)
+spec variable      the code (values scaled by ``Scale = 2^R``, R the cfg's: a value
+                   that is no whole number of units maps to an integer no spec
+                   state holds)
 =================  ==========================================================
 ``round[a]``       ``NumericState.round``, or ``R + 1`` once the agent is done
 ``val[a]``         ``NumericState.value`` (its one coordinate) x Scale
@@ -32,12 +34,15 @@ from ..observe import Observation
 from ..values import Record
 
 
+#: what a value that is not a whole number of spec units maps to: the spec's midpoints always are
+#: (values scaled by 2^R), so no spec state holds it
+UNREPRESENTABLE = -1_000_000
+
+
 def scaled(vector: tuple[Fraction, ...], scale: int) -> int:
     (x,) = vector
     value = x * scale
-    if value.denominator != 1:
-        raise ValueError(f"{x} x {scale} is not an integer: the spec's scaling does not cover it")
-    return int(value)
+    return int(value) if value.denominator == 1 else UNREPRESENTABLE
 
 
 class IterativeMapping(Mapping):
@@ -55,14 +60,19 @@ class IterativeMapping(Mapping):
     def configurations(self) -> dict[str, Configuration]:
         return {"Iterative": Configuration("Iterative", lambda: numeric(4, 1), byzantine=frozenset({"a3"}))}
 
+    def spec_rounds(self) -> int:
+        """R of tla/Iterative.cfg: the rounds of the instance it models."""
+        return int(self.configurations()["Iterative"].build().rounds)
+
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         assert isinstance(protocol, ApproximateAgreement)
-        scale = 2 ** protocol.rounds
+        rounds = self.spec_rounds()  # the cfg's R (a mutant may run another number of rounds)
+        scale = 2 ** rounds
         honest = [a for a in protocol.agents if a not in obs.byzantine]
         out: dict[str, dict[str, Any]] = {"round": {}, "val": {}, "hist": {}}
         for a in honest:
             state = obs.nodes[a]
-            out["round"][a] = protocol.rounds + 1 if state.phase == "done" else state.round
+            out["round"][a] = rounds + 1 if state.phase == "done" else state.round
             out["val"][a] = scaled(state.value, scale)
             out["hist"][a] = tuple(
                 Record(round=r.round, view=frozenset((s, scaled(v, scale)) for s, v in r.view),

@@ -4,7 +4,9 @@
 spec variable      the code
 =================  ==========================================================
 ``tally[a]``       ``{<<member, vote>>}`` of ``MajorityState.votes`` (the counted
-                   votes, own included; ``support`` is their count per value)
+                   votes, own included); ``support`` is their count per value, and
+                   support beyond it was counted from a non-member: it maps to
+                   ``<<"intruder", value>>`` (a state the spec never reaches)
 ``decided[a]``     ``MajorityState.decided`` (``None`` -> ``"none"``)
 ``crashed``        the run's crashed agents
 ``msgs``           observed as ``msgs \\cap MemberVotes``: the members' votes in
@@ -32,6 +34,17 @@ from ..observe import Observation
 from ..values import Record
 
 NONE = "none"
+INTRUDER = "intruder"  # Majority.cfg's Intruders
+
+
+def tally(agents: tuple[str, ...], state: Any) -> frozenset[tuple[str, str]]:
+    """The counted votes: the members' from ``votes``; support beyond them was counted from a
+    non-member, which only the intruder can be (the spec's screening never counts one)."""
+    counted = {(m, v) for m, v in zip(agents, state.votes) if v is not None}
+    for value, support in state.support:
+        if support > sum(1 for _, v in counted if v == value):
+            counted.add((INTRUDER, value))
+    return frozenset(counted)
 
 
 class MajorityMapping(Mapping):
@@ -56,8 +69,7 @@ class MajorityMapping(Mapping):
         agents = protocol.agents
         members = set(agents)
         return {
-            "tally": {a: frozenset((m, v) for m, v in zip(agents, obs.nodes[a].votes) if v is not None)
-                      for a in agents},
+            "tally": {a: tally(agents, obs.nodes[a]) for a in agents},
             "decided": {a: obs.nodes[a].decided or NONE for a in agents},
             "crashed": obs.crashed,
             "msgs": frozenset(Record(to=env.to, sender=env.message.sender, value=env.message.value)

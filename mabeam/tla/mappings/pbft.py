@@ -82,7 +82,10 @@ class PbftMapping(Mapping):
         Field("sent", "{m \\in sent : m.sender \\in Honest}", "grow"),
     )
     max_substeps = 4
-    horizon = 8.0
+    #: a faulty run: the Byzantine primary says little, so the view-change timer (10 s) fires and the
+    #: honest replicas change to view 1 (most seeds), after it sent some equivocating pre-prepares
+    horizon = 25.0
+    byzantine_share = 0.15
 
     def configurations(self) -> dict[str, Configuration]:
         return {"Pbft": Configuration("Pbft", build_checked, byzantine=frozenset({"a0"}))}
