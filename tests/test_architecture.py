@@ -24,7 +24,7 @@ PACKAGE = ROOT / "mabeam"
 
 #: layer of each top-level subpackage; a module may import its own package and lower layers only
 LAYERS = {"core": 0, "protocols": 1, "live": 2, "checker": 3, "sim": 3, "runtime": 3, "attacks": 3,
-          "api": 4, "lab": 5, "cli": 6}
+          "api": 4, "lab": 5, "tla": 5, "cli": 6}
 DRIVERS = ("live", "checker", "sim", "runtime")
 EFFECTS = {"Send", "Broadcast", "SetTimer", "CancelTimer", "Decide", "Evidence", "Reject", "Defer"}
 #: classifying an effect as inert (it changes no state) is not dispatching on it

@@ -20,9 +20,11 @@ module per protocol; each documents what maps to what and what is abstracted.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping as MappingABC
+from collections.abc import Callable
+from collections.abc import Mapping as MappingABC
 from typing import Any, ClassVar
 
+from ..core.errors import ConfigurationError
 from ..core.identity import AgentId
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
@@ -92,7 +94,7 @@ class Mapping:
             instance = config.build()
             if instance.agents == model.protocol.agents and config.byzantine == model.byzantine:
                 return config
-        raise ValueError(f"no tla/{self.module}*.cfg models this checked instance "
+        raise ConfigurationError(f"no tla/{self.module}*.cfg models this checked instance "
                          f"(agents {model.protocol.agents}, Byzantine {sorted(model.byzantine)})")
 
     # --------------------------------------------------------------- the mapping

@@ -27,8 +27,8 @@ then ordinary later steps.
 from __future__ import annotations
 
 import dataclasses
-from heapq import heapify
 from collections.abc import Mapping, Sequence
+from heapq import heapify
 from typing import Any
 
 from ..core.effects import Defer, Effect, Send, SetTimer

@@ -22,6 +22,7 @@ from typing import Any
 from ..core.errors import ConfigurationError
 from .export import INVARIANT, REACHED_TAG, write_trace
 from .mapping import Mapping
+from .values import to_json
 
 #: the companion specs (a source checkout's ``tla/``)
 TLA_DIR = Path(__file__).resolve().parent.parent.parent / "tla"
@@ -66,6 +67,8 @@ class Verdict:
     errors: tuple[str, ...] = ()
     events: tuple[str, ...] = dataclasses.field(repr=False, default=())
     source: str = ""
+    #: when rejected: the mapped fields the first unmatched step changes, ``{field: (before, after)}``
+    changed: dict[str, tuple[Any, Any]] = dataclasses.field(repr=False, default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -89,8 +92,10 @@ class Verdict:
         if self.verdict == "rejected":
             where = ("the initial state" if self.matched == 0 else
                      f"step {self.first_unmatched}: {self.unmatched_event()}")
-            return (f"{head}: TLC matched {self.matched} of {self.length} states; the first unmatched is {where} "
-                    f"(TLC {self.seconds:.1f} s)")
+            lines = [f"{head}: TLC matched {self.matched} of {self.length} states; the first unmatched is {where} "
+                     f"(TLC {self.seconds:.1f} s)"]
+            lines += [f"  {name}: {before!r} -> {after!r}" for name, (before, after) in self.changed.items()]
+            return "\n".join(lines)
         tail = "\n".join(self.output.strip().splitlines()[-30:])
         return f"{head}: TLC failed: {list(self.errors)}\n{tail}"
 
@@ -98,7 +103,8 @@ class Verdict:
         return {"verdict": self.verdict, "module": self.module, "cfg": self.cfg, "source": self.source,
                 "length": self.length, "matched": self.matched, "first_unmatched": self.first_unmatched,
                 "first_unmatched_event": self.unmatched_event(), "tlc_seconds": round(self.seconds, 2),
-                "distinct_states": self.distinct_states, "errors": list(self.errors)}
+                "distinct_states": self.distinct_states, "errors": list(self.errors),
+                "changed": {name: [to_json(before), to_json(after)] for name, (before, after) in self.changed.items()}}
 
 
 _ERRORS = (r"^\*\*\* Parse Error \*\*\*", r"Semantic errors?:", r"^Error: .*", r"TLC threw an unexpected exception",
@@ -167,5 +173,22 @@ def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], acto
             return Verdict("error", name, cfg, len(states), 0, time.monotonic() - start, None, out,
                            (f"TLC did not finish within {timeout:.0f} s",), tuple(events), source)
         seconds = time.monotonic() - start
-    return read_verdict(done.stdout + done.stderr, done.returncode, module=name, cfg=cfg, length=len(states),
-                        seconds=seconds, events=events, source=source)
+    verdict = read_verdict(done.stdout + done.stderr, done.returncode, module=name, cfg=cfg, length=len(states),
+                           seconds=seconds, events=events, source=source)
+    k = verdict.first_unmatched
+    if k is not None and 1 < k <= len(states):
+        before, after = states[k - 2], states[k - 1]
+        changed = {f.name: _delta(before[f.name], after[f.name]) for f in mapping.fields
+                   if before[f.name] != after[f.name]}
+        verdict = dataclasses.replace(verdict, changed=changed)
+    return verdict
+
+
+def _delta(before: Any, after: Any) -> tuple[Any, Any]:
+    """What changed, compactly: the entries of a function that differ, the elements a set gained or lost."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in after if before.get(k) != after.get(k)]
+        return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+    if isinstance(before, frozenset) and isinstance(after, frozenset):
+        return before - after, after - before
+    return before, after

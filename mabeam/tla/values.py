@@ -86,7 +86,8 @@ def tla(value: Any) -> str:
     if isinstance(value, dict):
         if not value:
             return "<<>>"  # the function with the empty domain
-        return "(" + " @@ ".join(f"{tla(k)} :> {tla(v)}" for k, v in sorted(value.items(), key=lambda kv: _key(kv[0]))) + ")"
+        items = sorted(value.items(), key=lambda kv: _key(kv[0]))
+        return "(" + " @@ ".join(f"{tla(k)} :> {tla(v)}" for k, v in items) + ")"
     raise TypeError(f"no TLA+ spelling for {type(value).__name__}: {value!r}")
 
 

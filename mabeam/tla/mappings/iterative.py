@@ -33,7 +33,6 @@ from ..mapping import Configuration, Field, Mapping
 from ..observe import Observation
 from ..values import Record
 
-
 #: what a value that is not a whole number of spec units maps to: the spec's midpoints always are
 #: (values scaled by 2^R), so no spec state holds it
 UNREPRESENTABLE = -1_000_000

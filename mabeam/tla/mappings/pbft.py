@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core.errors import ConfigurationError
 from ...core.protocol import Protocol
 from ...protocols.pbft import PBFTReplica
 from ...protocols.pbft import build as pbft
@@ -93,9 +94,9 @@ class PbftMapping(Mapping):
     def checker_configuration(self, model: Any) -> Configuration:
         config = model.protocol.config
         if config.max_seq != 1 or config.checkpoint_interval != 1 or config.max_view > 1:
-            raise ValueError("tla/Pbft.cfg models one sequence number with checkpoint interval 1 and views 0..1; "
-                             f"this check has max_seq={config.max_seq}, checkpoint_interval="
-                             f"{config.checkpoint_interval}, max_view={config.max_view}")
+            raise ConfigurationError("tla/Pbft.cfg models one sequence number, checkpoint interval 1, views 0..1; "
+                                     f"this check has max_seq={config.max_seq}, checkpoint_interval="
+                                     f"{config.checkpoint_interval}, max_view={config.max_view}")
         return super().checker_configuration(model)
 
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
