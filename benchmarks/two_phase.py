@@ -170,6 +170,14 @@ class TwoPhaseCommit(Protocol):
         """The resource managers are interchangeable (equal roles, no inputs)."""
         return (self.rms,)
 
+    def sends_no_more(self, state: RMState | TMState) -> bool:
+        """An RM once it left ``working`` (it sends only Prepared, on the prepare timer, which leaving
+        ``working`` disarms); the TM once it left ``init`` (it broadcasts its verdict once, and a
+        late Prepared changes nothing)."""
+        if isinstance(state, TMState):
+            return state.phase != "init"
+        return state.phase != "working"
+
     def describe_state(self, state: RMState | TMState) -> str:
         if isinstance(state, TMState):
             return f"{state.phase} prepared={sorted(state.prepared)}"
@@ -194,7 +202,7 @@ def tc_consistent(snap: Snapshot) -> bool:
     return not ("committed" in phases and "aborted" in phases)
 
 
-@always("TP-S2", "TPTypeOK")
+@always("TP-S2", "TPTypeOK", reads=("states", "in_flight"))
 def type_ok(snap: Snapshot) -> bool:
     """Every variable stays in its TLA+ type; in particular ``msgs \\subseteq Message``."""
     protocol = cast(TwoPhaseCommit, snap.protocol)

@@ -31,6 +31,7 @@ from .api.session import (
 from .api.verify import check_protocol
 from .checker import ActorModel, CheckConfig, CheckResult, check, random_walks
 from .core import (
+    UNFAIR,
     AgentId,
     Broadcast,
     CancelTimer,
@@ -53,8 +54,11 @@ from .core import (
     Snapshot,
     Step,
     always,
+    always_step,
+    choose,
     eventually,
     sometimes,
+    withdraw,
 )
 from .core.adversary import Adversary
 from .core.catalog import Mutant, ProtocolEntry, mutant
@@ -66,14 +70,15 @@ from .sim import Simulator, simulate
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActorModel", "AdaptiveResult", "Adversary", "AgentId", "AsyncRuntime", "Broadcast", "CancelTimer",
-    "CheckConfig", "CheckResult", "ConfigurationError", "ConsensusLevel", "Decide", "Defer", "Effect", "Envelope",
-    "Evidence", "GroupVoteLevel", "HonestStrategy", "InsufficientReplicasError", "Latency", "MabeamError",
+    "ActorModel", "AdaptiveResult", "Adversary", "AgentId", "AsyncRuntime", "Broadcast", "CancelTimer", "CheckConfig",
+    "CheckResult", "ConfigurationError", "ConsensusLevel", "Decide", "Defer", "Effect", "Envelope", "Evidence",
+    "GroupVoteLevel", "HonestStrategy", "InsufficientReplicasError", "Latency", "MabeamError",
     "MalformedMessageError", "Membership", "Message", "Mutant", "NetworkModel", "ObservedStep", "Observer",
     "Partition", "PipelineReport", "Property", "PropertyViolation", "Protocol", "ProtocolEntry", "RefinementLevel",
     "Reject", "RunInfo", "RunResult", "Send", "SessionResult", "SetTimer", "Simulator", "Snapshot", "Step",
-    "Strategy", "TcpTransport", "WeightedLevel", "__version__", "always", "check", "check_protocol", "eventually",
-    "mutant", "random_walks", "registry", "run_adaptive_coordination", "run_adaptive_coordination_async",
-    "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes", "start_byzantine_consensus",
-    "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "Strategy", "TcpTransport", "UNFAIR", "WeightedLevel", "__version__", "always", "always_step", "check",
+    "check_protocol", "choose", "eventually", "mutant", "random_walks", "registry", "run_adaptive_coordination",
+    "run_adaptive_coordination_async", "run_pipeline", "run_protocol", "run_protocol_async", "simulate", "sometimes",
+    "start_byzantine_consensus", "start_byzantine_consensus_async", "start_majority_vote", "start_weighted_vote",
+    "withdraw",
 ]

@@ -2,9 +2,10 @@
 
 Long random runs over the same transition system the exhaustive checker uses,
 for groups too large to exhaust (n = 4, 7, 10, f = (n-1)//3), on a multiset
-network with message loss and duplication budgets, crashes of honest
-replicas, and a Byzantine view-0 primary that may send anything it can sign.
-After every step the safety properties PBFT-S1..S8, L2, L3 and A1 are asserted;
+network with message loss and duplication budgets, a crash of an honest
+replica that may restart from its durable state (``max_recoveries=1``),
+and a Byzantine view-0 primary that may send anything it can sign.
+After every step the safety properties PBFT-S1..S9, L2, L3 and A1 are asserted;
 one more suite keeps the pre-prepare history (``audit_pre_prepares``) and adds
 PBFT-A2 (an equivocating primary is exposed), with one view change allowed so
 catch-up, forwarded pre-prepares and VIEW-CHANGE certificates all occur.
@@ -24,12 +25,13 @@ from mabeam.protocols.pbft import ENTRY, PBFTReplica, build_checked
 from mabeam.protocols.pbft.mutants import PrimaryEquivocationIgnored
 
 SAFETY_IDS = {"PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-S4", "PBFT-S5", "PBFT-S6", "PBFT-S7", "PBFT-S8",
-              "PBFT-L2", "PBFT-L3", "PBFT-A1", "PBFT-A2"}
+              "PBFT-S9", "PBFT-L2", "PBFT-L3", "PBFT-A1", "PBFT-A2"}
 
 
-def _model(agents: int, drops: int, duplicates: int, crashes: int, mutant: str | None = None) -> ActorModel:
+def _model(agents: int, drops: int, duplicates: int, crashes: int, mutant: str | None = None,
+           recoveries: int = 0) -> ActorModel:
     return build_model(ENTRY, agents, (agents - 1) // 3, mutant=mutant, network="multiset", drops=drops,
-                       duplicates=duplicates, max_crashes=crashes)
+                       duplicates=duplicates, max_crashes=crashes, max_recoveries=recoveries)
 
 
 def _audited(cls: type[PBFTReplica] = PBFTReplica) -> ActorModel:
@@ -39,7 +41,8 @@ def _audited(cls: type[PBFTReplica] = PBFTReplica) -> ActorModel:
 
 
 def _suite(agents: int, examples: int, steps: int) -> type:
-    machine = protocol_state_machine(lambda: _model(agents, drops=2, duplicates=2, crashes=1), ENTRY.properties,
+    machine = protocol_state_machine(lambda: _model(agents, drops=2, duplicates=2, crashes=1, recoveries=1),
+                                     ENTRY.properties,
                                      name=f"PBFT{agents}")
     machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
@@ -80,6 +83,16 @@ def test_ignoring_an_equivocating_primary_makes_the_audited_machine_fail() -> No
     machine = protocol_state_machine(lambda: _audited(PrimaryEquivocationIgnored), ENTRY.properties,
                                      name="Mutant_primary_equivocation_ignored")
     with pytest.raises(AssertionError, match=r"PBFT-A2"):
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=300, stateful_step_count=20, deadline=None, database=None,
+            phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))
+
+
+def test_a_replica_that_forgets_what_it_signed_makes_the_machine_fail() -> None:
+    """PBFT-S9 in random runs with a crash-recover fault: a restart without stable storage is caught."""
+    machine = protocol_state_machine(lambda: _model(4, 0, 0, 1, "forgets-on-crash", recoveries=1),
+                                     ENTRY.properties, name="Mutant_forgets_on_crash")
+    with pytest.raises(AssertionError, match=r"PBFT-S9"):
         run_state_machine_as_test(machine, settings=settings(
             max_examples=300, stateful_step_count=20, deadline=None, database=None,
             phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))

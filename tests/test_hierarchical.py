@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from reduction_audit import audit
 
 from mabeam.api.pipeline import (
     CertificateError,
@@ -20,7 +21,8 @@ from mabeam.api.pipeline import (
     run_pipeline,
 )
 from mabeam.api.session import run_protocol
-from mabeam.api.verify import check_protocol
+from mabeam.api.verify import build_model, check_protocol
+from mabeam.checker.symmetry import Symmetry
 from mabeam.core import (
     ConfigurationError,
     Decide,
@@ -274,3 +276,40 @@ def test_pipeline_with_group_votes_and_refinement_on_the_runtime() -> None:
     assert report.levels[0].certificate.value == "0.5" and report.levels[1].consumed == "0.5"
     assert report.all_properties_hold and "HIER-S2" in report.levels[0].properties
     assert "level 2: refine [iterative]" in render(report)
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [m.name for m in ENTRY.mutants])
+def test_reduction_declarations_hold_on_every_mutant_world(mutant: str) -> None:
+    """``reads``, ``sends_no_more`` (members, judges without announcements, forwarders once they certified)
+    and ``symmetry`` (the judges, where a layout has two) audited on every reachable world of each
+    mutant's check (``tests/reduction_audit.py``)."""
+    model = build_model(ENTRY, mutant=mutant)
+    worlds, silent, generators = audit(model, ENTRY.properties)
+    assert worlds > 0 and silent > 0
+    assert generators == len(model.protocol.judges) - 1
+
+
+@pytest.mark.slow
+def test_reduction_declarations_hold_on_the_standard_check() -> None:
+    """The same on the standard layout (32,760 worlds; judges j0 and j1 interchangeable)."""
+    worlds, silent, generators = audit(build_model(ENTRY), ENTRY.properties)
+    assert worlds == 32_760 and silent > 0 and generators == 1
+
+
+def test_only_the_judges_are_declared_interchangeable() -> None:
+    protocol = build()
+    assert protocol.symmetry() == (frozenset({"j0", "j1"}),)
+    assert Symmetry(build_model(ENTRY)).positions == [(10, 11)]
+
+
+def test_a_renamed_vote_is_signed_by_its_new_sender() -> None:
+    protocol = build()
+    vote = protocol.signed_vote("a1", "x")
+    renamed = vote.replace(sender="a2")
+    assert not protocol.auth.verify(renamed) and protocol.auth.verify(protocol.rename_signature(vote, renamed))
+    forged = vote.replace(signature=b"\x00" * 16)
+    assert not protocol.auth.verify(protocol.rename_signature(forged, forged.replace(sender="a2")))
+    cert = protocol.certificate("a0", protocol.groups[0], "x", (vote,))
+    moved = cert.replace(sender="a1")
+    assert protocol.rename_signature(cert, moved) is moved  # a certificate carries no signature of its own

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reduction_audit import audit
 
 from mabeam.api.session import run_protocol
 from mabeam.api.verify import build_model
@@ -312,3 +313,31 @@ def test_a_crash_within_f_still_terminates_for_the_correct_agents() -> None:
     result = run_protocol(build(4, 1), crashes={"a3": 0.0})
     assert result.status == "decided" and result.agreement
     assert result.properties["IR-L1"]["status"] == "holds"
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [m.name for m in ENTRY.mutants])
+def test_reduction_declarations_hold_on_every_mutant_world(mutant: str) -> None:
+    """``reads`` and ``sends_no_more`` (done is silent) audited on every reachable world of each mutant's
+    check (``tests/reduction_audit.py``); f = 1 declares no symmetry."""
+    worlds, silent, generators = audit(build_model(ENTRY, mutant=mutant), ENTRY.properties)
+    assert worlds > 0 and generators == 0
+    assert silent > 0 or mutant in ("impossible-quorum",)  # nobody ever finishes there
+
+
+@pytest.mark.slow
+def test_reduction_declarations_hold_on_the_standard_check() -> None:
+    """The same on the standard check (197,176 worlds, about 30 s)."""
+    worlds, silent, generators = audit(build_model(ENTRY), ENTRY.properties)
+    assert worlds == 197_176 and silent > 0 and generators == 0
+
+
+def test_members_with_equal_inputs_are_interchangeable_without_byzantine_members() -> None:
+    """With f = 0 equal inputs make members interchangeable (audited); with f > 0 none is declared."""
+    protocol = _instance(inputs={"a0": 0, "a1": 4, "a2": 4}, membership=Membership.of_size(3), faulty=0,
+                         epsilon=ONE_ROUND_EPSILON)
+    assert protocol.symmetry() == (frozenset({"a1", "a2"}),)
+    worlds, silent, generators = audit(ActorModel(protocol, CheckConfig(network="duplicating", max_crashes=1)),
+                                       PROPERTIES)
+    assert worlds > 10 and silent > 0 and generators == 1
+    assert build(4, 1).symmetry() == ()  # a2 (honest) and a3 (Byzantine) both hold 4

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import z3
+from reduction_audit import audit
 from test_iterative import run_synchronously
 
 from mabeam.api.verify import build_model
@@ -185,3 +186,13 @@ def test_the_hypothesis_suite_asserts_every_safety_property() -> None:
     spec.loader.exec_module(suite)
     assert {p.id for p in PROPERTIES if p.kind is Kind.ALWAYS} == suite.SAFETY_IDS
     assert suite.ENTRY is ENTRY  # its machine asserts the entry's own predicates
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [None, *(m.name for m in ENTRY.mutants)], ids=lambda m: m or "standard")
+def test_reduction_declarations_hold_on_every_reachable_world(mutant: str | None) -> None:
+    """``reads``, ``sends_no_more`` (done is silent) and ``symmetry`` (a0 and a2 propose y with
+    confidence 1) audited on every reachable world (``tests/reduction_audit.py``)."""
+    worlds, silent, generators = audit(build_model(ENTRY, mutant=mutant), ENTRY.properties)
+    assert worlds > 0 and generators == 1
+    assert silent > 0 or mutant == "impossible-quorum"  # nobody ever finishes there

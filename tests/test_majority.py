@@ -14,11 +14,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from reduction_audit import audit
 
 from mabeam.api.proofs import run_proofs
 from mabeam.api.verify import build_model, check_protocol
 from mabeam.checker import CheckResult, replay_actions
 from mabeam.checker.results import Trace
+from mabeam.checker.symmetry import Symmetry
 from mabeam.core import (
     ConfigurationError,
     Decide,
@@ -263,3 +265,23 @@ def test_z3_check_bites_on_the_off_by_one_quorum() -> None:
 
     variant = refuted_variant()
     assert variant.status == "refuted" and "counterexample" in variant.detail
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [None, *(m.name for m in ENTRY.mutants)], ids=lambda m: m or "standard")
+def test_reduction_declarations_hold_on_every_reachable_world(mutant: str | None) -> None:
+    """``reads``, ``sends_no_more`` and ``symmetry`` (a1 and a2 vote y) audited on every reachable
+    world of the standard check and of each mutant's (see ``tests/reduction_audit.py``)."""
+    worlds, silent, generators = audit(build_model(ENTRY, mutant=mutant), ENTRY.properties)
+    assert silent == 3 * worlds  # every started voter is silent: it broadcast at start
+    assert generators == 1
+
+
+def test_symmetry_renames_the_per_member_vote_tuple() -> None:
+    """Swapping a1 and a2 moves their entries of ``votes``; it does not leave them in place."""
+    model = build_model(ENTRY)
+    sym = Symmetry(model)
+    state = MajorityState("voting", ("x", "y", None), (("x", 1), ("y", 1)))
+    comp = model._agent_comp((state, frozenset()))
+    renamed = model._agents[sym._rename_comp("agent", comp, (0, 2, 1))][0]
+    assert renamed.votes == ("x", None, "y") and renamed.support == state.support

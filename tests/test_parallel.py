@@ -189,7 +189,7 @@ def test_a_failing_worker_stops_every_worker():
 def test_swarm_tasks_are_diversified():
     tasks = swarm_tasks(10, 5.0, seed=1)
     assert len({t.seed for t in tasks}) == 10
-    assert {t.strategy for t in tasks} == {"walk", "prefix-bfs"}
+    assert {t.strategy for t in tasks} == {"walk", "prefix-bfs", "quiesce"}
     assert len({t.bias for t in tasks}) >= 4
     with pytest.raises(ConfigurationError):
         swarm_tasks(0, 5.0)
@@ -259,17 +259,33 @@ def test_every_mutant_two_workers_agree():
         assert summary(many) == summary(one), m.name
 
 
+def seven_replicas(entry, mutant):
+    """PBFT at n = 7, f = 2 for ``mutant``: a view bound grows with f (views 0 and 1 have Byzantine
+    primaries), against the Dolev-Yao adversary, stopping at the first violation."""
+    m = entry.mutant(mutant)
+    factory = m.with_options(max_view=m.options["max_view"] + 1) if "max_view" in m.options else None
+    return build_model(entry, 7, 2, mutant=mutant, adversary="dolev-yao", stop_on_violation=True, factory=factory)
+
+
+def test_swarm_finds_a_liveness_failure_where_nothing_fair_is_left():
+    entry = get("pbft")
+    swarm = swarm_check(seven_replicas(entry, "never-suspects"), entry.properties, searches=2, budget=20,
+                        workers=2)
+    failed = {r.property.id: r for r in swarm.failures() if r.status == "violated"}
+    assert "PBFT-L1" in failed and "stays in its last state" in failed["PBFT-L1"].note
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", ["quorum-2f", "commit-without-prepared", "no-equivocation-check",
-                                    "new-view-without-proof"])
+                                    "new-view-without-proof", "sticky-primary", "lowers-view",
+                                    "certificate-unverified", "duplicate-is-equivocation"])
 def test_swarm_at_seven_replicas_catches_what_four_catch(mutant):
     """A mutant the exhaustive n = 4 search catches is caught by a short swarm at n = 7, f = 2,
-    against the Dolev-Yao adversary (the full set, with 10-minute budgets: benchmarks/swarm.py)."""
+    against the Dolev-Yao adversary (every mutant, with 10-minute budgets: benchmarks/swarm.py)."""
     entry = get("pbft")
     small = check(build_model(entry, mutant=mutant), entry.properties)
-    assert small.verdict == "violated"
-    caught = {r.property.id for r in small.failures()}
-    big = build_model(entry, 7, 2, mutant=mutant, adversary="dolev-yao")
-    swarm = swarm_check(big, entry.properties, searches=4, budget=60, workers=2, seed=0)
+    caught = {r.property.id for r in small.failures() if r.status == "violated"}
+    assert caught
+    swarm = swarm_check(seven_replicas(entry, mutant), entry.properties, searches=2, budget=60, workers=2)
     assert swarm.verdict == "violated", mutant
-    assert {r.property.id for r in swarm.failures()} & caught
+    assert {r.property.id for r in swarm.failures() if r.status == "violated"} & caught

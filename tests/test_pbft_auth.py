@@ -125,3 +125,19 @@ def test_forged_or_honest_pairs_are_not_evidence() -> None:
     assert not verify_evidence(equivocation(a, later), auth)  # different views do not conflict
     framed = Evidence("equivocation", "a1", (a, b))
     assert not verify_evidence(framed, auth)
+
+
+def test_a_renamed_message_is_signed_by_its_new_sender_and_a_forgery_stays_invalid() -> None:
+    """``rename_signature`` (what symmetry reduction would call): nested messages are renamed on their own."""
+    replica = build(4, 1)
+    sign = replica.signer
+    pp = sign("a0").sign(PrePrepare(session="s0", sender="a0", view=0, seq=1,
+                                    digest=request_digest(replica.config.requests[0]),
+                                    request=replica.config.requests[0]))
+    prepare = sign("a1").sign(Prepare(session="s0", sender="a1", view=0, seq=1, digest=pp.digest, pre_prepare=pp))
+    renamed = prepare.replace(sender="a2")
+    resigned = replica.rename_signature(prepare, renamed)
+    assert replica.auth.verify(resigned) and resigned.sender == "a2" and resigned.pre_prepare == pp
+    forged = Commit(session="s0", sender="a1", view=0, seq=1, digest=pp.digest, signature=b"\x00" * 16)
+    assert not replica.auth.verify(replica.rename_signature(forged, forged.replace(sender="a2")))
+    assert replica.symmetry() == () and not replica.sends_no_more(replica.start("a1").state)

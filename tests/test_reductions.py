@@ -141,3 +141,30 @@ def test_every_mutant_is_caught_under_each_reduction(mutant: Mutant, reduce: str
     for r in reduced.results:
         if r.property.kind is Kind.EVENTUALLY:
             assert r.status == (full.result_for(r.property.id).status if idle else "not-checked")
+
+
+def test_step_properties_are_judged_on_the_real_successor_under_symmetry():
+    """A step property that holds unreduced must hold under symmetry: the representative of a successor
+    may rename the acting agent, so the step is judged on the real successor."""
+    from benchmarks.two_phase import build
+    from mabeam import ActorModel, CheckConfig, always_step, check
+
+    @always_step("TP-T9", "an RM never returns to working", reads=("states",))
+    def never_back(before, action, after):
+        return not any(getattr(before.states[a], "phase", None) not in (None, "working") and
+                       getattr(after.states[a], "phase", None) == "working" for a in after.states if a != "tm")
+
+    plain = check(ActorModel(build(3), CheckConfig(network="duplicating")), [never_back])
+    reduced = check(ActorModel(build(3), CheckConfig(network="duplicating", symmetry=True)), [never_back])
+    assert plain.verdict == reduced.verdict == "holds"
+
+
+def test_a_mixed_symmetry_class_is_split_into_honest_and_byzantine_parts():
+    from mabeam.api.registry import get
+    from mabeam.api.verify import build_model
+    from mabeam.checker.symmetry import Symmetry
+
+    model = build_model(get("weighted"))  # a3 is Byzantine
+    assert model.byzantine == {"a3"}
+    split = Symmetry(model)._validated((frozenset({"a1", "a2", "a3"}),))
+    assert split == (frozenset({"a1", "a2"}),)

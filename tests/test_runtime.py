@@ -214,7 +214,7 @@ def test_a_runtime_hosting_some_agents_is_validated() -> None:
         AsyncRuntime(protocol, local=())
     with pytest.raises(KeyError):
         AsyncRuntime(protocol, local=("zz",))
-    transport = TcpTransport(protocol, ("a0", "a1"))
+    transport = TcpTransport(protocol, ("a0", "a1"), insecure=True)
     with pytest.raises(ConfigurationError, match="another runtime hosts"):
         AsyncRuntime(protocol, local=("a0", "a1"), transport=transport, crashes={"a2": 0.1})
     with pytest.raises(ConfigurationError, match="another runtime hosts"):
@@ -234,7 +234,7 @@ def test_a_partial_runtime_runs_only_its_own_agents_and_never_claims_quiescence(
 
     async def main() -> Any:
         transport = TcpTransport(protocol, ("a0", "a1"), {"a2": ("127.0.0.1", 9), "a3": ("127.0.0.1", 9)},
-                                 close_grace=0.05)
+                                 insecure=True, close_grace=0.05)
         runtime = AsyncRuntime(protocol, local=("a0", "a1"), transport=transport, timeout=0.3)
         result = await runtime.run()
         return result, runtime.observed()

@@ -1,11 +1,14 @@
-"""The TCP transport: framing, hostile bytes, reconnection, and protocols split across nodes and processes."""
+"""The TCP transport: framing, hostile bytes, reconnection, and protocols split across nodes and processes.
+
+The framing tests speak plain TCP to an ``insecure=True`` node (loopback only);
+everything that runs a protocol across nodes runs over TLS with generated keys.
+Spoofing, TLS and resource-limit tests are in test_tcp_auth.py and test_tcp_limits.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +16,9 @@ from typing import Any
 
 import msgspec
 import pytest
+from tcp_helpers import cluster, exchange, free_port, majority, pbft, run_clean, tls_transport, vote
 
-from mabeam.core import ConfigurationError, MalformedMessageError, Membership, Protocol
-from mabeam.protocols.majority import MajorityVoting, Vote
-from mabeam.protocols.pbft import Ed25519Authenticator, PBFTReplica
-from mabeam.protocols.pbft.config import PBFTConfig, signed_requests
+from mabeam.core import ConfigurationError, CredentialError, MalformedMessageError, Protocol
 from mabeam.protocols.pbft.messages import PrePrepare, request_digest
 from mabeam.runtime import TcpTransport, address_book, run_local_cluster, split
 from mabeam.runtime.cluster import node_runtime
@@ -34,41 +35,6 @@ from mabeam.runtime.framing import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def majority(n: int, session: str = "s0") -> MajorityVoting:
-    return MajorityVoting(Membership.of_size(n), {f"a{i}": ("x" if i % 3 == 0 else "y") for i in range(n)},
-                          session=session)
-
-
-def pbft(n: int) -> PBFTReplica:
-    membership = Membership.of_size(n)
-    auth = Ed25519Authenticator((*membership.agents, "client"), seed="tcp-test")
-    config = PBFTConfig(membership=membership, f=(n - 1) // 3, auth=auth, requesters=("client",),
-                        requests=signed_requests(auth, "s0", [("client", "block-7")]), max_seq=1,
-                        max_view=2, base_timeout=2.0)
-    return PBFTReplica(config)
-
-
-def run_clean(coroutine_factory: Any) -> Any:
-    """Run in a fresh loop; fail on anything the loop reports or any task left behind."""
-    reports: list[str] = []
-
-    async def main() -> Any:
-        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reports.append(ctx["message"]))
-        result = await coroutine_factory()
-        await asyncio.sleep(0)
-        assert asyncio.all_tasks() == {asyncio.current_task()}  # links and connections are all finished
-        return result
-
-    result = asyncio.run(main())
-    gc.collect()
-    assert reports == []
-    return result
-
-
-def vote(sender: str, value: str = "y", session: str = "s0") -> Vote:
-    return Vote(session=session, sender=sender, value=value)
 
 
 # ------------------------------------------------------------------ framing
@@ -128,26 +94,12 @@ def test_framing_errors_name_their_reason() -> None:
 # ------------------------------------------------------------------ a hostile peer
 async def serving(protocol: Protocol, local: tuple[str, ...], **options: Any
                   ) -> tuple[TcpTransport, list[tuple[str, Any, int]]]:
+    options.setdefault("insecure", True)
     transport = TcpTransport(protocol, local, **options)
     await transport.start()
     delivered: list[tuple[str, Any, int]] = []
     transport.bind(lambda to, message, depth: delivered.append((to, message, depth)), lambda: 0.0)
     return transport, delivered
-
-
-async def exchange(address: tuple[str, int], data: bytes, *, eof: bool = False, wait: float = 2.0) -> bool:
-    """Send ``data`` (then end the stream if ``eof``); whether the server hung up on us within ``wait``."""
-    reader, writer = await asyncio.open_connection(*address)
-    writer.write(data)
-    if eof:
-        writer.write_eof()
-    await writer.drain()
-    try:
-        closed = await asyncio.wait_for(reader.read(), wait) == b""
-    except TimeoutError:
-        closed = False
-    writer.close()
-    return closed
 
 
 @pytest.mark.timeout(20)
@@ -198,19 +150,13 @@ def test_malformed_frames_are_counted_and_the_server_keeps_serving() -> None:
 
 
 # ------------------------------------------------------------------ links
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.timeout(20)
 def test_frames_queued_while_disconnected_are_sent_after_reconnecting() -> None:
     protocol = majority(3)
     port = free_port()
 
     async def main() -> tuple[TcpTransport, list[Any], list[Any]]:
-        sender = TcpTransport(protocol, ("a0",), {"a1": ("127.0.0.1", port)}, backoff=(0.01, 0.05))
+        sender = TcpTransport(protocol, ("a0",), {"a1": ("127.0.0.1", port)}, insecure=True, backoff=(0.01, 0.05))
         sender.bind(lambda *_: None, lambda: 0.0)
         sender.send("a0", "a1", vote("a0", "x"), 1)
         await asyncio.sleep(0.1)  # nobody listens yet: the link backs off and retries
@@ -241,8 +187,8 @@ def test_frames_queued_while_disconnected_are_sent_after_reconnecting() -> None:
 @pytest.mark.timeout(10)
 def test_the_outgoing_queue_is_bounded_and_overflow_is_counted() -> None:
     async def main() -> TcpTransport:
-        transport = TcpTransport(majority(3), ("a0",), {"a1": ("127.0.0.1", free_port())}, max_queue=2,
-                                 close_grace=0.05)
+        transport = TcpTransport(majority(3), ("a0",), {"a1": ("127.0.0.1", free_port())}, insecure=True,
+                                 max_queue=2, close_grace=0.05)
         transport.bind(lambda *_: None, lambda: 0.0)
         for _ in range(5):
             transport.send("a0", "a1", vote("a0"), 0)
@@ -258,12 +204,19 @@ def test_the_outgoing_queue_is_bounded_and_overflow_is_counted() -> None:
 def test_tcp_transport_rejects_bad_settings() -> None:
     protocol = majority(3)
     for bad in ({"local": ()}, {"local": ("zz",)}, {"port": True}, {"port": 70000}, {"max_frame": 0},
-                {"max_queue": True}, {"backoff": (0.1,)}, {"backoff": (0.0, 1.0)}, {"close_grace": -1},
+                {"max_queue": True}, {"backoff": (0.1,)}, {"backoff": (0.0, 1.0)}, {"backoff": (1.0, 0.5)},
+                {"close_grace": -1}, {"read_timeout": float("inf")}, {"max_buffered_bytes": 10},
+                {"max_connections_per_address": 1000}, {"no_such_limit": 1},
                 {"addresses": {"a1": ("127.0.0.1", 0)}}, {"addresses": {"a1": "127.0.0.1:80"}},
-                {"addresses": {"zz": ("127.0.0.1", 80)}}):
-        options = {"local": ("a0",), **bad}
+                {"addresses": {"zz": ("127.0.0.1", 80)}}, {"insecure": 1},
+                {"host": "0.0.0.0"}, {"addresses": {"a1": ("10.0.0.1", 80)}}):  # plain TCP: loopback only
+        options = {"local": ("a0",), "insecure": True, **bad}
         with pytest.raises((ConfigurationError, KeyError)):
             TcpTransport(protocol, **options)
+    with pytest.raises(CredentialError, match="needs TLS credentials"):
+        TcpTransport(protocol, ("a0",))  # neither credentials nor an explicit insecure=True
+    with pytest.raises(ConfigurationError, match="exclude each other"):
+        TcpTransport(protocol, ("a0",), tls=cluster(3).tls_credentials(("a0",)), insecure=True)
 
 
 # ------------------------------------------------------------------ runtimes over TCP
@@ -271,14 +224,15 @@ def test_tcp_transport_rejects_bad_settings() -> None:
 @pytest.mark.parametrize("name, build, nodes", [
     ("majority", lambda: majority(9), 3), ("pbft-4", lambda: pbft(4), 2), ("pbft-7", lambda: pbft(7), 3),
 ])
-def test_runtimes_in_one_process_agree_over_localhost_tcp(name: str, build: Any, nodes: int) -> None:
+def test_runtimes_in_one_process_agree_over_localhost_tls(name: str, build: Any, nodes: int) -> None:
     protocol = build()
-    run = run_clean(lambda: run_local_cluster(protocol, split(protocol.agents, nodes), timeout=20))
+    run = run_clean(lambda: run_local_cluster(protocol, split(protocol.agents, nodes), timeout=20,
+                                              keys=cluster(protocol.n)))
     assert run.agreement and run.decided_value == ("y" if name == "majority" else "block-7")
     assert set(run.decisions) == set(protocol.agents)  # every agent, on every node, decided
     assert all(r.status == "decided" and not r.timed_out for r in run.results)
     assert not run.violations() and any(v["status"] == "holds" for v in run.properties.values())
-    assert all(t.frames_sent > 0 and t.frames_received > 0 and not t.rejected for t in run.transports)
+    assert all(t.frames_sent > 0 and t.frames_received > 0 and not t.rejections() for t in run.transports)
     for result, transport in zip(run.results, run.transports):
         assert set(result.decisions) == set(transport.local)
 
@@ -289,16 +243,17 @@ def test_junk_sent_to_a_node_is_counted_in_its_result_and_the_run_still_decides(
     groups = split(protocol.agents, 2)
 
     async def main() -> list[Any]:
-        transports = [TcpTransport(protocol, g) for g in groups]
+        transports = [tls_transport(protocol, g) for g in groups]
         book = address_book(groups, [await t.start() for t in transports])
         for transport in transports:
             transport.connect(book)
-        await exchange(transports[0].address, b"\xff\xff\xff\xff")
-        await exchange(transports[0].address, encode_hello("s0", ("a1",)) + frame(b"\xc1"))
+        await exchange(transports[0].address, b"\xff\xff\xff\xff")  # not TLS at all
+        await exchange(transports[0].address, encode_hello("s0", ("a1",)) + frame(b"\xc1"),
+                       ssl_context=cluster(5).tls_credentials(("a1",)).client_context("a1"))
         return list(await asyncio.gather(*(node_runtime(protocol, t, timeout=10).run() for t in transports)))
 
     first, second = run_clean(main)
-    assert first.rejected == {"oversize-frame": 1, "undecodable-frame": 1} and second.rejected == {}
+    assert first.rejected == {"handshake-failed": 1, "undecodable-frame": 1} and second.rejected == {}
     assert first.status == second.status == "decided" and first.decided_value == second.decided_value == "y"
 
 

@@ -12,11 +12,12 @@ from types import ModuleType
 
 import msgspec
 import pytest
+from reduction_audit import audit
 
 import tla
 from mabeam.api.proofs import prove_unsat
 from mabeam.api.session import run_protocol
-from mabeam.api.verify import check_protocol
+from mabeam.api.verify import build_model, check_protocol
 from mabeam.checker import ActorModel, CheckConfig, check
 from mabeam.core import (
     ConfigurationError,
@@ -321,7 +322,7 @@ def test_full_check_holds_for_four_agents_one_byzantine() -> None:
     assert result.stats.complete and result.stats.distinct_states > 1000
     assert {r.property.id: r.status for r in result.results} == {
         "WV-S1": "holds", "WV-S2": "holds", "WV-S3": "holds", "WV-S4": "holds", "WV-S5": "holds",
-        "WV-R1": "reached", "WV-L1": "holds"}
+        "WV-T1": "holds", "WV-R1": "reached", "WV-L1": "holds"}
 
 
 def test_full_check_holds_for_three_agents_and_in_crash_mode() -> None:
@@ -372,3 +373,53 @@ def test_z3_broken_thresholds_are_refuted() -> None:
     broken = prove_unsat("WV-S1", "Byzantine, threshold 1/2, n = 4",
                          z3_model.enumerated_agreement(4, Fraction(1, 2), byzantine=True))
     assert broken.status == "refuted"
+
+
+# ------------------------------------------------------------------ the step property WV-T1
+def test_only_the_step_property_sees_the_latest_vote_replace_the_first() -> None:
+    """``latest-vote-counts`` keeps every state consistent (each state property holds) and is caught
+    only on the step that rewrites a counted vote: a1 counts a2's x, then a2's y replaces it."""
+    result = check_protocol("weighted", mutant="latest-vote-counts")
+    assert result.stats.complete
+    assert [r.property.id for r in result.failures()] == ["WV-T1"]
+    trace = result.result_for("WV-T1").trace
+    assert trace is not None and len(trace) == 2
+    last = trace.steps[-1]
+    assert last.action is not None and last.action.kind == "deliver" and last.action.agent == "a1"
+    assert last.action.detail.message.sender == "a2"
+
+
+def test_the_step_property_judges_steps_not_states() -> None:
+    """WV-T1 compares the two sides of a step: the same votes hold, a revised vote does not."""
+    protocol = build(3, 1)
+    before = WeightedState("voting", ("x", "y", None), (("x", 7), ("y", 1)))
+    revised = WeightedState("voting", ("x", "x", None), (("x", 8),))
+    extended = WeightedState("voting", ("x", "y", "y"), (("x", 7), ("y", 2)))
+    step = next(p for p in PROPERTIES if p.id == "WV-T1")
+
+    def at_a1(state: WeightedState) -> Snapshot:
+        return Snapshot(protocol, {"a0": None, "a1": state, "a2": None}, byzantine=frozenset({"a2"}))
+
+    assert step.holds_on_step(at_a1(before), None, at_a1(extended))
+    assert not step.holds_on_step(at_a1(before), None, at_a1(revised))
+
+
+# ------------------------------------------------------------------ state-space reduction declarations
+@pytest.mark.parametrize("mutant", [None, *(m.name for m in ENTRY.mutants)], ids=lambda m: m or "standard")
+def test_reduction_declarations_hold_on_every_reachable_world(mutant: str | None) -> None:
+    """``reads`` and ``sends_no_more`` audited on every reachable world (``tests/reduction_audit.py``);
+    Byzantine mode declares no symmetry (which members are Byzantine is the check's choice)."""
+    model = build_model(ENTRY, mutant=mutant)
+    worlds, silent, generators = audit(model, ENTRY.properties)
+    honest = len(model.honest)
+    assert silent == honest * worlds and generators == 0
+
+
+def test_crash_mode_declares_members_with_equal_inputs_and_weights_interchangeable() -> None:
+    protocol = WeightedVoting(Membership.of_size(4), {"a0": "x", "a1": "x", "a2": "y", "a3": "y"},
+                              {"a0": 1, "a1": 1, "a2": 1, "a3": 2}, mode="crash")
+    assert set(protocol.symmetry()) == {frozenset({"a0", "a1"})}
+    model = ActorModel(protocol, CheckConfig(network="duplicating", max_crashes=1))
+    worlds, _silent, generators = audit(model, PROPERTIES)
+    assert worlds > 100 and generators == 1
+    assert build(4, 1).symmetry() == ()

@@ -410,6 +410,15 @@ PBFT_A1_Accountability ==
         /\ \A t \in {"prepare", "commit"}, v \in Views :
               Cardinality({m.value : m \in {x \in sent : x.type = t /\ x.view = v /\ x.sender = r}}) <= 1
 
+\* PBFT-S9: an honest replica never sends two different messages of one kind for one view (a
+\* checkpoint carries no view: one per replica, as there is one sequence number). This spec has no
+\* restart (a replica never forgets what it sent); the checker's crash-recover fault is where a
+\* replica that kept nothing on stable storage breaks it (spec/pbft.md, "Crash-recover")
+PBFT_S9_NoHonestEquivocation ==
+    \A m1, m2 \in sent :
+        (m1.sender \in Honest /\ m1.sender = m2.sender /\ m1.type = m2.type
+         /\ (m1.type = "checkpoint" \/ m1.view = m2.view)) => m1 = m2
+
 \* an honest replica only ever exposes a primary that signed two pre-prepares for one view
 PBFT_A2_PrimaryExposed ==
     \A v \in Exposed : Primary(v) \in Byzantine /\ \E x, y \in Values : x # y /\ HasPrePrepare(v, x) /\ HasPrePrepare(v, y)

@@ -148,6 +148,11 @@ WV_S4_OneCountedVote == \A a \in Honest : \A r \in refused[a] : tally[a][r[1]] #
 \* WV-S5 Decision backed by weight: the decided value's counted voters weigh > 2/3 W
 WV_S5_DecisionBacked == \A a \in Honest : decided[a] # NoVote => Backed(VotersOf(tally[a], decided[a]))
 
+\* WV-T1 A counted vote is never revised (a property of steps): once an honest agent counted
+\* a member's vote, every step keeps it
+WV_T1_CountedVoteKept ==
+    [][\A a \in Honest : \A b \in Agents : tally[a][b] # NoVote => tally'[a][b] = tally[a][b]]_vars
+
 \* WV-R1 Some agent decides: its negation, checked as an INVARIANT that TLC must report
 \* violated (tests/test_tlc.py; not listed in Weighted.cfg).
 WV_R1_NobodyDecides == \A a \in Honest : decided[a] = NoVote

@@ -188,7 +188,7 @@ def run_adaptive_coordination(
         byzantine: Mapping[AgentId, Strategy | str] | None = None,
         equivocation: tuple[str, str] | None = None, exposed: Sequence[AgentId] | None = None,
         authentication: Literal["ed25519", "symbolic"] = "symbolic", seed: int | str = 0,
-        session: str = "s0") -> AdaptiveResult:
+        session: str = "s0", observers: Sequence[Observer] = ()) -> AdaptiveResult:
     """Run one adaptive session and report what each phase decided, how, when and why it switched.
 
     ``proposal_inputs`` maps each agent to its proposal. ``crashes`` maps agents to the time they
@@ -196,6 +196,7 @@ def run_adaptive_coordination(
     ``"equivocate"`` (votes ``equivocation[0]`` to all and ``equivocation[1]`` to ``exposed``).
     The run is bounded by the deadline: every honest node ends decided or with an explicit
     no-decision, so the result never waits beyond ``deadline`` (plus the final deliveries).
+    ``observers`` watch the run (e.g. :class:`~mabeam.api.telemetry.TelemetryObserver`).
     """
     if driver not in ("simulator", "runtime"):
         raise ConfigurationError(f"driver must be 'simulator' or 'runtime', got {driver!r}")
@@ -204,12 +205,13 @@ def run_adaptive_coordination(
         byzantine_faults=byzantine_faults, crash_bound=crash_bound,
         allow_weaker_after_evidence=allow_weaker_after_evidence, network=network, crashes=crashes,
         byzantine=byzantine, equivocation=equivocation, exposed=exposed, authentication=authentication,
-        seed=seed, session=session)
+        seed=seed, session=session, observers=observers)
     if driver == "simulator":
         from ..sim.simulator import Simulator
 
         timings = StageTimings()
-        sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, observers=[timings], **options)
+        watchers = [timings, *options.pop("observers")]
+        sim = Simulator(protocol, network, seed=seed, until=deadline * 1.5 + 1.0, observers=watchers, **options)
         return _result(protocol, sim.run(), timings)
     try:
         asyncio.get_running_loop()
@@ -231,7 +233,8 @@ async def _run_live(protocol: AdaptiveCoordination, network: NetworkModel | None
     from ..runtime.runtime import AsyncRuntime
 
     timings = StageTimings()
-    runtime = AsyncRuntime(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, observers=[timings],
+    watchers = [timings, *options.pop("observers")]
+    runtime = AsyncRuntime(protocol, network, seed=seed, timeout=deadline * 1.5 + 1.0, observers=watchers,
                            **options)
     return _result(protocol, await runtime.run(), timings)
 
@@ -243,7 +246,8 @@ def _setup(proposal_inputs: Mapping[AgentId, str], *, chain: Sequence[str | Stag
            network: NetworkModel | None = None, crashes: Mapping[AgentId, float] | None = None,
            byzantine: Mapping[AgentId, Strategy | str] | None = None,
            equivocation: tuple[str, str] | None = None, exposed: Sequence[AgentId] | None = None,
-           authentication: str = "symbolic", seed: int | str = 0, session: str = "s0"
+           authentication: str = "symbolic", seed: int | str = 0, session: str = "s0",
+           observers: Sequence[Observer] = ()
            ) -> tuple[AdaptiveCoordination, NetworkModel | None, int | str, float, dict[str, Any]]:
     """The protocol and the driver options of one session (shared by both runners)."""
     if not isinstance(proposal_inputs, Mapping) or not proposal_inputs:
@@ -258,8 +262,10 @@ def _setup(proposal_inputs: Mapping[AgentId, str], *, chain: Sequence[str | Stag
                          allow_weaker_after_evidence=allow_weaker_after_evidence,
                          auth=scheme(membership.agents, seed=f"{session}/{seed}"), session=session)
     strategies = _strategies(protocol, byzantine or {}, equivocation, exposed)
+    from .telemetry import active_observers
+
     options: dict[str, Any] = {"crashes": dict(crashes or {}), "byzantine": strategies,
-                               "summarize": _summary}
+                               "summarize": _summary, "observers": (*observers, *active_observers())}
     return protocol, network, seed, deadline, options
 
 

@@ -29,6 +29,11 @@ DEFAULT_RUNTIME_TIMEOUT = 10.0
 
 
 def _options(driver: str, timeout: float | None, options: dict[str, Any]) -> dict[str, Any]:
+    from .telemetry import active_observers
+
+    extra = active_observers()  # telemetry, when enabled (nothing otherwise: no cost)
+    if extra:
+        options = {**options, "observers": (*(options.get("observers") or ()), *extra)}
     if driver == "simulator":
         return {"until": timeout, **options}
     if driver == "runtime":

@@ -49,6 +49,9 @@ def build_model(protocol: str | ProtocolEntry, agents: int | None = None, faulty
 def check_protocol(protocol: str, agents: int | None = None, faulty: int | None = None, *,
                    mutant: str | None = None, depth: int | None = None, max_states: int | None = None,
                    progress: Progress | None = None, **overrides: Any) -> CheckResult:
+    """Model-check a registered protocol (a name, or a ``pkg.module:ENTRY`` reference) the way
+    ``mabeam check`` does: its standard instance, or ``agents``/``faulty``/``mutant``, with any
+    :class:`~mabeam.checker.CheckConfig` field overridden."""
     entry = get(protocol)
     model = build_model(entry, agents, faulty, mutant=mutant, depth=depth, max_states=max_states,
                         **overrides)

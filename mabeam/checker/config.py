@@ -31,11 +31,20 @@ class CheckConfig:
     message sent to a Byzantine agent, and may send anything it can build from what the
     coalition has learned (forwarded messages, assembled certificates, replays in another
     view, session or kind), as the protocol's adversary module says.
+
+    ``max_crashes`` bounds how many times an honest agent crashes (its timers and the
+    messages in flight to it are lost; its last state stays). ``max_recoveries`` bounds
+    how many times a crashed agent restarts from what it kept on stable storage
+    (:meth:`~mabeam.core.protocol.Protocol.durable`, then
+    :meth:`~mabeam.core.protocol.Protocol.recover`); a restart needs a crash first, so
+    a crash-recover fault is ``max_crashes=1, max_recoveries=1``.
     """
 
     network: NetworkSemantics = "multiset"
     byzantine: frozenset[AgentId] = field(default_factory=frozenset)
     max_crashes: int = 0
+    #: restarts of crashed agents from their durable state (crash-recover faults)
+    max_recoveries: int = 0
     drops: int = 0
     duplicates: int = 0
     intruder: bool = False  # an outsider injects the protocol adversary's forged() messages
@@ -53,7 +62,7 @@ class CheckConfig:
             raise ConfigurationError(f"unknown network semantics {self.network!r}")
         if self.adversary not in ("static", "dolev-yao"):
             raise ConfigurationError(f"unknown adversary model {self.adversary!r} (static or dolev-yao)")
-        for name in ("max_crashes", "drops", "duplicates", "max_depth", "max_states", "max_memory"):
+        for name in ("max_crashes", "max_recoveries", "drops", "duplicates", "max_depth", "max_states", "max_memory"):
             value = getattr(self, name)
             if value is None and name in ("max_depth", "max_states", "max_memory"):
                 continue  # no bound
@@ -67,6 +76,9 @@ class CheckConfig:
         for name in ("intruder", "stop_on_violation", "symmetry", "por"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.max_recoveries and not self.max_crashes:
+            raise ConfigurationError("max_recoveries restarts crashed agents: it needs max_crashes >= 1 "
+                                     "(a crash-recover fault is max_crashes=1, max_recoveries=1)")
         if self.network == "duplicating" and (self.drops or self.duplicates):
             raise ConfigurationError("a duplicating network already loses and duplicates; "
                                      "drop/duplicate budgets apply to the multiset network only")

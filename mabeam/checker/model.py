@@ -3,7 +3,8 @@
 :class:`ActorModel` turns any :class:`~mabeam.core.protocol.Protocol` into a
 transition system. Its actions are the nondeterministic choices of an
 asynchronous network: deliver any in-flight message, fire any armed timer, and,
-within configured budgets, drop or duplicate a message or crash an agent.
+within configured budgets, drop or duplicate a message, crash an agent, or
+restart a crashed one from its durable state (crash-recover).
 Byzantine agents run no honest code: every message they could sign is placed
 in flight up front (the protocol's :class:`~mabeam.core.adversary.Adversary`),
 and the network may deliver any of those, in any order, or none.
@@ -16,8 +17,8 @@ A world is a tuple of component fingerprints (see :mod:`.canonical`)::
 envelopes in flight (a set in the duplicating network, a multiset of
 (envelope, copies) in the multiset one); ``facts`` the decisions and evidence
 so far; ``faults`` what the adversary holds: the crashed agents, the budgets
-left and, against the Dolev-Yao adversary, the messages the Byzantine coalition
-has learned. Each distinct
+left (crashes, drops, duplicates, restarts) and, against the Dolev-Yao
+adversary, the messages the Byzantine coalition has learned. Each distinct
 component is stored once (:class:`~.canonical.Interner`), so a world costs a
 tuple of integers and its fingerprint is the tuple's hash, the same in every
 process.
@@ -27,6 +28,12 @@ compiled into component operations; one agent's whole contribution to the
 successors of a world depends only on its component and the network, and is
 memoised on that pair. The memo tables are caches: :meth:`ActorModel.trim`
 empties them when memory runs short, and the next lookups recompute.
+
+Crash-recover: a crashed agent's restart (``CheckConfig.max_recoveries``) runs
+``protocol.recover(agent, protocol.durable(agent, last state))`` and is a fault
+action like a crash, but a weakly fair one: a crashed agent with a restart left
+eventually restarts, so liveness is judged on runs where it comes back (a crash
+for good is what the crash budget alone already explores).
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ World = tuple[int, ...]
 class Action(NamedTuple):
     """One nondeterministic choice; ``key()`` identifies it across processes for replay."""
 
-    kind: str  # deliver | timer | drop | duplicate | crash
+    kind: str  # deliver | timer | drop | duplicate | crash | recover
     agent: AgentId
     detail: Any = None  # the Envelope, or the timer name
 
@@ -74,6 +81,8 @@ class Action(NamedTuple):
             return f"network duplicates {self.detail.message.describe()} to {self.agent}"
         if self.kind == "crash":
             return f"{self.agent} crashes"
+        if self.kind == "recover":
+            return f"{self.agent} restarts from its durable state"
         return f"{self.kind} {self.agent}"
 
 
@@ -81,7 +90,7 @@ class Transition(NamedTuple):
     action: Action
     world: World
     effects: tuple[Effect, ...]
-    fair: bool  # part of the stated fairness (delivery to / timer of a correct agent)
+    fair: bool  # part of the stated fairness (delivery to / timer of a correct agent; a restart while one is left)
 
 
 class WorldView(NamedTuple):
@@ -94,6 +103,7 @@ class WorldView(NamedTuple):
     decisions: frozenset[Decision]
     evidence: frozenset[Evidence]
     budget: tuple[int, int, int]  # crashes, drops, duplicates left
+    recoveries: int = 0  # restarts of crashed agents left
 
 
 _INERT = (Reject, Defer)
@@ -168,7 +178,8 @@ DEFAULT_MEMO_ENTRIES = 1 << 21
 
 #: comp, net, facts added, messages learned, action, fair, effects, self-loop
 Part = tuple[int, int, int, int, Action, bool, tuple[Effect, ...], bool]
-Faults = tuple[frozenset[AgentId], tuple[int, int, int], frozenset[int]]  # crashed, budget left, learned
+#: crashed, budget left (crashes, drops, duplicates, recoveries), learned
+Faults = tuple[frozenset[AgentId], tuple[int, int, int, int], frozenset[int]]
 #: comp, net, facts added, messages learned, action, fair, fingerprint change
 Move = tuple[int, int, int, int, Action, bool, int]
 
@@ -207,6 +218,8 @@ class ActorModel:
         self._order: dict[int, tuple[int, bytes, bool]] = {}  # envelope fp -> canonical delivery order
         self._deliver_actions: dict[int, tuple[Action, bool]] = {}
         self._timer_actions: dict[tuple[int, str], Action] = {}
+        #: one shared object per agent: fair actions are told apart by identity (search's ``_class_of``)
+        self._recover_actions = tuple(Action("recover", agent) for agent in self.agents)
         self._reset_memos()
         self._empty_facts = self._facts.add((frozenset(), frozenset()))
 
@@ -248,6 +261,7 @@ class ActorModel:
         self._deliveries: dict[int, tuple[tuple[int, ...], ...]] = {}
         self._on_delivery: dict[tuple[int, Any], _Delta] = {}
         self._on_timer: dict[tuple[int, str, Any], _Delta] = {}
+        self._on_recover: dict[tuple[int, Any], _Delta] = {}
         self._net_after: dict[tuple[int, int, tuple[int, ...]], int] = {}
         self._facts_after: dict[tuple[int, int], int] = {}
         self._facts_changes: dict[tuple[int, int], tuple[int, int]] = {}
@@ -298,7 +312,8 @@ class ActorModel:
         network = self._net_after_op(self._networks.add(frozenset()), 0, tuple(outgoing))
         comps = tuple(self._agent_comp((nodes[i], timers[i])) for i in range(self.n))
         facts = self._facts.add((frozenset(decisions), frozenset(evidence)))
-        budget = (self.config.max_crashes, self.config.drops, self.config.duplicates)
+        config = self.config
+        budget = (config.max_crashes, config.drops, config.duplicates, config.max_recoveries)
         faults = self._faults.add((frozenset(), budget, knowledge))
         return (*comps, network, facts, faults)
 
@@ -372,7 +387,7 @@ class ActorModel:
         net = frozenset((envs[fp], count) for fp, count in network) if self.multiset \
             else frozenset(envs[fp] for fp in network)
         return WorldView(tuple(c[0] for c in comps), tuple(c[1] for c in comps), net, crashed, decisions,
-                         evidence, budget)
+                         evidence, budget[:3], budget[3])
 
     def node_states(self, world: World) -> dict[AgentId, Any]:
         return dict(zip(self.agents, map(self._state_of.__getitem__, world)))  # zip stops after the agents
@@ -508,10 +523,12 @@ class ActorModel:
         return found
 
     def _plan(self, faults: int) -> tuple[tuple[int, ...], bool]:
-        """For a faults component: the honest agents that have not crashed, and whether budget is left."""
-        crashed, (crashes, drops, dups), _learned = self._faults[faults]
+        """For a faults component: the honest agents that have not crashed, and whether budget is left
+        (a fault that can still act: a restart counts while some agent is down to take it)."""
+        crashed, (crashes, drops, dups, recoveries), _learned = self._faults[faults]
         active = tuple(i for i, a in enumerate(self.agents) if a not in self.byzantine and a not in crashed)
-        plan = self._plans[faults] = (active, bool(crashes or (self.multiset and (drops or dups))))
+        left = crashes or (recoveries and crashed) or (self.multiset and (drops or dups))
+        plan = self._plans[faults] = (active, bool(left))
         return plan
 
     def _agent_moves(self, i: int, comp: int, net: int
@@ -669,14 +686,14 @@ class ActorModel:
 
     # ----------------------------------------------------------- fault budget
     def _budget_transitions(self, world: World) -> Iterator[Transition]:
-        """Drops and duplicates (multiset network) and crashes, while their budgets last."""
+        """Drops and duplicates (multiset network), crashes and restarts, while their budgets last."""
         n = self.n
         net, faults = world[n], world[n + 2]
-        crashed, (crashes, drops, dups), learned = self._faults[faults]
+        crashed, (crashes, drops, dups, recoveries), learned = self._faults[faults]
         network = self._networks[net]
         if self.multiset and (drops or dups):
-            dropped = self._faults.add((crashed, (crashes, drops - 1, dups), learned)) if drops else 0
-            copied = self._faults.add((crashed, (crashes, drops, dups - 1), learned)) if dups else 0
+            dropped = self._faults.add((crashed, (crashes, drops - 1, dups, recoveries), learned)) if drops else 0
+            copied = self._faults.add((crashed, (crashes, drops, dups - 1, recoveries), learned)) if dups else 0
             for fp in sorted((fp for fp, _count in network), key=self._order.__getitem__):
                 env = self._envelope_of[fp]
                 if drops:
@@ -689,25 +706,66 @@ class ActorModel:
             for i in self._active_agents(faults):
                 agent = self.agents[i]
                 yield Transition(Action("crash", agent), self._crash(world, i, agent), (), False)
+        if recoveries and crashed:
+            for i, agent in enumerate(self.agents):
+                if agent in crashed:
+                    after, effects = self._recover(world, i, agent)
+                    yield Transition(self._recover_actions[i], after, effects, True)
 
     def _with(self, world: World, *, net: int, faults: int) -> World:
         n = self.n
         return (*world[:n], net, world[n + 1], faults)
 
     def _crash(self, world: World, i: int, agent: AgentId) -> World:
-        """The agent stops for good: its timers and the messages to it are gone; its last state stays."""
+        """The agent stops: its timers are gone; its last state stays (a restart reads it).
+
+        The messages in flight to it stay too while a restart is left: it may receive them
+        once it is back (for safety a message lost in the crash is one never delivered, a
+        behaviour this still contains). A crash no restart can follow is for good, and those
+        messages, which nothing could deliver any more, are dropped.
+        """
         n = self.n
-        crashed, (crashes, drops, dups), learned = self._faults[world[n + 2]]
+        crashed, (crashes, drops, dups, recoveries), learned = self._faults[world[n + 2]]
         state, _timers = self._agents[world[i]]
-        network = self._networks[world[n]]
-        envs = self._envelope_of
-        if self.multiset:
-            kept: frozenset[Any] = frozenset(item for item in network if envs[item[0]].to != agent)
-        else:
-            kept = frozenset(fp for fp in network if envs[fp].to != agent)
+        net = world[n]
+        if not recoveries:
+            network = self._networks[net]
+            envs = self._envelope_of
+            if self.multiset:
+                kept: frozenset[Any] = frozenset(item for item in network if envs[item[0]].to != agent)
+            else:
+                kept = frozenset(fp for fp in network if envs[fp].to != agent)
+            net = self._networks.add(kept)
         comp = self._agent_comp((state, frozenset()))
-        faults = self._faults.add((crashed | {agent}, (crashes - 1, drops, dups), learned))
-        return (*world[:i], comp, *world[i + 1:n], self._networks.add(kept), world[n + 1], faults)
+        faults = self._faults.add((crashed | {agent}, (crashes - 1, drops, dups, recoveries), learned))
+        return (*world[:i], comp, *world[i + 1:n], net, world[n + 1], faults)
+
+    def _recover(self, world: World, i: int, agent: AgentId) -> tuple[World, tuple[Effect, ...]]:
+        """The crashed agent restarts with only the durable part of its last state.
+
+        Its new component is the state ``protocol.recover`` returns with the timers that
+        step arms (a crash disarmed the old ones); the step's sends, decisions, evidence
+        and what it tells the Dolev-Yao adversary are applied like any other step's.
+        Messages in flight to it at the crash and sent to it while it was down are still
+        in flight: it may receive them now. The step is memoised on (agent, last state).
+        """
+        n = self.n
+        crashed, (crashes, drops, dups, recoveries), learned = self._faults[world[n + 2]]
+        state, _timers = self._agents[world[i]]
+        key = (i, state)
+        delta = self._on_recover.get(key)
+        if delta is None:
+            protocol = self.protocol
+            step = protocol.recover(agent, protocol.durable(agent, state))
+            delta = self._on_recover[key] = self._compile(agent, state, step)
+            self._memo_size += 1
+        comp = self._agent_comp((delta.state, delta.arm))
+        net = self._net_after_op(world[n], 0, delta.outgoing) if delta.outgoing else world[n]
+        facts = self._facts_after_op(world[n + 1], delta.facts) if delta.facts else world[n + 1]
+        faults = self._faults.add((crashed - {agent}, (crashes, drops, dups, recoveries - 1), learned))
+        if delta.learned:
+            net, faults, _change = self._learn(net, faults, delta.learned)
+        return (*world[:i], comp, *world[i + 1:n], net, facts, faults), delta.effects
 
     # ------------------------------------------------------------ fairness
     def fairness_class(self, action: Action) -> Hashable:

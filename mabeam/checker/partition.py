@@ -160,16 +160,17 @@ class PartitionWorker:
         model, found, reduction = self.model, self.found, self.reduction
         graph = found.graph
         succs = model.successors(world, fp, loops=graph is not None)
-        for succ, succ_fp, action, fair in succs:
+        for real, real_fp, action, fair in succs:
+            succ, succ_fp = real, real_fp
             if reduction.symmetry:
-                succ = reduction.canonical(succ)
+                succ = reduction.canonical(real)
                 succ_fp = model.fingerprint(succ)
+            if self.steps:  # judged on the real successor (a representative may rename the acting agent),
+                self.judge.step(world, fp, self.depth, action, real, succ_fp, found)  # recorded as its representative
             if graph is not None:
                 graph.src.append(fp)
                 graph.dst.append(succ_fp)
                 graph.cls.append(_class_of(model, graph, action) if fair else -1)
-            if self.steps:
-                self.judge.step(world, fp, self.depth, action, succ, succ_fp, found)
             if succ_fp == fp or succ_fp in level:
                 continue
             level.add(succ_fp)

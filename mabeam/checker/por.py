@@ -13,7 +13,9 @@ make that sound for every safety, reachability and step property:
   other active agent's state is one the protocol declares silent, see
   :meth:`~mabeam.core.protocol.Protocol.sends_no_more`; Byzantine agents of the
   checker put all their messages in flight at the start) and no fault budget
-  (drop, duplicate, crash) is left to act on ``i`` or its messages;
+  (drop, duplicate, crash, or a restart while an agent is down) is left to act
+  on ``i`` or its messages (a restarted agent may send again: while a restart
+  can happen, every world is expanded in full);
 - C2 (invisibility): every action in the set leaves unchanged what the
   properties read (the union of their declared ``reads``: the node states,
   decisions, evidence, crashed set or messages in flight);

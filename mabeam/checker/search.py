@@ -33,6 +33,7 @@ from ..core.interpret import interpret
 from ..core.messages import Message
 from ..core.observer import ObservedStep, Observer, RunInfo
 from ..core.properties import Kind, Property, Snapshot
+from ..core.protocol import UNFAIR
 from .frontier import Frontier
 from .judge import Judge
 from .memory import MemoryWatch, OutOfTime, peak_rss
@@ -274,16 +275,17 @@ class _Level:
             succs = reduction.ample(world, succs, found.store, level)
         if self.observers:
             _tell(model, world, self.depth, self.observers)
-        for succ, succ_fp, action, fair in succs:
+        for real, real_fp, action, fair in succs:
+            succ, succ_fp = real, real_fp
             if reduction.symmetry:
-                succ = reduction.canonical(succ)
+                succ = reduction.canonical(real)
                 succ_fp = model.fingerprint(succ)
+            if self.steps:  # judged on the real successor (a representative may rename the acting agent),
+                self.judges.step(world, fp, self.depth, action, real, succ_fp, found)  # recorded as its representative
             if graph is not None:
                 graph.src.append(fp)
                 graph.dst.append(succ_fp)
                 graph.cls.append(_class_of(model, graph, action) if fair else -1)
-            if self.steps:
-                self.judges.step(world, fp, self.depth, action, succ, succ_fp, found)
             if succ_fp == fp or succ_fp in level:
                 continue
             level.add(succ_fp)
@@ -306,10 +308,13 @@ def _class_of(model: ActorModel, graph: Graph, action: Action) -> int:
     cls = graph.by_action.get(id(action))
     if cls is None:
         key = model.fairness_class(action)
-        cls = graph.classes.get(key)
-        if cls is None:
-            cls = graph.classes[key] = len(graph.classes)
-            graph.actions[cls] = action
+        if key == UNFAIR:  # an optional action the protocol declares nothing obliges
+            cls = -1
+        else:
+            cls = graph.classes.get(key)
+            if cls is None:
+                cls = graph.classes[key] = len(graph.classes)
+                graph.actions[cls] = action
         graph.by_action[id(action)] = cls
     return cls
 

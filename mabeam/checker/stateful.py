@@ -2,7 +2,7 @@
 
 The machine walks the same :class:`~mabeam.checker.model.ActorModel` as the
 exhaustive checker (deliver a chosen in-flight message, fire a timer, drop,
-duplicate, crash, within the model's budgets) and asserts the same invariant
+duplicate, crash, restart a crashed agent, within the model's budgets) and asserts the same invariant
 functions after every step. Each step draws from the actions enabled in the
 current world, so no draw is ever rejected. Hypothesis supplies long random
 runs and shrinks a failure to a short sequence of choices.
@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from ..core.properties import Kind, Property
 from .model import ActorModel, Transition, World
 
-KINDS = ("deliver", "timer", "drop", "duplicate", "crash")
+KINDS = ("deliver", "timer", "drop", "duplicate", "crash", "recover")
 
 
 def protocol_state_machine(make_model: Callable[[], ActorModel], properties: Sequence[Property],

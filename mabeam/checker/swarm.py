@@ -8,15 +8,22 @@ its neighbours in strategy and action order:
 * ``walk``: random walks of a task-chosen length, preferring, by the task's
   bias, deliveries, timers, the adversary's messages, or successors not seen yet;
 * ``prefix-bfs``: a random walk to a random depth, then a depth- and
-  state-bounded breadth-first search from where it stopped.
+  state-bounded breadth-first search from where it stopped;
+* ``quiesce``: a random walk to a random depth, then only fair actions, in
+  random order, until none leads anywhere else: the deep end of a fair run,
+  where liveness failures and late safety failures show.
 
+Each task runs rounds of the three strategies in turn, starting with its own.
 Every visited state is judged by the safety and reachability properties, every
-step taken by the step properties. The merge reports coverage (the union of the
-tasks' fingerprints: distinct states seen, and states per second) and, per
-property, the shortest violation any task found, minimised: steps that are not
-needed are deleted while the violation persists, and a bounded search around
-each remaining state looks for a shortcut. Liveness is not judged (no finite
-sample shows a fair cycle is absent), and nothing is ever "holds": a swarm is
+step taken by the step properties. A liveness property is violated by a state
+the swarm reaches where it fails and no fair action leads anywhere else: the
+run that stays there forever is weakly fair (a finite witness, like the
+exhaustive search's stuttering counterexamples); fair cycles through several
+states are not looked for. The merge reports coverage (the union of the tasks'
+fingerprints: distinct states seen, and states per second) and, per property,
+the shortest violation any task found, minimised: steps that are not needed are
+deleted while the violation persists, and (for safety) a bounded search around
+each remaining state looks for a shortcut. Nothing is ever "holds": a swarm is
 evidence, not proof.
 
 Tasks run in local processes (forked from the model) or as Ray tasks.
@@ -38,6 +45,7 @@ import numpy as np
 
 from ..core.errors import ConfigurationError, ReplayError
 from ..core.properties import Kind, Property
+from ..core.protocol import UNFAIR
 from ..core.rng import SeededRandom
 from .memory import MemoryWatch, current_rss, peak_rss
 from .model import Action, ActorModel, World
@@ -46,8 +54,10 @@ from .results import CheckResult, PropertyResult, Stats, Trace
 
 __all__ = ["SwarmTask", "swarm_check", "swarm_tasks"]
 
-STRATEGIES = ("walk", "prefix-bfs")
-BIASES = ("uniform", "unseen-first", "deliver-first", "timers-first", "injected-first")
+STRATEGIES = ("walk", "prefix-bfs", "quiesce")
+#: steps a ``quiesce`` run may take after its prefix before it gives up on reaching quiescence
+QUIESCE_STEPS = 20_000
+BIASES = ("uniform", "fair-first", "unseen-first", "timers-first", "injected-first", "deliver-first")
 WALK_LENGTHS = (40, 80, 160, 320)
 #: states a minimising search may visit around each state of a counterexample
 AROUND_STATES = 4000
@@ -66,6 +76,7 @@ class SwarmTask:
     bfs_depth: int = 8
     bfs_states: int = 50_000
     memory_budget: int | None = None
+    stop_on_violation: bool = False  # end this task (and the swarm) at its first safety violation
 
 
 @dataclass
@@ -85,13 +96,15 @@ class TaskReport:
     stopped: str = ""
 
 
-def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None) -> list[SwarmTask]:
+def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None,
+                stop_on_violation: bool = False) -> list[SwarmTask]:
     """``count`` diversified tasks of ``seconds`` each (strategy, bias and walk length vary with the index)."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigurationError(f"--swarm must be a positive number of searches, got {count!r}")
     return [SwarmTask(i, seed * 1_000_003 + i, STRATEGIES[i % len(STRATEGIES)],
                       BIASES[(i // len(STRATEGIES)) % len(BIASES)], WALK_LENGTHS[(i // 3) % len(WALK_LENGTHS)],
-                      seconds, memory_budget=memory_budget) for i in range(count)]
+                      seconds, memory_budget=memory_budget, stop_on_violation=stop_on_violation)
+            for i in range(count)]
 
 
 # ------------------------------------------------------------------ one task
@@ -104,6 +117,7 @@ class _Searcher:
         self.safety = [p for p in properties if p.kind is Kind.ALWAYS]
         self.goals = [p for p in properties if p.kind is Kind.SOMETIMES]
         self.steps = [p for p in properties if p.kind is Kind.STEP]
+        self.live = [p for p in properties if p.kind is Kind.EVENTUALLY] if model.config.fair_links else []
         self.seen: set[int] = set()
         self.visited = self.transitions = 0
         self.violated: dict[str, list[Action]] = {}
@@ -114,6 +128,9 @@ class _Searcher:
 
     def out_of_budget(self) -> bool:
         if self.stopped:
+            return True
+        if self.task.stop_on_violation and self.violated:
+            self.stopped = "found a violation"
             return True
         try:
             if self.watch.tick() and self.watch.exceeded():
@@ -141,6 +158,17 @@ class _Searcher:
             if (found is None or depth < len(found)) and p.holds(snap):
                 self.reached[p.id] = path()
 
+    def judge_stuck(self, world: World, options: list[tuple[World, int, Action, bool]], depth: int,
+                    path: Callable[[], list[Action]]) -> None:
+        """A state no fair action leaves: a liveness property false here is violated (the run stays)."""
+        if not self.live or any(leaves_fairly(self.model, o[2], o[3]) for o in options):
+            return
+        snap = self.model.snapshot(world)
+        for p in self.live:
+            found = self.violated.get(p.id)
+            if (found is None or depth < len(found)) and not p.holds(snap):
+                self.violated[p.id] = path()
+
     def judge_step(self, world: World, action: Action, succ: World, path: Callable[[], list[Action]]) -> None:
         if not self.steps:
             return
@@ -153,7 +181,9 @@ class _Searcher:
 
     def choose(self, options: list[tuple[World, int, Action, bool]]) -> tuple[World, int, Action, bool]:
         bias = self.task.bias
-        if bias == "unseen-first":
+        if bias == "fair-first" and self.rng.random() < 0.75:  # progress: what the honest members sent
+            options = [o for o in options if o[3]] or options
+        elif bias == "unseen-first":
             fresh = [o for o in options if o[1] not in self.seen]
             options = fresh or options
         elif bias in ("deliver-first", "timers-first", "injected-first") and self.rng.random() < 0.75:
@@ -173,6 +203,7 @@ class _Searcher:
                 break
             options = model.successors(world, fp)
             self.transitions += len(options)
+            self.judge_stuck(world, options, len(path), lambda: list(path))
             if not options:
                 break
             succ, succ_fp, action, _fair = self.choose(options)
@@ -203,6 +234,7 @@ class _Searcher:
                 continue
             options = model.successors(world, fp)
             self.transitions += len(options)
+            self.judge_stuck(world, options, len(prefix) + depth, partial(route, fp))
             for succ, succ_fp, action, _fair in options:
                 if self.steps:
                     self.judge_step(world, action, succ, partial(route, fp, action))
@@ -212,14 +244,41 @@ class _Searcher:
                 self.judge(succ, succ_fp, len(prefix) + depth + 1, partial(route, succ_fp))
                 queue.append((succ, succ_fp, depth + 1))
 
+    def quiesce(self, world: World, fp: int, path: list[Action]) -> None:
+        """From the end of a prefix, fair actions only, until no fair action leads elsewhere."""
+        model = self.model
+        for _ in range(QUIESCE_STEPS):
+            if self.out_of_budget():
+                return
+            options = model.successors(world, fp)
+            self.transitions += len(options)
+            fair = [o for o in options if leaves_fairly(model, o[2], o[3])]
+            if not fair:
+                self.judge_stuck(world, options, len(path), lambda: list(path))
+                return
+            succ, succ_fp, action, _fair = fair[self.rng.randrange(len(fair))]
+            path.append(action)
+            self.judge_step(world, action, succ, lambda: list(path))
+            world, fp = succ, succ_fp
+            self.judge(world, fp, len(path), lambda: list(path))
+
     def run(self) -> None:
+        """Rounds of the three strategies in turn, starting with the task's own (so even a swarm of
+        one or two searches uses all three), until the budget ends."""
         task = self.task
+        first = STRATEGIES.index(task.strategy)
+        rounds = 0
         while not self.out_of_budget():
-            if task.strategy == "walk":
+            strategy = STRATEGIES[(first + rounds) % len(STRATEGIES)]
+            rounds += 1
+            if strategy == "walk":
                 self.walk(task.walk_length)
-            else:
-                world, fp, path = self.walk(self.rng.randrange(task.walk_length + 1))
+                continue
+            world, fp, path = self.walk(self.rng.randrange(task.walk_length + 1))
+            if strategy == "prefix-bfs":
                 self.bounded_bfs(world, fp, path)
+            else:
+                self.quiesce(world, fp, path)
 
     def report(self, seconds: float) -> TaskReport:
         fps = np.fromiter(self.seen, dtype=np.uint64, count=len(self.seen))
@@ -228,6 +287,16 @@ class _Searcher:
                           self.transitions, seconds, peak_rss(),
                           {k: [a.key() for a in v] for k, v in self.violated.items()},
                           {k: [a.key() for a in v] for k, v in self.reached.items()}, self.stopped)
+
+
+def leaves_fairly(model: ActorModel, action: Action, fair: bool) -> bool:
+    """Whether a (non-looping) successor's action is one weak fairness obliges."""
+    return fair and model.fairness_class(action) != UNFAIR
+
+
+def stuck(model: ActorModel, world: World) -> bool:
+    """No fair action leads out of ``world``: staying there forever is a weakly fair run."""
+    return not any(leaves_fairly(model, action, fair) for _s, _fp, action, fair in model.successors(world))
 
 
 def _kind_matches(model: ActorModel, bias: str, action: Action) -> bool:
@@ -321,7 +390,8 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
         raise ConfigurationError(f"workers must be a positive integer, got {workers!r}")
     waves = -(-searches // workers)
     memory = model.config.max_memory or MemoryWatch(None).budget
-    tasks = swarm_tasks(searches, budget / waves, seed=seed, memory_budget=memory // workers)
+    stop = model.config.stop_on_violation
+    tasks = swarm_tasks(searches, budget / waves, seed=seed, memory_budget=memory // workers, stop_on_violation=stop)
     started = time.perf_counter()
     reports: list[TaskReport] = []
     stopped = ""
@@ -330,6 +400,9 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
     try:
         for report in runner:
             reports.append(report)
+            if stop and report.violated:
+                stopped = "stopped at the first violation"
+                break
             if progress is not None:
                 progress({"searches_done": len(reports), "searches": searches,
                           "seconds": time.perf_counter() - started, "rss_bytes": current_rss()})
@@ -341,6 +414,7 @@ def swarm_check(model: ActorModel, properties: Sequence[Property], *, searches: 
         with contextlib.suppress(Exception):
             runner.close()  # type: ignore[attr-defined]
     return merge_reports(model, properties, reports, tasks, time.perf_counter() - started, stopped)
+
 
 
 # ------------------------------------------------------------------ merging
@@ -358,21 +432,26 @@ def merge_reports(model: ActorModel, properties: Sequence[Property], reports: li
     stats.peak_rss_bytes = max([r.rss for r in reports] + [peak_rss()])
     results: list[PropertyResult] = []
     for p in applicable:
-        if p.kind is Kind.EVENTUALLY:
-            results.append(PropertyResult(p, "not-checked", note="a swarm of finite searches does not judge liveness"))
+        if p.kind is Kind.EVENTUALLY and not model.config.fair_links:
+            results.append(PropertyResult(p, "not-checked", note=(
+                "liveness assumes eventual delivery between correct agents; a drop budget breaks that fairness")))
             continue
         table = "reached" if p.kind is Kind.SOMETIMES else "violated"
         found = [keys for r in reports for pid, keys in getattr(r, table).items() if pid == p.id]
         if not found:
             results.append(PropertyResult(p, "incomplete", note=(
                 f"not reached by the swarm ({union.size:,} distinct states)" if table == "reached" else
+                f"no state in the swarm's {union.size:,} where it fails and no fair action leaves; not a proof"
+                if p.kind is Kind.EVENTUALLY else
                 f"no violation in the swarm's {union.size:,} distinct states; not a proof")))
             continue
         shortest = min(found, key=len)
         if table == "violated":
             trace = minimise(model, p, shortest)
+            stays = "; it then stays in its last state forever (no fair action leaves it)" \
+                if p.kind is Kind.EVENTUALLY else ""
             results.append(PropertyResult(p, "violated", trace, note=(
-                f"found by the swarm in {len(shortest)} steps, minimised to {len(trace)}")))
+                f"found by the swarm in {len(shortest)} steps, minimised to {len(trace)}{stays}")))
         else:
             results.append(PropertyResult(p, "reached", replay_actions(model, shortest),
                                           note=f"witness found by the swarm ({len(shortest)} steps)"))
@@ -391,6 +470,9 @@ def _fails(model: ActorModel, p: Property, keys: list[list[str]]) -> int | None:
         trace = replay_actions(model, keys)
     except ReplayError:
         return None
+    if p.kind is Kind.EVENTUALLY:  # the last state: the property false there, and no fair way out
+        last = trace.steps[-1].world
+        return len(keys) if not p.holds(model.snapshot(last)) and stuck(model, last) else None
     for i, step in enumerate(trace.steps):
         if p.kind is Kind.STEP:
             if i and not p.holds_on_step(model.snapshot(trace.steps[i - 1].world), step.action,
@@ -421,7 +503,7 @@ def minimise(model: ActorModel, p: Property, keys: list[list[str]]) -> Trace:
             if end is not None:
                 keys, improved = shorter[:end], True
             i = min(i, len(keys)) - 1
-        shortcut = _shortcut(model, p, keys)
+        shortcut = _shortcut(model, p, keys) if p.kind is not Kind.EVENTUALLY else None
         if shortcut is not None and len(shortcut) < len(keys):
             keys, improved = shortcut, True
     return replay_actions(model, keys)

@@ -72,8 +72,11 @@ class Symmetry:
         self.canonicalised = 0
 
     def _validated(self, declared: tuple[frozenset[AgentId], ...]) -> tuple[frozenset[AgentId], ...]:
+        """The declared classes, each split into its honest and its Byzantine members: the protocol cannot
+        know which members a check makes Byzantine, and a permutation must keep that set fixed."""
         model = self.model
         seen: set[AgentId] = set()
+        split: list[frozenset[AgentId]] = []
         for group in declared:
             unknown = group - set(model.agents)
             if unknown:
@@ -81,9 +84,8 @@ class Symmetry:
             if group & seen:
                 raise ConfigurationError("symmetry classes must not overlap")
             seen |= group
-            if len({a in model.byzantine for a in group}) > 1:
-                raise ConfigurationError("a symmetry class mixes Byzantine and honest agents")
-        return declared
+            split += [part for part in (group - model.byzantine, group & model.byzantine) if len(part) > 1]
+        return tuple(split)
 
     # ------------------------------------------------------------ the representative
     def canonical(self, world: World) -> World:

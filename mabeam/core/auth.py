@@ -4,27 +4,47 @@ An :class:`Authenticator` verifies any member's signature but hands out a
 :class:`Signer` for one identity at a time: a replica (honest or Byzantine)
 is given only its own signer, so it can never produce another's signature.
 
-Two schemes share the interface: :class:`Ed25519Authenticator` (real keys via
-``cryptography``, derived from a seed per agent for reproducible runs) and
-:class:`SymbolicAuthenticator` (a keyed BLAKE2b digest per agent: cheap and
-deterministic, which is what the model checker needs).
+Two schemes share the interface:
+
+- :class:`Ed25519Authenticator`: real Ed25519 signatures via ``cryptography``.
+  A deployment builds it with :meth:`Ed25519Authenticator.from_keys` from the
+  deployer's keys (every member's public key, and the private keys of the
+  identities this process hosts, nothing more; ``mabeam keygen`` makes them).
+  Built from a ``seed`` it derives every private key from a public string,
+  which makes runs reproducible for the simulator and tests but lets anyone
+  who knows the string sign as anyone.
+- :class:`SymbolicAuthenticator`: a keyed BLAKE2b digest per agent, cheap and
+  deterministic, which is what the model checker needs; it knows every secret.
+
+Both derived-key variants say so (:attr:`Authenticator.publicly_derived`), and
+the network runtime refuses them (:class:`~mabeam.core.errors.DerivedKeyError`).
+
+Verification results are cached, bounded in bytes: valid signatures in one
+table, refusals in a smaller one, so a flood of forgeries can neither grow
+memory nor evict the verdicts honest traffic relies on.
 """
 
 from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from .errors import ConfigurationError, UnknownAgentError
+from .errors import ConfigurationError, CredentialError, UnknownAgentError
 from .identity import AgentId
 from .messages import Message
 
 M = TypeVar("M", bound=Message)
+
+#: default byte budgets of the verification caches (valid signatures, refusals)
+VERIFIED_CACHE_BYTES = 8 << 20
+REFUSED_CACHE_BYTES = 1 << 20
+_ENTRY_OVERHEAD = 160  # dict slot, the cached message object and its fields, beyond its encoded bytes
 
 
 def signing_bytes(message: Message) -> bytes:
@@ -50,14 +70,52 @@ class Signer(ABC):
         return message.replace(signature=self.signature(signing_bytes(message)))
 
 
-class Authenticator(ABC):
-    """Knows every principal's verification key; gives out one signer per identity."""
+class ByteBoundedCache:
+    """A first-in-first-out table of verdicts whose estimated size stays within ``budget`` bytes.
 
-    def __init__(self, principals: Iterable[AgentId]) -> None:
+    FIFO rather than LRU keeps a hit to one dictionary lookup (the model checker's
+    hot path); an evicted verdict only costs one more verification.
+    """
+
+    __slots__ = ("_table", "budget", "size")
+
+    def __init__(self, budget: int) -> None:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+            raise ConfigurationError(f"a cache budget must be a non-negative number of bytes, got {budget!r}")
+        self.budget = budget
+        self.size = 0
+        self._table: dict[Message, int] = {}
+
+    def __contains__(self, message: Message) -> bool:
+        return message in self._table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def add(self, message: Message, cost: int) -> None:
+        if cost > self.budget or message in self._table:
+            return
+        table = self._table
+        while self.size + cost > self.budget:
+            self.size -= table.pop(next(iter(table)))
+        table[message] = cost
+        self.size += cost
+
+
+class Authenticator(ABC):
+    """Knows every principal's verification key; gives out one signer per identity held."""
+
+    #: whether private keys come from a public string (checker and simulator only, never a network)
+    publicly_derived: bool = False
+
+    def __init__(self, principals: Iterable[AgentId], *, verified_cache_bytes: int = VERIFIED_CACHE_BYTES,
+                 refused_cache_bytes: int = REFUSED_CACHE_BYTES) -> None:
         self.principals = tuple(dict.fromkeys(principals))
         if not self.principals:
             raise ConfigurationError("an authenticator needs at least one principal")
-        self._verified: dict[Message, bool] = {}
+        self._principal_set = frozenset(self.principals)
+        self.verified = ByteBoundedCache(verified_cache_bytes)
+        self.refused = ByteBoundedCache(refused_cache_bytes)
 
     @abstractmethod
     def signer(self, identity: AgentId) -> Signer: ...
@@ -67,15 +125,17 @@ class Authenticator(ABC):
 
     def verify(self, message: Message) -> bool:
         """Whether ``message`` carries a valid signature by its own ``sender``."""
-        cached = self._verified.get(message)
-        if cached is None:
-            signature = getattr(message, "signature", b"")
-            cached = (message.sender in self.principals and bool(signature)
-                      and self._check(message.sender, signing_bytes(message), signature))
-            if len(self._verified) > 200_000:
-                self._verified.clear()
-            self._verified[message] = cached
-        return cached
+        if message in self.verified:
+            return True
+        if message in self.refused:
+            return False
+        signature = getattr(message, "signature", b"")
+        if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
+            return False  # refused without any cryptography: nothing worth caching
+        data = signing_bytes(message)
+        valid = self._check(message.sender, data, signature)
+        (self.verified if valid else self.refused).add(message, len(data) + len(signature) + _ENTRY_OVERHEAD)
+        return valid
 
 
 # ----------------------------------------------------------------- symbolic
@@ -91,9 +151,12 @@ class _KeyedDigestSigner(Signer):
 class SymbolicAuthenticator(Authenticator):
     """Signature = BLAKE2b keyed with the signer's secret (a MAC standing in for a signature).
 
-    Verification recomputes the MAC, so this authenticator knows every secret:
-    use it only inside one process (the model checker, simulations), never on a wire.
+    Verification recomputes the MAC, so this authenticator knows every secret,
+    and the secrets come from ``seed``: use it only inside one process (the
+    model checker, simulations), never on a wire.
     """
+
+    publicly_derived = True
 
     def __init__(self, principals: Iterable[AgentId], seed: str = "mabeam") -> None:
         super().__init__(principals)
@@ -120,15 +183,21 @@ class _Ed25519Signer(Signer):
         return self._key.sign(data)
 
 
-class Ed25519Authenticator(Authenticator):
-    """Real Ed25519 signatures; private keys derived from ``seed`` and the identity.
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
-    Verification uses only public keys; :meth:`signer` is how a process obtains
-    its own private key. A deployment would pass keys in instead of a seed.
+
+class Ed25519Authenticator(Authenticator):
+    """Real Ed25519 signatures: verification with public keys, signing with the keys this process holds.
+
+    ``Ed25519Authenticator(principals, seed)`` derives every private key from
+    ``seed`` and the identity (reproducible, :attr:`publicly_derived`: for the
+    simulator and tests). A deployment uses :meth:`from_keys`.
     """
 
     def __init__(self, principals: Iterable[AgentId], seed: str = "mabeam") -> None:
         super().__init__(principals)
+        self.publicly_derived = True
         self._private = {
             p: Ed25519PrivateKey.from_private_bytes(
                 hashlib.blake2b(f"ed25519/{seed}/{p}".encode(), digest_size=32).digest())
@@ -136,9 +205,44 @@ class Ed25519Authenticator(Authenticator):
         self.public_keys: dict[AgentId, Ed25519PublicKey] = {
             p: k.public_key() for p, k in self._private.items()}
 
+    @classmethod
+    def from_keys(cls, public_keys: Mapping[AgentId, Ed25519PublicKey],
+                  private_keys: Mapping[AgentId, Ed25519PrivateKey] | None = None) -> Ed25519Authenticator:
+        """Every principal's public key, and the private keys of the identities this process signs as.
+
+        A private key must belong to a principal and match its public key
+        (:class:`~mabeam.core.errors.CredentialError` otherwise).
+        """
+        if not isinstance(public_keys, Mapping):
+            raise CredentialError(f"public_keys must map identity -> Ed25519PublicKey, got {public_keys!r}")
+        self = cls.__new__(cls)
+        Authenticator.__init__(self, public_keys)
+        self.publicly_derived = False
+        self.public_keys = {}
+        for identity, key in public_keys.items():
+            if not isinstance(key, Ed25519PublicKey):
+                raise CredentialError(f"the public key of {identity!r} is not an Ed25519 public key")
+            self.public_keys[identity] = key
+        self._private = {}
+        for identity, private in (private_keys or {}).items():
+            if not isinstance(private, Ed25519PrivateKey):
+                raise CredentialError(f"the private key of {identity!r} is not an Ed25519 private key")
+            public = self.public_keys.get(identity)
+            if public is None:
+                raise CredentialError(f"a private key was given for {identity!r}, which has no public key")
+            if _raw(private.public_key()) != _raw(public):
+                raise CredentialError(f"the private key given for {identity!r} does not match its public key")
+            self._private[identity] = private
+        return self
+
+    @property
+    def held(self) -> tuple[AgentId, ...]:
+        """The identities this process can sign as."""
+        return tuple(p for p in self.principals if p in self._private)
+
     def signer(self, identity: AgentId) -> Signer:
         if identity not in self._private:
-            raise UnknownAgentError(f"{identity!r} holds no key")
+            raise UnknownAgentError(f"{identity!r}: this process holds no signing key for it")
         return _Ed25519Signer(identity, self._private[identity])
 
     def _check(self, identity: AgentId, data: bytes, signature: bytes) -> bool:

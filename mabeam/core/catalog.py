@@ -33,6 +33,17 @@ class Mutant:
     check_overrides: Mapping[str, Any] = field(default_factory=dict)
     agents: int | None = None
     faulty: int | None = None
+    #: how ``factory`` builds it (``build(agents, faulty, machine, **options)``), for checks at other bounds
+    machine: type[Protocol] | None = None
+    build: Callable[..., Protocol] | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_options(self, **changes: Any) -> Factory:
+        """A factory for this mutant with some build options changed (a larger view bound, say)."""
+        if self.build is None or self.machine is None:
+            raise ValueError(f"mutant {self.name} was not declared with mutant(): its build options are unknown")
+        build, machine, options = self.build, self.machine, {**self.options, **changes}
+        return lambda n, f: build(n, f, machine, **options)
 
 
 def mutant(cls: type[Protocol], name: str, description: str, breaks: Sequence[str], *,
@@ -48,7 +59,8 @@ def mutant(cls: type[Protocol], name: str, description: str, breaks: Sequence[st
     settings = dict(options or {})
     agents, faulty = size if size is not None else (None, None)
     return Mutant(cls.name, name, description, tuple(breaks),
-                  lambda n, f: build(n, f, cls, **settings), dict(check_overrides), agents, faulty)
+                  lambda n, f: build(n, f, cls, **settings), dict(check_overrides), agents, faulty, cls, build,
+                  settings)
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,11 @@ class ProtocolEntry:
     check_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: which agents are Byzantine when ``faulty`` are asked for (byzantine fault model)
     faulty_agents: Callable[[Protocol, int], frozenset[AgentId]] = _last_agents
+    #: the importable module whose ``run()`` returns the Z3 proof results, for a protocol outside
+    #: mabeam (default: the companion ``mabeam.models.<name>``)
+    proof_module: str | None = None
+    #: where the human contract lives, for a protocol outside mabeam (default: the companion ``spec/<name>.md``)
+    spec_path: str | None = None
     #: the sizes and bounds ``--sweep`` checks (default: the standard check alone)
     sweep: tuple[SweepPoint, ...] = ()
 
@@ -160,11 +177,11 @@ class ProtocolEntry:
 
     @property
     def spec(self) -> str:
-        return self.companions.spec
+        return self.spec_path or self.companions.spec
 
     @property
     def proofs(self) -> str:
-        return self.companions.proofs
+        return self.proof_module or self.companions.proofs
 
     def mutant(self, name: str) -> Mutant:
         from .errors import UnknownProtocolError

@@ -39,6 +39,29 @@ class UnknownAgentError(MabeamError, KeyError):
         return str(self.args[0]) if self.args else "unknown agent"
 
 
+class CredentialError(ConfigurationError):
+    """Key or certificate material that is missing, malformed, mismatched or readable by others."""
+
+
+class DerivedKeyError(CredentialError):
+    """Signing keys derived from a public string (symbolic or seeded) were offered to a network runtime.
+
+    Anyone who knows the string can sign as anyone, so such keys serve only the
+    model checker, the simulator and in-process runs; pass the deployer's keys.
+    """
+
+
+class MessageTooLargeError(ConfigurationError):
+    """A message this instance will send cannot fit the configured frame size (found at set-up)."""
+
+
+class UnknownRoleError(MabeamError, KeyError):
+    """A role that the group does not declare was asked for."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown role"
+
+
 class MalformedMessageError(MabeamError, ValueError):
     """Bytes or a frame could not be decoded into a valid protocol message."""
 

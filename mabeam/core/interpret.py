@@ -93,6 +93,39 @@ class EffectRecorder:
         self.effects.append(Defer(message))
 
 
+class SentMessages:
+    """A sink that keeps only the messages a step sends (set-up checks measure them)."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def send(self, to: AgentId, message: Message) -> None:
+        self.messages.append(message)
+
+    def broadcast(self, message: Message, include_self: bool) -> None:
+        self.messages.append(message)
+
+    def set_timer(self, name: str, delay: float) -> None:
+        """Not a message."""
+
+    def cancel_timer(self, name: str) -> None:
+        """Not a message."""
+
+    def decide(self, value: Any, instance: Any) -> None:
+        """Not a message."""
+
+    def evidence(self, evidence: Evidence) -> None:
+        """Not a message."""
+
+    def reject(self, reason: str, message: Message | None) -> None:
+        """Not sent."""
+
+    def defer(self, message: Message) -> None:
+        """Not sent."""
+
+
 class EffectText:
     """A sink that renders effects as short phrases for traces and reports."""
 

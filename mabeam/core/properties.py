@@ -58,14 +58,41 @@ class Decision:
 class Snapshot:
     """A global view: every agent's state, faults, messages in flight, decisions so far.
 
-    ``states`` holds every member's node state (``None`` before it started; a
-    crashed agent keeps its last state; a Byzantine agent has none in the checker).
-    ``in_flight`` holds the messages that may still be delivered: in the checker's
-    multiset network each distinct envelope once however many copies are pending;
-    in the duplicating network every message ever sent (it stays available); live
-    drivers leave it empty (collecting it at every check would cost more than the
-    run), so a property that reads it cannot be monitored live. The checker may
-    pass ``in_flight`` as a zero-argument callable, computed on first use.
+    What each field holds, in every driver:
+
+    ``states``
+        every member's node state, by agent: ``None`` before the agent started
+        (and, in the checker, always for a Byzantine member, which runs no honest
+        code); a crashed agent keeps the last state it had. Live drivers show a
+        Byzantine agent's state as ``None`` too (its strategy has no node state).
+    ``crashed`` / ``byzantine``
+        the agents that crashed so far, and the agents that are Byzantine in this
+        run (fixed for the whole run). :attr:`honest` and :attr:`correct` derive
+        from them.
+    ``decisions`` / ``evidence``
+        every :class:`Decision` and every ``Evidence`` effect emitted so far, by
+        any agent, as sets: they only grow (a decision taken twice is one fact).
+    ``in_flight``
+        the messages that may still be delivered, as :class:`~mabeam.core.messages.Envelope`
+        values (recipient, message):
+
+        - the checker's **multiset** network (a send is one copy, delivery consumes
+          it): each distinct envelope once, however many copies are pending; a
+          message a node deferred is still there; messages to a crashed agent are
+          gone (it will never take them);
+        - the checker's **duplicating** network (TLA+'s ``msgs``): every envelope
+          ever sent, delivered or not, since it stays available forever;
+        - in both checker networks, messages addressed to Byzantine members are
+          never in flight (the adversary needs no deliveries to act), while every
+          message a Byzantine member could sign is in flight from the start (see
+          :mod:`mabeam.core.adversary`);
+        - **live drivers** leave it empty (collecting it at every check would cost
+          more than the run), so a property that reads it cannot be monitored live.
+
+        The checker may pass ``in_flight`` as a zero-argument callable, computed on
+        first use.
+    ``protocol``
+        the protocol instance (its configuration: membership, inputs, thresholds).
     """
 
     __slots__ = ("_in_flight", "byzantine", "crashed", "decisions", "evidence", "protocol", "states")

@@ -11,13 +11,16 @@ I/O, which is what lets one definition be model-checked and run live.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from .adversary import SILENT, Adversary
 from .agreement import exactly_equal
-from .effects import Effect, Reject
+from .auth import Authenticator
+from .choice import parse_choice
+from .effects import CancelTimer, Effect, Reject, Send
 from .identity import AgentId, Membership
+from .interpret import SentMessages, interpret
 from .messages import Envelope, Message, MessageCodec
 from .properties import Property
 
@@ -48,6 +51,8 @@ class Protocol(ABC):
     #: node-state and message types whose named fields are tuples indexed by member (membership order),
     #: which renaming agents (symmetry reduction) must reorder rather than rename entry by entry
     per_member_fields: ClassVar[Mapping[type, tuple[str, ...]]] = {}
+    #: the type of :meth:`durable`'s values, for stores that decode them (``None``: nothing is durable)
+    durable_type: ClassVar[Any] = None
 
     def __init__(self, membership: Membership, session: str = "s0") -> None:
         if not isinstance(membership, Membership):
@@ -78,8 +83,42 @@ class Protocol(ABC):
         return self.on_message(agent, state, message)
 
     def fire(self, agent: AgentId, state: Any, timer: str) -> Step:
-        """Handle the expiry of a timer the agent armed earlier."""
-        return self.on_timer(agent, state, timer)
+        """Handle the expiry of a timer the agent armed earlier.
+
+        A timer that stands for an option of a choice (offered with
+        :func:`mabeam.core.choice.choose`) goes to :meth:`on_choice` instead,
+        after the options not taken are withdrawn.
+        """
+        choice = parse_choice(timer)
+        if choice is None:
+            return self.on_timer(agent, state, timer)
+        step = self.on_choice(agent, state, choice.label, choice.option)
+        withdrawn = tuple(CancelTimer(other.timer) for other in choice.siblings())
+        return Step(step.state, withdrawn + tuple(step.effects))
+
+    # ------------------------------------------------------------- crash-recover
+    def durable(self, agent: AgentId, state: Any) -> Any:
+        """The part of ``agent``'s state that survives a crash: what it signed and what it must not forget.
+
+        A driver with stable storage writes this value (an instance of
+        :attr:`durable_type`, encodable as MessagePack) after every step that
+        changes it and *before* the step's messages leave, so a restarted node
+        never contradicts a message it sent. Everything else (votes collected,
+        timers, deferred messages) is volatile and lost in a crash. The default,
+        ``None``, keeps nothing: right for protocols whose restart cannot
+        contradict what they sent (a vote recomputed from a fixed input).
+        """
+        return None
+
+    def recover(self, agent: AgentId, durable: Any) -> Step:
+        """``agent`` restarting after a crash with only ``durable`` (a value :meth:`durable` returned).
+
+        Returns the restarted node's state and first effects (re-armed timers,
+        messages that help it catch up). The model checker's crash-recover fault
+        and the runtime's restart from a store both call this. The default starts
+        afresh (:meth:`start`), which is what ``durable() is None`` means.
+        """
+        return self.start(agent)
 
     # ---------------------------------------------------------- protocol hooks
     @abstractmethod
@@ -89,6 +128,10 @@ class Protocol(ABC):
     def on_message(self, agent: AgentId, state: Any, message: Message) -> Step: ...
 
     def on_timer(self, agent: AgentId, state: Any, timer: str) -> Step:
+        return Step(state)
+
+    def on_choice(self, agent: AgentId, state: Any, label: str, option: str) -> Step:
+        """The node took ``option`` of the choice ``label`` it offered (see :mod:`mabeam.core.choice`)."""
         return Step(state)
 
     def screen(self, agent: AgentId, message: Message) -> str | None:
@@ -111,6 +154,16 @@ class Protocol(ABC):
     @property
     def n(self) -> int:
         return len(self.membership)
+
+    def members(self, role: str) -> tuple[AgentId, ...]:
+        """The agents holding ``role`` in this instance's membership, in membership order."""
+        return self.membership.role(role)
+
+    def send_to_role(self, role: str, message: Message, *, include_self: bool = False) -> tuple[Send, ...]:
+        """One :class:`~mabeam.core.effects.Send` of ``message`` to every member of ``role``
+        (the sender left out unless ``include_self``)."""
+        return tuple(Send(to, message) for to in self.membership.role(role)
+                     if include_self or to != message.sender)
 
     @property
     def codec(self) -> MessageCodec:
@@ -182,3 +235,29 @@ class Protocol(ABC):
     def describe_state(self, state: Any) -> str:
         """A one-line rendering of a node state for traces."""
         return repr(state)
+
+    # ------------------------------------------------------------ deployment
+    def authenticator(self) -> Authenticator | None:
+        """The authenticator this instance signs and verifies with, or ``None`` if it signs nothing.
+
+        Network runtimes ask so they can refuse keys derived from a public string
+        (:attr:`~mabeam.core.auth.Authenticator.publicly_derived`). The default is
+        the instance's ``auth`` attribute when it is an authenticator.
+        """
+        auth = getattr(self, "auth", None)
+        return auth if isinstance(auth, Authenticator) else None
+
+    def largest_message_bytes(self, agents: Iterable[AgentId] | None = None) -> int:
+        """The canonical size of the largest message ``agents`` (default: all) are known to send, before running.
+
+        A network runtime asks for the agents it hosts and compares the answer
+        with its frame size when a session is set up, so a value too large fails
+        then rather than as a silent drop later. The default measures the
+        messages those agents send at start (which is where protocols put their
+        inputs); a protocol whose later messages carry more (forwarded requests,
+        certificates) overrides it with a bound on those.
+        """
+        sent = SentMessages()
+        for agent in self.agents if agents is None else agents:
+            interpret(self.start(agent).effects, sent)
+        return max((len(m.canonical()) for m in sent.messages), default=0)

@@ -31,9 +31,10 @@ from ..core.interpret import interpret
 from ..core.messages import Message
 from ..core.observer import DELIVER, REDELIVER, TIMER, ObservedStep, Observer, RunInfo, observers_tuple
 from ..core.properties import Property, Snapshot
-from ..core.protocol import Protocol
+from ..core.protocol import Protocol, Step
 from ..core.rng import SeededRandom
 from .deferral import DEFER_CAP, DeferredQueue, changed, redeliver
+from .durability import StableStorage
 from .monitor import CheckMode, LiveMonitor
 from .network import NetworkModel
 from .result import MessageStats, RunLedger, RunResult
@@ -62,7 +63,10 @@ class LiveDriver(ABC):
     configure the live monitor. ``defer_cap`` bounds each node's deferred queue;
     ``summarize(states)`` turns the final node states into the result's ``extras``;
     ``observers`` are told everything the run does (see :mod:`mabeam.core.observer`).
-    ``local`` names the agents this driver hosts (default: all of them).
+    ``local`` names the agents this driver hosts (default: all of them). ``durable``
+    is stable storage (:mod:`mabeam.live.durability`): each honest agent's durable
+    state is saved before its messages leave, and an agent with a saved state
+    starts by recovering from it.
     """
 
     driver_name = "live"
@@ -74,7 +78,7 @@ class LiveDriver(ABC):
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
                  defer_cap: int = DEFER_CAP, summarize: Summarize | None = None,
                  observers: Sequence[Observer] | None = None, local: Iterable[AgentId] | None = None,
-                 check_every: int | None = None) -> None:
+                 check_every: int | None = None, durable: StableStorage | None = None) -> None:
         if not isinstance(protocol, Protocol):
             raise ConfigurationError(f"expected a Protocol, got {type(protocol).__name__}")
         self.protocol = protocol
@@ -99,6 +103,7 @@ class LiveDriver(ABC):
         self.monitor = LiveMonitor(protocol, properties, byzantine=self.strategies, mode=monitor,
                                    raise_on_violation=raise_on_violation, check_every=check_every)
         self.observers = observers_tuple(observers)
+        self.durable = durable
         self._ran = False
 
     def _hosted(self, agent: AgentId, what: str) -> AgentId:
@@ -145,6 +150,7 @@ class LiveDriver(ABC):
         self._index = {a: i for i, a in enumerate(agents)}
         self._all = tuple(range(n))
         self._states: dict[AgentId, Any] = {a: None for a in agents}
+        self._saved: dict[AgentId, Any] = {}  # the durable value last written per agent
         self._crashed = [False] * n
         self._depth = [0] * n
         self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
@@ -158,7 +164,8 @@ class LiveDriver(ABC):
             strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         #: who hears what: the ledger and the monitor first, then the caller's observers
         self._all_observers: tuple[Observer, ...] = (self._ledger, self.monitor, *self.observers)
-        self._watchers = self.observers  # step, timer and fault notifications: the caller's observers only
+        #: step, timer and fault notifications: the caller's observers, and the monitor if it judges steps
+        self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0
         self._actor_byzantine = False
         info = RunInfo(self.driver_name, protocol, self.seed, byzantine, snapshot=self._snapshot)
@@ -179,8 +186,10 @@ class LiveDriver(ABC):
             elif kind == TIMER:
                 step = protocol.fire(agent, before, payload)
             else:
-                step = protocol.start(agent)
+                step = self._first_step(agent)
             self._states[agent] = step.state
+            if self.durable is not None:
+                self._persist(agent, step.state)
             effects = step.effects
         elif kind == DELIVER:
             effects = tuple(strategy.on_message(payload))
@@ -191,6 +200,26 @@ class LiveDriver(ABC):
         if self._watchers:
             self._notify_step(i, kind, payload, before, effects)
         return before, effects
+
+    def _first_step(self, agent: AgentId) -> Step:
+        """``start``, or ``recover`` from the durable state stable storage holds for ``agent``."""
+        saved = None if self.durable is None else self.durable.load(agent)
+        if saved is None:
+            return self.protocol.start(agent)
+        self._saved[agent] = saved
+        if self._watchers:
+            at = self._clock()
+            for observer in self._watchers:
+                observer.on_fault(agent, "recovered", at)
+        return self.protocol.recover(agent, saved)
+
+    def _persist(self, agent: AgentId, state: Any) -> None:
+        """Save ``agent``'s durable state if it changed (before the step's effects are interpreted)."""
+        assert self.durable is not None
+        value = self.protocol.durable(agent, state)
+        if value is not None and value != self._saved.get(agent):
+            self.durable.save(agent, value)
+            self._saved[agent] = value
 
     def _handle(self, i: int, kind: str, payload: Any, depth: int) -> None:
         """One event end to end: the step, its effects, and the deferred messages it released."""
@@ -335,6 +364,8 @@ class LiveDriver(ABC):
             if strategy is None:
                 step = self.protocol.receive(agent, state, message)
                 self._states[agent] = step.state  # a monitor check inside the effects sees it
+                if self.durable is not None:
+                    self._persist(agent, step.state)
                 if self._watchers:
                     self._notify_step(i, REDELIVER, message, state, step.effects)
                 return step

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from ..core.effects import Evidence
 from ..core.errors import ConfigurationError, MabeamError
 from ..core.identity import AgentId
-from ..core.observer import Observer, RunInfo
+from ..core.observer import ObservedStep, Observer, RunInfo
 from ..core.properties import Decision, Kind, Property, Snapshot
 from ..core.protocol import Protocol
 
@@ -125,7 +125,7 @@ class LiveMonitor(Observer):
         self.raise_on_violation = raise_on_violation
         self.verdicts = {
             p.id: PropertyVerdict(p.id, p.name, p.kind.value,
-                                  "holds" if p.kind is Kind.ALWAYS else
+                                  "holds" if p.kind in (Kind.ALWAYS, Kind.STEP) else
                                   "unreached" if p.kind is Kind.SOMETIMES else "not-checked")
             for p in self.properties
         }
@@ -134,7 +134,14 @@ class LiveMonitor(Observer):
                                   note="not applicable to this configuration")
             for p in declared if not p.applies(protocol)
         })
-        self._pending = [p for p in self.properties if p.kind is not Kind.EVENTUALLY]
+        self._pending = [p for p in self.properties if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
+        #: step properties, judged on each observed step of an honest node (see :meth:`on_step`)
+        self._steps = [p for p in self.properties if p.kind is Kind.STEP]
+
+    @property
+    def watches_steps(self) -> bool:
+        """Whether the driver must tell this monitor of every step (only when it judges step properties)."""
+        return bool(self._steps)
 
     # ---------------------------------------------------------------- observer
     def on_run_start(self, run: RunInfo) -> None:
@@ -142,6 +149,27 @@ class LiveMonitor(Observer):
 
     def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
         self._marked = True
+
+    def on_step(self, step: ObservedStep) -> None:
+        """Judge the step properties on an honest node's step: the snapshot before it differs from the one
+        after only in that node's state (the step itself stands for the checker's action: kind, agent,
+        detail)."""
+        if not self._steps or step.byzantine or step.before is None or step.before is step.after \
+                or self._take_snapshot is None:
+            return
+        after = self._take_snapshot()
+        before = after.replace(states={**after.states, step.agent: step.before})
+        still = []
+        for p in self._steps:
+            verdict = self.verdicts[p.id]
+            verdict.checks += 1
+            if p.holds_on_step(before, step, after):
+                still.append(p)
+                continue
+            verdict.status, verdict.at = "violated", step.at
+            if self.raise_on_violation:
+                raise PropertyViolation(verdict)
+        self._steps = still
 
     def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
         self._marked = True

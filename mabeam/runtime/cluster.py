@@ -5,7 +5,9 @@ the agents with a :class:`~mabeam.runtime.tcp.TcpTransport` to the rest. Nodes
 may live in one event loop (:func:`run_local_cluster`, for tests) or in separate
 OS processes (``examples/distributed_tcp.py``); either way they talk only over
 real sockets. Every node must build the same protocol instance (same members,
-inputs, session and keys) for their messages to be accepted.
+inputs, session and public keys) for their messages to be accepted, and holds
+TLS credentials for the agents it hosts (:mod:`mabeam.runtime.keygen` makes a
+cluster's).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..core.identity import AgentId
 from ..core.protocol import Protocol
 from ..live.monitor import LiveMonitor
 from ..live.result import RunResult
+from .keygen import ClusterKeys
 from .runtime import AsyncRuntime
 from .tcp import Address, TcpTransport
 
@@ -82,9 +85,16 @@ class ClusterRun:
 
 
 async def run_local_cluster(protocol: Protocol, groups: Sequence[Sequence[AgentId]], *, timeout: float = 10.0,
-                            transport_options: Mapping[str, Any] | None = None, **options: Any) -> ClusterRun:
-    """One node per group in this event loop, connected over localhost TCP on ephemeral ports."""
-    transports = [TcpTransport(protocol, group, **dict(transport_options or {})) for group in groups]
+                            keys: ClusterKeys | None = None, transport_options: Mapping[str, Any] | None = None,
+                            **options: Any) -> ClusterRun:
+    """One node per group in this event loop, connected over localhost TCP on ephemeral ports.
+
+    With ``keys`` each node runs TLS with its group's certificates; without, the
+    ``transport_options`` must say how the nodes authenticate (e.g. ``insecure=True``).
+    """
+    settings = dict(transport_options or {})
+    transports = [TcpTransport(protocol, group, **settings) if keys is None else
+                  TcpTransport(protocol, group, tls=keys.tls_credentials(group), **settings) for group in groups]
     addresses = [await t.start() for t in transports]
     book = address_book(groups, addresses)
     for transport in transports:

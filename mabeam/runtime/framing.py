@@ -8,6 +8,12 @@ canonical bytes (the very bytes a signature covers), decoded on arrival by the
 protocol's :class:`~mabeam.core.messages.MessageCodec`. Decoding is strict at
 both layers: anything that is not exactly a known frame or message is refused
 with a named reason, never half-decoded.
+
+Reading is bounded in time as well as size: :func:`read_header` waits at most
+an idle timeout for a frame's first byte and then a read timeout for the rest
+of the header; :func:`read_body` a read timeout for the body. A slow or
+truncated frame thus ends as ``read-timeout`` or ``truncated-frame``, never as
+a connection held open for ever.
 """
 
 from __future__ import annotations
@@ -19,10 +25,15 @@ import msgspec
 
 from ..core.errors import MalformedMessageError
 from ..core.messages import Message, MessageCodec
+from .limits import DEFAULT_MAX_FRAME
+
+__all__ = ["CARRY_OVERHEAD", "DEFAULT_MAX_FRAME", "HEADER", "Carry", "FrameError", "Hello", "IdleConnection",
+           "decode_frame", "decode_message", "encode_carry", "encode_hello", "frame", "read_body", "read_frame",
+           "read_header"]
 
 HEADER = 4
-#: frames longer than this are refused (and the connection closed) unless configured otherwise
-DEFAULT_MAX_FRAME = 1 << 20
+#: what a Carry adds around a message's bytes, at most (tag, a 64-character recipient, a 64-bit depth, headers)
+CARRY_OVERHEAD = 96
 
 
 class Hello(msgspec.Struct, frozen=True, tag="hello", array_like=True):
@@ -66,23 +77,57 @@ def encode_carry(to: str, depth: int, message: Message, codec: MessageCodec) -> 
     return frame(_ENCODER.encode(Carry(to, depth, codec.encode(message))))
 
 
-async def read_frame(reader: asyncio.StreamReader, max_frame: int) -> bytes | None:
-    """The next frame's body, ``None`` at a clean end of stream, or :class:`FrameError`."""
+class IdleConnection(Exception):
+    """No frame began within the idle timeout (not an error of the peer's: the connection is just closed)."""
+
+
+async def read_header(reader: asyncio.StreamReader, max_frame: int, *, idle_timeout: float | None = None,
+                      read_timeout: float | None = None) -> int | None:
+    """The next frame's announced length, ``None`` at a clean end of stream, or :class:`FrameError`.
+
+    The first byte may take up to ``idle_timeout`` (:class:`IdleConnection` after
+    that), the other three ``read_timeout`` more (``read-timeout``).
+    """
     try:
-        header = await reader.readexactly(HEADER)
+        async with asyncio.timeout(idle_timeout):
+            first = await reader.read(1)
+    except TimeoutError:
+        raise IdleConnection() from None
+    if not first:
+        return None
+    try:
+        async with asyncio.timeout(read_timeout):
+            rest = await reader.readexactly(HEADER - 1)
     except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            return None
-        raise FrameError("truncated-frame", f"{len(exc.partial)} of {HEADER} header bytes") from None
-    length = int.from_bytes(header, "big")
+        raise FrameError("truncated-frame", f"{1 + len(exc.partial)} of {HEADER} header bytes") from None
+    except TimeoutError:
+        raise FrameError("read-timeout", "a frame header stalled") from None
+    length = int.from_bytes(first + rest, "big")
     if length == 0:
         raise FrameError("empty-frame")
     if length > max_frame:
         raise FrameError("oversize-frame", f"{length} bytes > {max_frame}")
+    return length
+
+
+async def read_body(reader: asyncio.StreamReader, length: int, *, read_timeout: float | None = None) -> bytes:
+    """A frame body of ``length`` bytes within ``read_timeout`` (``read-timeout``, ``truncated-frame``)."""
     try:
-        return await reader.readexactly(length)
+        async with asyncio.timeout(read_timeout):
+            return await reader.readexactly(length)
     except asyncio.IncompleteReadError as exc:
         raise FrameError("truncated-frame", f"{len(exc.partial)} of {length} bytes") from None
+    except TimeoutError:
+        raise FrameError("read-timeout", f"a {length}-byte frame stalled") from None
+
+
+async def read_frame(reader: asyncio.StreamReader, max_frame: int, *, idle_timeout: float | None = None,
+                     read_timeout: float | None = None) -> bytes | None:
+    """The next frame's body, ``None`` at a clean end of stream, or :class:`FrameError`."""
+    length = await read_header(reader, max_frame, idle_timeout=idle_timeout, read_timeout=read_timeout)
+    if length is None:
+        return None
+    return await read_body(reader, length, read_timeout=read_timeout)
 
 
 def decode_frame(body: bytes) -> Hello | Carry:

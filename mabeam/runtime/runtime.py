@@ -40,11 +40,15 @@ from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..live.deferral import DEFER_CAP
 from ..live.driver import LiveDriver, Summarize
+from ..live.durability import StableStorage
 from ..live.monitor import CheckMode
 from ..live.network import NetworkModel
 from ..live.result import RunResult
 from ..live.strategy import Strategy
 from .transport import InProcessTransport, Transport
+
+#: the longest a run waits for its transport to close after its own deadline
+CLOSE_DEADLINE = 5.0
 
 
 class AsyncRuntime(LiveDriver):
@@ -57,6 +61,8 @@ class AsyncRuntime(LiveDriver):
     then only describes it (whether links are fair, which decides if liveness can be
     judged). ``local`` names the agents this runtime hosts (default: all); crashes and
     Byzantine strategies may only be given for them. ``timeout`` bounds the run in seconds.
+    ``durable`` (e.g. :class:`~mabeam.runtime.store.DurableLog`) keeps each agent's durable
+    state: written before its messages leave, recovered from when the node restarts.
     """
 
     driver_name = "runtime"
@@ -68,7 +74,7 @@ class AsyncRuntime(LiveDriver):
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
                  transport: Transport | None = None, defer_cap: int = DEFER_CAP,
                  summarize: Summarize | None = None, local: Iterable[AgentId] | None = None,
-                 observers: Sequence[Observer] | None = None) -> None:
+                 observers: Sequence[Observer] | None = None, durable: StableStorage | None = None) -> None:
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                 or not 0 < timeout < float("inf")):
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -79,12 +85,13 @@ class AsyncRuntime(LiveDriver):
         super().__init__(protocol, network, seed=seed, crashes=crashes, byzantine=byzantine,
                          properties=properties, monitor=monitor, raise_on_violation=raise_on_violation,
                          stop_when_decided=stop_when_decided, defer_cap=defer_cap, summarize=summarize,
-                         observers=observers, local=local)
+                         observers=observers, local=local, durable=durable)
         self.partial = len(self.local) < protocol.n
         if self.partial and transport is None:
             raise ConfigurationError("a runtime hosting some of the agents needs a transport that reaches "
                                      "the others (e.g. TcpTransport)")
         self.timeout = float(timeout)
+        self.transport_close_timed_out = False
         self.transport = transport or InProcessTransport(self.network, SeededRandom(seed).derive("network"))
 
     def observed(self) -> tuple[dict[AgentId, Any], frozenset[Any], frozenset[Any]]:
@@ -111,11 +118,12 @@ class AsyncRuntime(LiveDriver):
         start = getattr(self.transport, "start", None)
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
-        self.transport.bind(self._deliver, self._clock)
+        self.transport.bind(self._deliver, self._clock, acknowledges=True)
 
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
                          for agent, at in self.crashes.items() if at > 0]
         hosted = [i for i, a in enumerate(agents) if a in self.local]
+        self._unstarted = len(hosted)  # the monitor judges once every hosted agent has started (see _dispatch)
         tasks = [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{agents[i]}") for i in hosted]
         for i in hosted:
             self._enqueue(i, (START, None, 0))
@@ -135,7 +143,11 @@ class AsyncRuntime(LiveDriver):
             for armed in self._armed:
                 for _, handle in armed.values():
                     handle.cancel()
-            await self.transport.close()
+            try:  # a transport's close is bounded by its own design; this is the last resort if it is not
+                async with asyncio.timeout(CLOSE_DEADLINE):
+                    await self.transport.close()
+            except TimeoutError:
+                self.transport_close_timed_out = True
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -167,10 +179,14 @@ class AsyncRuntime(LiveDriver):
                 return
             finally:
                 self._queued -= 1
+                if kind == DELIVER:
+                    self.transport.processed(payload)
             if self._quiescent() or (self.stop_when_decided and not self._undecided):
                 self._done.set()
 
     def _dispatch(self, i: int, kind: str, payload: Any, depth: int) -> None:
+        if kind == START:
+            self._unstarted -= 1
         if self._crashed[i]:
             if kind == DELIVER:
                 self.stats.dropped += 1
@@ -184,7 +200,8 @@ class AsyncRuntime(LiveDriver):
             self._armed_total -= 1
             payload = name
         self._handle(i, kind, payload, depth)
-        self._settled(instant_over=True)
+        if not self._unstarted:  # a group restarting from stable storage is not judged half-restarted
+            self._settled(instant_over=True)
 
     # -------------------------------------------------------- driver hooks
     def _clock(self) -> float:

@@ -31,8 +31,13 @@ class Transport(ABC):
     stats: MessageStats
 
     @abstractmethod
-    def bind(self, deliver: Deliver, clock: Callable[[], float]) -> None:
-        """Where arriving messages go, and the run's clock (seconds since it started)."""
+    def bind(self, deliver: Deliver, clock: Callable[[], float], *, acknowledges: bool = False) -> None:
+        """Where arriving messages go, and the run's clock (seconds since it started).
+
+        ``acknowledges=True``: the caller will call :meth:`processed` for every
+        delivered message once it has handled it, so a transport that bounds its
+        memory may keep the message's bytes counted until then.
+        """
 
     @abstractmethod
     def send(self, sender: AgentId, to: AgentId, message: Message, depth: int) -> None:
@@ -42,6 +47,9 @@ class Transport(ABC):
         """Send one message to several agents (transports may batch the deliveries)."""
         for to in recipients:
             self.send(sender, to, message, depth)
+
+    def processed(self, message: Message) -> None:  # noqa: B027  # an optional hook
+        """The runtime has handled a delivered ``message`` (see :meth:`bind`); nothing to do by default."""
 
     def rejections(self) -> dict[str, int]:
         """What the transport itself refused, by reason (e.g. malformed frames); none by default."""
@@ -70,7 +78,7 @@ class InProcessTransport(Transport):
         self._clock: Callable[[], float] = lambda: 0.0
         self._closed = False
 
-    def bind(self, deliver: Deliver, clock: Callable[[], float]) -> None:
+    def bind(self, deliver: Deliver, clock: Callable[[], float], *, acknowledges: bool = False) -> None:
         self._deliver = deliver
         self._clock = clock
 

@@ -39,8 +39,9 @@ position matched exactly. Then:
   trace gets stuck; the highest printed position ``k`` is the longest matched
   prefix, so the code step from observation ``k`` to ``k + 1`` (1-based; ``k = 0``:
   the initial state) is the first the spec does not allow;
-- anything else (a parse, semantic or runtime error, a timeout) is an **error**,
-  never a verdict.
+- a timeout is **incomplete** (nothing validated);
+- anything else (a parse, semantic or runtime error) is an **error**, never a
+  verdict.
 
 Both verdicts need a positive statement from TLC (a violation with the full
 trace, or a clean completion), so a TLC failure can never pass for either.

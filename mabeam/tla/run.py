@@ -55,7 +55,7 @@ def tlc_available() -> bool:
 class Verdict:
     """What TLC said about one trace."""
 
-    verdict: str  # accepted | rejected | error
+    verdict: str  # accepted | rejected | error | incomplete (TLC ran out of time: nothing validated)
     module: str
     cfg: str
     length: int  # observations in the trace
@@ -170,7 +170,7 @@ def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], acto
         except subprocess.TimeoutExpired as expired:
             out = expired.stdout or ""
             out = out.decode() if isinstance(out, bytes) else out
-            return Verdict("error", name, cfg, len(states), 0, time.monotonic() - start, None, out,
+            return Verdict("incomplete", name, cfg, len(states), 0, time.monotonic() - start, None, out,
                            (f"TLC did not finish within {timeout:.0f} s",), tuple(events), source)
         seconds = time.monotonic() - start
     verdict = read_verdict(done.stdout + done.stderr, done.returncode, module=name, cfg=cfg, length=len(states),

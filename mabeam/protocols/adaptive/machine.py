@@ -13,8 +13,8 @@ every undecided node with an explicit no-decision. See ``spec/adaptive.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -32,8 +32,11 @@ from ...core import (
     Reject,
     SetTimer,
     Step,
+    canonical_bytes,
 )
 from ...core.auth import Authenticator, Signer, SymbolicAuthenticator
+from ...core.protocol import UNFAIR
+from .. import resigned
 from .adversary import AdaptiveAdversary
 from .config import Stage, StageSpec, build_stages, switch_quorum, validate_adversary, weakest
 from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
@@ -381,11 +384,57 @@ class AdaptiveCoordination(Protocol):
         return state, (CancelTimer(stage_timer(left)),) + effects
 
     def carried_lock(self, state: AdaptiveState) -> Lock | None:
-        """The highest lock among the certificate's reports and this node's own."""
+        """The highest lock among the certificate's reports and this node's own.
+
+        Two locks on the same value in the same stage may carry different proofs; the tie is
+        broken by the proof's canonical bytes, not by the iteration order of ``switches`` (a
+        set, whose order follows per-process string hashing), so the carried lock, and with
+        it the node's next state, is the same in every process.
+        """
         locks = [s.lock for s in state.switches if s.lock is not None]
         if state.lock is not None:
             locks.append(state.lock)
-        return max(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+        return max(locks, key=lambda lock: (lock.stage, lock.value, canonical_bytes(lock)), default=None)
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """None: renaming members is not a symmetry of this machine's *values*, though it is of its runs.
+
+        Members with equal inputs and weights (a0 and a1 in the standard check) behave alike,
+        but a lock's proof, a decision's proof and a switch record keep signed votes and
+        senders in tuples sorted by sender name, inside node states and inside signed
+        messages (a SWITCH carries the lock). Renaming a0 and a1 turns the lock
+        ``(vote a0, vote a1)`` into ``(vote a1, vote a0)``, while the permuted run locks on
+        ``(vote a0, vote a1)``: the renamed world is not the one the run reaches, and a
+        reduced search would store worlds outside the reachable set (the soundness audit in
+        ``tests/test_adaptive.py`` finds this at the first delivery). Sets instead of tuples
+        would fix the states, but a message cannot carry a set of messages (its canonical
+        encoding sorts set members, and messages have no order).
+        """
+        return ()
+
+    def sends_no_more(self, state: AdaptiveState) -> bool:
+        """Once concluded (decided or no-decision): ``on_message`` returns at once, the deadline
+        handler and every stage timer leave a concluded node as it is."""
+        return state.outcome is not None
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """A renamed message signed by its new sender (see :func:`mabeam.protocols.resigned`)."""
+        return resigned(self.auth, original, renamed)
+
+    # ---------------------------------------------------------------- fairness
+    def fairness_class(self, kind: str, agent: AgentId, detail: Any) -> Hashable | None:
+        """Stage timers are optional triggers (:data:`~mabeam.core.protocol.UNFAIR`); deliveries and
+        the deadline keep the default, each its own weakly fair action.
+
+        Why: ``ADAPT-L1`` promises conclusion *by the deadline* (spec/adaptive.md, "Fairness"),
+        so it must hold in runs where no stage ever times out before the deadline fires. The
+        checker has no clock to order a stage's budget before the deadline; declaring the
+        stage timers unfair is how the check refuses to lean on them.
+        """
+        if kind == "timer" and detail != DEADLINE_TIMER:
+            return UNFAIR
+        return None
 
     # ---------------------------------------------------------------- reports
     def describe_state(self, state: AdaptiveState) -> str:

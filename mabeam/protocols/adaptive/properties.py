@@ -53,7 +53,7 @@ def _backed(protocol: AdaptiveCoordination, stage: int, value: str, proof: tuple
     return sum(weights[index(a)] for a in senders) >= protocol.stages[stage].quorum
 
 
-@always("ADAPT-S1", "One decision, one protocol")
+@always("ADAPT-S1", "One decision, one protocol", reads=("states", "decisions"))
 def one_decision(snap: Snapshot) -> bool:
     """Each honest node decides at most one value, once, under one stage: its Decide matches its
     recorded outcome, and a node that concluded with an explicit no-decision decided nothing."""
@@ -74,7 +74,7 @@ def one_decision(snap: Snapshot) -> bool:
     return True
 
 
-@always("ADAPT-S2", "Never overridden")
+@always("ADAPT-S2", "Never overridden", reads=("states",))
 def never_overridden(snap: Snapshot) -> bool:
     """Two honest decisions agree whenever every stage up to the later one kept its fault
     assumption: a value decided under Byzantine consensus is never replaced by a fallback."""
@@ -118,7 +118,7 @@ def _refused_fallback(protocol: AdaptiveCoordination, state: AdaptiveState) -> b
     return protocol.stages[state.stage].precondition_holds(n)
 
 
-refused_fallback = always("ADAPT-S3", "Refused fallback")(_per_node(_refused_fallback))
+refused_fallback = always("ADAPT-S3", "Refused fallback", reads=("states",))(_per_node(_refused_fallback))
 
 
 def _decision_provenance(protocol: AdaptiveCoordination, state: AdaptiveState) -> bool:
@@ -138,7 +138,7 @@ def _decision_provenance(protocol: AdaptiveCoordination, state: AdaptiveState) -
     return _backed(protocol, outcome.stage, outcome.value, outcome.proof)
 
 
-decision_provenance = always("ADAPT-S4", "Decision provenance")(_per_node(_decision_provenance))
+decision_provenance = always("ADAPT-S4", "Decision provenance", reads=("states",))(_per_node(_decision_provenance))
 
 
 def _certified_switches(protocol: AdaptiveCoordination, state: AdaptiveState) -> bool:
@@ -160,10 +160,11 @@ def _certified_switches(protocol: AdaptiveCoordination, state: AdaptiveState) ->
     return True
 
 
-certified_switches = always("ADAPT-S5", "Certified and logged switches")(_per_node(_certified_switches))
+certified_switches = always("ADAPT-S5", "Certified and logged switches",
+                            reads=("states",))(_per_node(_certified_switches))
 
 
-@sometimes("ADAPT-R1", "A decision in the first stage")
+@sometimes("ADAPT-R1", "A decision in the first stage", reads=("states",))
 def first_stage_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the strongest protocol can decide."""
     return any(s.outcome is not None and s.outcome.kind == DECIDED and s.outcome.stage == 0
@@ -171,20 +172,20 @@ def first_stage_decides(snap: Snapshot) -> bool:
 
 
 @sometimes("ADAPT-R2", "A decision after a fallback",
-           applies_to=lambda p: len(getattr(p, "stages", ())) > 1)
+           applies_to=lambda p: len(getattr(p, "stages", ())) > 1, reads=("states",))
 def fallback_decides(snap: Snapshot) -> bool:
     """Non-vacuity: a fallback happens and a later stage decides."""
     return any(s.outcome is not None and s.outcome.kind == DECIDED and s.outcome.stage > 0
                for _, s in _honest(snap))
 
 
-@sometimes("ADAPT-R3", "An explicit no-decision")
+@sometimes("ADAPT-R3", "An explicit no-decision", reads=("states",))
 def explicit_no_decision(snap: Snapshot) -> bool:
     """Non-vacuity: the deadline can end the session without a decision."""
     return any(s.outcome is not None and s.outcome.kind == NO_DECISION for _, s in _honest(snap))
 
 
-@eventually("ADAPT-L1", "Conclusion by the deadline")
+@eventually("ADAPT-L1", "Conclusion by the deadline", reads=("states", "crashed"))
 def concludes(snap: Snapshot) -> bool:
     """Every correct honest node ends with a decision or an explicit no-decision (timers fire)."""
     return all(snap.states.get(a) is not None and snap.states[a].outcome is not None for a in snap.correct)

@@ -24,6 +24,7 @@ from ...core import AgentId, Decide, Evidence, Membership, Message, Reject, Send
 from ...core.auth import Authenticator, SymbolicAuthenticator
 from ...core.effects import decisions_of
 from ...core.protocol import Protocol
+from .. import classes_by, resigned
 from .adversary import HierarchicalAdversary
 from .config import Group, validate_layout, validate_upper
 from .messages import LOWER_LEVEL, MESSAGE_TYPES, GroupCertificate, GroupVote, TopDecision, certificate_fault
@@ -198,6 +199,33 @@ class Hierarchical(Protocol):
         told = [TopDecision(session=self.session, sender=judge, value=e.value) for e in decisions_of(step.effects)]
         sends = tuple(Send(m, t) for t in told for g in self.groups for m in g.members)
         return Step(step.state, step.effects + sends)
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """The judges are interchangeable; group members are not declared.
+
+        A judge has no input and its state names groups and their signers, never a judge;
+        forwarders send each certificate to every judge and the properties quantify over
+        all of them. Members are not declared even when they share group, role and input:
+        a forwarder keeps their votes, and passes them up in certificates, as tuples sorted
+        by sender name, and renaming two members does not sort them again, so the renamed
+        world would not be the one the permuted run reaches.
+        """
+        return classes_by(self.judges, lambda judge: "judge")
+
+    def sends_no_more(self, state: HierState) -> bool:
+        """A member after ``on_start`` (it only rejects, ignores, or decides an announcement);
+        a judge unless announcements are on; a forwarder once it certified or decided (it
+        certifies once and ignores every later vote). There are no timers."""
+        if state.role == "member":
+            return True
+        if state.role == "judge":
+            return not self.announce
+        return state.certified is not None or state.decided is not None
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """A member's renamed vote signed by its new sender (see :func:`mabeam.protocols.resigned`)."""
+        return resigned(self.auth, original, renamed)
 
     def describe_state(self, state: HierState) -> str:
         if state.role == "judge":

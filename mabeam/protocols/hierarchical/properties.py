@@ -50,7 +50,7 @@ def _certified(protocol: Hierarchical, snap: Snapshot, group: Group, value: str,
     return all(protocol.inputs[s] == value for s in signers if s not in snap.byzantine)
 
 
-@always("HIER-S1", "Group size bound")
+@always("HIER-S1", "Group size bound", reads=("states",))
 def size_bound(snap: Snapshot) -> bool:
     """Every group whose vote an honest judge counted satisfies n_g >= 3 f_g + 1."""
     protocol = _protocol(snap)
@@ -62,7 +62,7 @@ def size_bound(snap: Snapshot) -> bool:
     return True
 
 
-@always("HIER-S2", "Certificate soundness")
+@always("HIER-S2", "Certificate soundness", reads=("states",))
 def certificate_soundness(snap: Snapshot) -> bool:
     """A group vote (g, v) counted by an honest judge was signed by >= q_g distinct members of g,
     each honest one on its own input v: a forwarder can neither forge nor alter it."""
@@ -75,13 +75,13 @@ def certificate_soundness(snap: Snapshot) -> bool:
     return True
 
 
-@always("HIER-S3", "Upper agreement")
+@always("HIER-S3", "Upper agreement", reads=("decisions",))
 def upper_agreement(snap: Snapshot) -> bool:
     """No two honest judges decide different values (and none decides twice)."""
     return agreement_holds(snap) and integrity_holds(snap)
 
 
-@always("HIER-S4", "One vote per group")
+@always("HIER-S4", "One vote per group", reads=("states",))
 def one_vote_per_group(snap: Snapshot) -> bool:
     """Each honest judge counts at most one value per group; a group that certified two values
     (more than f_g faults) is one equivocating vote above, and a refused value is never counted."""
@@ -94,7 +94,7 @@ def one_vote_per_group(snap: Snapshot) -> bool:
     return True
 
 
-@always("HIER-S5", "Level consumption")
+@always("HIER-S5", "Level consumption", reads=("states",))
 def level_consumption(snap: Snapshot) -> bool:
     """An honest judge's decision is computed from certified outputs of the level below only:
     it decided v exactly when >= T groups of that level have a certified entry for v."""
@@ -112,14 +112,14 @@ def level_consumption(snap: Snapshot) -> bool:
     return True
 
 
-@sometimes("HIER-R1", "A judge decides")
+@sometimes("HIER-R1", "A judge decides", reads=("states",))
 def a_judge_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the checked hierarchy can reach a top decision."""
     return any(s.decided is not None for s in _judges(snap))
 
 
 @sometimes("HIER-R2", "A faulty group is caught equivocating above",
-           applies_to=lambda p: getattr(p, "faulty_groups", 0) > 0)
+           applies_to=lambda p: getattr(p, "faulty_groups", 0) > 0, reads=("states",))
 def group_equivocation_seen(snap: Snapshot) -> bool:
     """Non-vacuity of HIER-S4: a judge refuses a second certified value of one group."""
     return any(s.refused for s in _judges(snap))
@@ -137,7 +137,7 @@ def live_groups(protocol: Hierarchical, snap: Snapshot, value: str) -> int:
     return count
 
 
-@eventually("HIER-L1", "Termination")
+@eventually("HIER-L1", "Termination", reads=("states", "crashed"))
 def termination(snap: Snapshot) -> bool:
     """If >= T groups within their bound each have a correct forwarder and q_g correct members
     with the same input v, every correct judge decides."""

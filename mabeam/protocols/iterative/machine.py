@@ -38,6 +38,7 @@ from ...core import (
     Step,
 )
 from ...core.agreement import within_tolerance
+from .. import classes_by
 from .adversary import IterativeAdversary
 from .config import (
     quorum,
@@ -183,6 +184,26 @@ class ApproximateAgreement(Protocol):
         low, high = self.domain
         width = (high - low) or Fraction(1)
         return (low - width,) * self.dimension, (high + width,) * self.dimension
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """Members with equal inputs, but only in an instance that tolerates no Byzantine member.
+
+        After ``on_start`` the handlers never read the inputs (a node refines the values it
+        received, whoever sent them), and the properties read them per agent (a node's
+        round-1 value is its input), so equal inputs make members interchangeable. This
+        object cannot see which members a check makes Byzantine; with ``f > 0`` a class of
+        equal inputs may mix an honest and a Byzantine member (the standard check's a2 and
+        a3 both hold 4), which the checker refuses, so none is declared there.
+        """
+        if self.f:
+            return ()
+        return classes_by(self.agents, self.inputs.__getitem__)
+
+    def sends_no_more(self, state: NumericState) -> bool:
+        """Once done: ``on_message`` then only rejects or ignores and ``on_timer`` ignores the
+        grace timer, so the decision's round was the last broadcast."""
+        return state.phase == "done"
 
     # ------------------------------------------------------------------ reports
     def decision_of(self, state: NumericState) -> Any:

@@ -95,7 +95,7 @@ def synchronous_rounds(snap: Snapshot | _Nodes) -> bool:
                for a, b in combinations(records, 2))
 
 
-@always("IR-S1", "Validity")
+@always("IR-S1", "Validity", reads=("states",))
 @_memoised
 def validity(snap: Snapshot) -> bool:
     """Every honest value, at every round, lies within the (coordinate-wise) range of honest inputs."""
@@ -105,7 +105,7 @@ def validity(snap: Snapshot) -> bool:
                for v in round_values(protocol, agent, state).values())
 
 
-@always("IR-S2", "Contraction")
+@always("IR-S2", "Contraction", reads=("states",))
 @_memoised
 def contraction(snap: Snapshot) -> bool:
     """Leaving round r, an honest value lies in the honest round-r range; two honest agents whose
@@ -137,7 +137,7 @@ def _all_honest_decided(snap: Snapshot | _Nodes) -> bool:
     return all((state := snap.states.get(a)) is not None and state.decided is not None for a in snap.honest)
 
 
-@always("IR-S3", "Epsilon-agreement at termination")
+@always("IR-S3", "Epsilon-agreement at termination", reads=("states",))
 @_memoised
 def epsilon_agreement(snap: Snapshot) -> bool:
     """Once every honest agent has decided after synchronous rounds (views pairwise sharing >= 2f+1
@@ -150,7 +150,7 @@ def epsilon_agreement(snap: Snapshot) -> bool:
     return all(abs(x - y) <= bound for a, b in combinations(finals, 2) for x, y in zip(a, b))
 
 
-@always("IR-S4", "One value per sender per round")
+@always("IR-S4", "One value per sender per round", reads=("states",))
 @_memoised
 def one_value_per_sender(snap: Snapshot) -> bool:
     """No honest agent holds two values of one sender for one round, or a non-member's value."""
@@ -171,7 +171,7 @@ def _all_terminated(snap: Snapshot) -> bool:
         for _, state in _honest_states(snap))
 
 
-@eventually("IR-L1", "Termination within R rounds")
+@eventually("IR-L1", "Termination within R rounds", reads=("states", "crashed"))
 def termination(snap: Snapshot) -> bool:
     """Every correct agent decides, after exactly R = min(ceil(log2(width/epsilon)), max_rounds) rounds.
 
@@ -187,14 +187,14 @@ def termination(snap: Snapshot) -> bool:
     return _all_terminated(snap.replace(byzantine=snap.byzantine | snap.crashed))
 
 
-@sometimes("IR-R1", "Some agent terminates")
+@sometimes("IR-R1", "Some agent terminates", reads=("states",))
 @_memoised
 def someone_terminates(snap: Snapshot) -> bool:
     """Non-vacuity: the checked configuration can reach a decision."""
     return any(state.decided is not None for _, state in _honest_states(snap))
 
 
-@sometimes("IR-R2", "A synchronous run reaches epsilon-agreement")
+@sometimes("IR-R2", "A synchronous run reaches epsilon-agreement", reads=("states",))
 @_memoised
 def synchronous_run_terminates(snap: Snapshot) -> bool:
     """Non-vacuity of IR-S3: every honest agent decides after rounds that all meet its precondition."""

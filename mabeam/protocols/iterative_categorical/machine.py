@@ -21,6 +21,7 @@ import msgspec
 
 from ...core import AgentId, Broadcast, Decide, Membership, Message, Protocol, Reject, Step
 from ...core.rationals import from_wire, to_wire
+from .. import classes_by
 from .adversary import CategoricalAdversary
 from .config import quorum, validate_candidates, validate_inputs, validate_sizes
 from .messages import MESSAGE_TYPES, Proposal
@@ -145,6 +146,23 @@ class CategoricalRefinement(Protocol):
             return Step(state, effects)
         PHASES.check(state.phase, "next-round", "refining")
         return self._enter(agent, state, state.round + 1, effects)
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """Members with equal inputs (answer and confidence) are interchangeable.
+
+        The handlers read a member's own input when it enters a round (its proposal's
+        answer and confidence), so only members with equal inputs may be swapped; views
+        and pluralities are computed over sets of proposals, whoever sent them. Crashes
+        and the intruder's forged proposal (sent to every member) treat all members alike.
+        The fault model is crashes: nobody is Byzantine, so no class mixes honest and faulty.
+        """
+        return classes_by(self.agents, self.inputs.__getitem__)
+
+    def sends_no_more(self, state: CategoricalState) -> bool:
+        """Once done: ``on_message`` then only rejects or ignores (the final proposal was
+        broadcast in the deciding step), and this machine arms no timers."""
+        return state.phase == "done"
 
     def decision_of(self, state: CategoricalState) -> Any:
         return None if state is None else state.decided

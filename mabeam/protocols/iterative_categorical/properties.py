@@ -19,7 +19,7 @@ def _states(snap: Snapshot) -> list[CategoricalState]:
     return [s for a, s in snap.states.items() if a not in snap.byzantine and s is not None]
 
 
-@always("IR-C1", "Answer was proposed")
+@always("IR-C1", "Answer was proposed", reads=("states", "decisions"))
 def answer_was_proposed(snap: Snapshot) -> bool:
     """Every answer an agent holds or decides is the input answer of some agent."""
     proposed = {answer for answer, _ in _protocol(snap).inputs.values()}
@@ -27,7 +27,7 @@ def answer_was_proposed(snap: Snapshot) -> bool:
                for s in _states(snap)) and all(d.value[0] in proposed for d in snap.decisions)
 
 
-@always("IR-C2", "Round count bounded by max rounds")
+@always("IR-C2", "Round count bounded by max rounds", reads=("states", "decisions"))
 def rounds_bounded(snap: Snapshot) -> bool:
     """No agent enters a round past max_rounds, and every decision reports <= max_rounds rounds."""
     protocol = _protocol(snap)
@@ -35,13 +35,13 @@ def rounds_bounded(snap: Snapshot) -> bool:
         d.value[1] <= protocol.max_rounds for d in snap.decisions)
 
 
-@eventually("IR-CL1", "Termination")
+@eventually("IR-CL1", "Termination", reads=("states", "crashed"))
 def termination(snap: Snapshot) -> bool:
     """Every correct agent eventually decides (at most f crash)."""
     return all(snap.states[a] is not None and snap.states[a].decided is not None for a in snap.correct)
 
 
-@sometimes("IR-CR1", "Some agent decides")
+@sometimes("IR-CR1", "Some agent decides", reads=("decisions",))
 def someone_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the checked configuration reaches a decision."""
     return bool(snap.decisions)

@@ -9,10 +9,12 @@ once, so no two agents decide differently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import msgspec
 
 from ...core import AgentId, Broadcast, Decide, Evidence, Membership, Message, Protocol, Step
+from .. import classes_by
 from .adversary import MajorityAdversary
 from .config import crash_tolerance, quorum, validate_inputs
 from .messages import MESSAGE_TYPES, Vote
@@ -27,6 +29,8 @@ class MajorityVoting(Protocol):
     message_types = MESSAGE_TYPES
     properties = PROPERTIES
     adversary = MajorityAdversary()
+    #: ``votes[i]`` is member ``i``'s vote: renaming agents moves entries, it does not rename them
+    per_member_fields: ClassVar[Mapping[type, tuple[str, ...]]] = {MajorityState: ("votes",)}
 
     def __init__(self, membership: Membership | Iterable[AgentId], inputs: Mapping[AgentId, str],
                  session: str = "s0") -> None:
@@ -78,6 +82,22 @@ class MajorityVoting(Protocol):
             phase = PHASES.check(state.phase, "quorum", "decided")
             return msgspec.structs.replace(state, phase=phase, decided=value), (Decide(value),)
         return state, ()
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """Members with equal inputs are interchangeable.
+
+        Every member plays the same role and the handlers after ``on_start`` never read the
+        inputs; the properties read them only through counts (holders of a value, correct
+        agents per value), which a permutation preserving inputs leaves unchanged. Crashes
+        and the intruder's forged votes (sent to every member) treat all members alike.
+        """
+        return classes_by(self.agents, self.inputs.__getitem__)
+
+    def sends_no_more(self, state: Any) -> bool:
+        """Always: a voter broadcasts only in ``on_start``; ``on_message`` emits decisions and
+        evidence only, and no timer is ever armed."""
+        return True
 
     def describe_state(self, state: MajorityState) -> str:
         votes = ", ".join(f"{a}:{v}" for a, v in zip(self.agents, state.votes) if v is not None)

@@ -20,13 +20,13 @@ def _protocol(snap: Snapshot) -> MajorityVoting:
     return cast("MajorityVoting", snap.protocol)
 
 
-@always("MAJ-S1", "Agreement")
+@always("MAJ-S1", "Agreement", reads=("decisions",))
 def agreement(snap: Snapshot) -> bool:
     """No two agents decide different values."""
     return agreement_holds(snap)
 
 
-@always("MAJ-S2", "Validity")
+@always("MAJ-S2", "Validity", reads=("decisions",))
 def validity(snap: Snapshot) -> bool:
     """A decided value is the input of more than n/2 members."""
     protocol = _protocol(snap)
@@ -36,13 +36,13 @@ def validity(snap: Snapshot) -> bool:
     return all(2 * holders.get(d.value, 0) > protocol.n for d in snap.decisions)
 
 
-@always("MAJ-S3", "Integrity")
+@always("MAJ-S3", "Integrity", reads=("decisions",))
 def integrity(snap: Snapshot) -> bool:
     """An agent decides at most once and never changes its decision."""
     return integrity_holds(snap)
 
 
-@always("MAJ-S4", "One vote per member")
+@always("MAJ-S4", "One vote per member", reads=("states",))
 def one_vote_per_member(snap: Snapshot) -> bool:
     """Every count is backed by distinct members' votes: at most one vote per member, no outsiders."""
     for state in snap.states.values():
@@ -57,7 +57,7 @@ def one_vote_per_member(snap: Snapshot) -> bool:
     return True
 
 
-@always("MAJ-S5", "Decision backed by a majority")
+@always("MAJ-S5", "Decision backed by a majority", reads=("states",))
 def decision_backed(snap: Snapshot) -> bool:
     """An agent that decided v has counted votes for v from a strict majority of members."""
     protocol = snap.protocol
@@ -70,13 +70,13 @@ def decision_backed(snap: Snapshot) -> bool:
     return True
 
 
-@sometimes("MAJ-R1", "Some agent decides")
+@sometimes("MAJ-R1", "Some agent decides", reads=("decisions",))
 def someone_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the checked configuration can reach a decision."""
     return bool(snap.decisions)
 
 
-@eventually("MAJ-L1", "Termination")
+@eventually("MAJ-L1", "Termination", reads=("states", "crashed"))
 def termination(snap: Snapshot) -> bool:
     """If the correct agents hold a strict majority for one value, every correct agent decides."""
     protocol = _protocol(snap)

@@ -3,7 +3,8 @@
 Each module imports only modules listed before it: ``messages``, ``evidence``,
 ``config``, ``state``, ``interface`` (the replica as the code below the machine
 sees it), ``common``, the handlers ``checkpoint``, ``normal``, ``catchup`` and
-``viewchange``, then ``adversary``, ``properties``, ``machine``, ``mutants``.
+``viewchange``, ``recovery`` (the durable part of a replica and its restart), then
+``adversary``, ``properties``, ``machine``, ``mutants``.
 """
 
 from __future__ import annotations

@@ -8,11 +8,13 @@ modules see this class only through :class:`.interface.Replica`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
 from ...core.auth import Signer
-from . import catchup, checkpoint, normal, viewchange
+from .. import resigned
+from . import catchup, checkpoint, normal, recovery, viewchange
 from .adversary import PBFTAdversary
 from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig, join_threshold
@@ -40,6 +42,7 @@ class PBFTReplica(Protocol):
     message_types = MESSAGE_TYPES
     properties = PROPERTIES
     adversary = PBFTAdversary()
+    durable_type = ReplicaState
 
     def __init__(self, config: PBFTConfig) -> None:
         super().__init__(config.membership, config.session)
@@ -178,8 +181,55 @@ class PBFTReplica(Protocol):
             return Step(state)
         return viewchange.on_timeout(self, agent, state)
 
+    # ------------------------------------------------------------ crash-recover
+    def durable(self, agent: AgentId, state: ReplicaState) -> ReplicaState | None:
+        """What the replica signed and must not forget (see :mod:`.recovery`)."""
+        return recovery.durable_part(agent, state)
+
+    def recover(self, agent: AgentId, durable: ReplicaState | None) -> Step:
+        """Restart from stable storage (``None``: nothing was ever written, so start afresh)."""
+        if durable is None:
+            return self.start(agent)
+        return recovery.recover(self, agent, durable)
+
+    def largest_message_bytes(self, agents: Iterable[AgentId] | None = None) -> int:
+        """A bound on PBFT's largest message, a NEW-VIEW: 2f+1 VIEW-CHANGEs, each with a prepared certificate
+        per sequence number of the window (a pre-prepare carrying the largest request and the prepares
+        that forward it) and a checkpoint proof, plus the re-proposals. Every replica may send one (a
+        prepare forwards the request too), so the hosted agents do not matter."""
+        return recovery.message_bound(self)
+
     def decision_of(self, state: Any) -> Any:
         return None if state is None else state.last_executed
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """None, for two reasons.
+
+        The replicas that could be interchangeable are the backups of every checked view
+        (the standard check's a1, a2, a3: the primary of view v is ``agents[v % n]``). But
+        (1) which of them are Byzantine is the check's choice, which this object cannot
+        see, and several mutants' checks make a backup Byzantine (a3 in executes-twice,
+        accepts-earlier-view, duplicate-is-equivocation), where such a class would be
+        refused; and (2) a replica's log keeps votes, checkpoints and certificates in
+        tuples sorted by sender name (``state.add_vote``), inside node states and inside
+        signed messages (a commit certificate, a VIEW-CHANGE's prepared certificates, a
+        NEW-VIEW's proof): renaming two backups leaves those tuples out of order, so the
+        renamed world is not the one the permuted run reaches.
+        """
+        return ()
+
+    def rename_signature(self, original: Message, renamed: Message) -> Message:
+        """A renamed message signed by its new sender (see :func:`mabeam.protocols.resigned`).
+
+        No PBFT digest covers an agent name: request digests cover the client's request
+        and checkpoint digests the executed values, so renaming leaves every digest valid.
+        """
+        return resigned(self.auth, original, renamed)
+
+    # PBFT declares no silent state (``sends_no_more`` stays False): a replica that executed
+    # everything still answers stale traffic with its commit certificates (catch-up), and a
+    # replica with a pending request keeps its view-change timer.
 
     def describe_state(self, state: ReplicaState) -> str:
         return (f"view={state.view} {state.phase} executed={state.last_executed} "

@@ -169,6 +169,17 @@ class AcceptsEarlierView(PBFTReplica):
         return super().view_mismatch(state, view)
 
 
+class ForgetsOnCrash(PBFTReplica):
+    """Writes nothing to stable storage: a restarted replica starts afresh and forgets what it signed.
+
+    Shown a second pre-prepare for a slot it had prepared before the crash (an
+    equivocating primary's), it signs a second, conflicting prepare.
+    """
+
+    def durable(self, agent: AgentId, state: ReplicaState) -> None:
+        return None
+
+
 #: no client requests: no timer is ever armed, so only a Byzantine replica's VIEW-CHANGE/NEW-VIEW can move anyone
 NO_REQUESTS: dict[str, Any] = {"max_view": 1, "requests": ()}
 #: an honest primary and a silent Byzantine backup: only honest messages, delivered any number of times
@@ -223,6 +234,8 @@ MUTANTS = (
            "a replayed message from an earlier view is processed instead of rejected as stale",
            ("PBFT-S3", "PBFT-A1"), build=build_checked, options=REPLAYED_VIEW, byzantine=_only("a3"),
            max_states=60_000),
+    mutant(ForgetsOnCrash, "forgets-on-crash", "a restarted replica has kept nothing it signed",
+           ("PBFT-S9",), build=build_checked, max_crashes=1, max_recoveries=1, max_depth=4),
     mutant(DuplicateIsEquivocation, "duplicate-is-equivocation",
            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), build=build_checked,
            options=HONEST_PRIMARY, byzantine=_only("a3")),

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from itertools import combinations
 from typing import Any, cast
 
-from ...core import AgentId, Evidence, Snapshot, always, eventually, sometimes
+from ...core import AgentId, Evidence, Message, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
 from .config import PBFTConfig
 from .evidence import conflicting, equivocation, verify_evidence
 from .interface import Replica
-from .messages import NULL_VALUE, PrePrepare
+from .messages import NULL_VALUE, PrePrepare, Request
 from .state import NORMAL, ReplicaState
 
 
@@ -50,13 +50,13 @@ def honest_decisions(snap: Snapshot) -> list:
 
 
 # --------------------------------------------------------------------- safety
-@always("PBFT-S1", "Agreement")
+@always("PBFT-S1", "Agreement", reads=("decisions",))
 def agreement(snap: Snapshot) -> bool:
     """No two honest replicas decide different values at the same sequence number, in any views."""
     return agreement_holds(_honest_only(snap))
 
 
-@always("PBFT-S2", "Prepared uniqueness")
+@always("PBFT-S2", "Prepared uniqueness", reads=("states",))
 def prepared_uniqueness(snap: Snapshot) -> bool:
     """Within one view, honest replicas never prepare different values for one sequence number."""
     seen: dict[tuple[int, int], bytes] = {}
@@ -67,7 +67,7 @@ def prepared_uniqueness(snap: Snapshot) -> bool:
     return True
 
 
-@always("PBFT-S3", "Committed implies prepared at f+1 honest")
+@always("PBFT-S3", "Committed implies prepared at f+1 honest", reads=("states",))
 def committed_backed(snap: Snapshot) -> bool:
     """A slot committed-local at an honest replica was prepared by at least f+1 honest replicas."""
     f = replica_protocol(snap).f
@@ -79,7 +79,7 @@ def committed_backed(snap: Snapshot) -> bool:
     return True
 
 
-@always("PBFT-S4", "View-change preservation")
+@always("PBFT-S4", "View-change preservation", reads=("states",))
 def view_change_preservation(snap: Snapshot) -> bool:
     """Once a value is committed-local at (view v, seq n), no honest replica prepares another value at n in a view above v."""  # noqa: E501 (the description reports print)
     states = [s for _, s in honest_states(snap)]
@@ -89,14 +89,14 @@ def view_change_preservation(snap: Snapshot) -> bool:
                for cview, cseq, cdigest in committed for view, seq, digest in prepared)
 
 
-@always("PBFT-S5", "Validity")
+@always("PBFT-S5", "Validity", reads=("decisions",))
 def validity(snap: Snapshot) -> bool:
     """Every value an honest replica decides was requested by a configured requester (or is the null request)."""
     allowed = replica_protocol(snap).config.requested_values | {NULL_VALUE}
     return all(d.value in allowed for d in honest_decisions(snap))
 
 
-@always("PBFT-S6", "Integrity")
+@always("PBFT-S6", "Integrity", reads=("decisions",))
 def integrity(snap: Snapshot) -> bool:
     """An honest replica decides once per sequence number and executes each request at most once."""
     if not integrity_holds(_honest_only(snap)):
@@ -111,7 +111,7 @@ def integrity(snap: Snapshot) -> bool:
     return True
 
 
-@always("PBFT-S7", "Checkpoint stability and garbage collection")
+@always("PBFT-S7", "Checkpoint stability and garbage collection", reads=("states",))
 def checkpoint_discipline(snap: Snapshot) -> bool:
     """A stable checkpoint has a quorum (2f+1 at n = 3f+1) of matching signed checkpoints; only slots at or below it are collected."""  # noqa: E501 (the description reports print)
     protocol = replica_protocol(snap)
@@ -131,14 +131,64 @@ def checkpoint_discipline(snap: Snapshot) -> bool:
     return True
 
 
-@always("PBFT-S8", "Views never decrease")
+@always("PBFT-S8", "Views never decrease", reads=("states",))
 def views_monotone(snap: Snapshot) -> bool:
     """An honest replica's current view is the highest view it ever entered."""
     return all(state.view == state.highest_view for _, state in honest_states(snap))
 
 
+def held_messages(state: ReplicaState) -> Iterator[Message]:
+    """The signed messages a replica's state holds: its log, checkpoints, view changes and certificates."""
+    for slot in state.slots:
+        if slot.pre_prepare is not None:
+            yield slot.pre_prepare
+        yield from slot.prepares
+        yield from slot.commits
+    yield from state.checkpoints
+    yield from state.view_changes
+    for certificate in state.decision_proofs:
+        yield from certificate.commits
+
+
+@always("PBFT-S9", "No honest replica signs conflicting messages", reads=("states", "in_flight", "evidence"))
+def no_honest_equivocation(snap: Snapshot) -> bool:
+    """No two validly signed messages of one honest replica for the same kind, view and sequence number
+    differ, among the messages in flight, those honest replicas hold and those quoted as evidence.
+
+    On the duplicating network every message sent stays in flight, so this is exactly "never signed
+    two conflicting messages"; on the multiset network a message consumed and not kept escapes it.
+    A replica restarted without what it had signed breaks it (``forgets-on-crash``).
+    """
+    bad = faulty(snap)
+    seen: dict[tuple[type, AgentId, Any, Any], Message] = {}
+    clash: list[tuple[Message, Message]] = []
+
+    def note(m: Message) -> None:
+        if m.sender in bad or isinstance(m, Request):
+            return
+        key = (type(m), m.sender, getattr(m, "view", None), getattr(m, "seq", None))
+        first = seen.setdefault(key, m)
+        if first is not m and first != m:
+            clash.append((first, m))
+
+    for env in snap.in_flight:
+        note(env.message)
+    for _, state in honest_states(snap):
+        for m in held_messages(state):
+            note(m)
+    for evidence in snap.evidence:
+        for m in evidence.proof:
+            note(m)
+    if not clash:
+        return True
+    protocol = replica_protocol(snap)
+    members = protocol.membership
+    return not any(a.sender in members and conflicting(a, b) and protocol.auth.verify(a) and protocol.auth.verify(b)
+                   for a, b in clash)
+
+
 # ----------------------------------------------------------- view-change rules
-@always("PBFT-L2", "Bounded run of faulty primaries")
+@always("PBFT-L2", "Bounded run of faulty primaries", reads=("states",))
 def honest_primary_within_f_plus_1(snap: Snapshot) -> bool:
     """Among any f+1 consecutive views an honest replica reaches, one has an honest primary."""
     protocol = replica_protocol(snap)
@@ -150,7 +200,8 @@ def honest_primary_within_f_plus_1(snap: Snapshot) -> bool:
     return True
 
 
-@always("PBFT-L3", "Fewer than f+1 view changes move no honest replica")
+@always("PBFT-L3", "Fewer than f+1 view changes move no honest replica",
+        reads=("states",))
 def no_view_change_without_honest_timeout(snap: Snapshot) -> bool:
     """An honest replica is in view v > 0 only if some honest replica's own timer expired in a view >= v-1."""
     states = [s for _, s in honest_states(snap)]
@@ -159,7 +210,7 @@ def no_view_change_without_honest_timeout(snap: Snapshot) -> bool:
 
 
 # ---------------------------------------------------------------- liveness
-@eventually("PBFT-L1", "Liveness after stabilisation")
+@eventually("PBFT-L1", "Liveness after stabilisation", reads=("states", "crashed"))
 def requests_execute(snap: Snapshot) -> bool:
     """Every correct replica executes every request within the sequence bound.
 
@@ -195,7 +246,7 @@ def audit(snap: Snapshot) -> set[Evidence]:
     return found
 
 
-@always("PBFT-A1", "Accountability")
+@always("PBFT-A1", "Accountability", reads=("states", "decisions", "evidence"))
 def accountability(snap: Snapshot) -> bool:
     """Evidence never names an honest replica; a same-view agreement break exposes at least f+1 culprits."""
     protocol = replica_protocol(snap)
@@ -216,7 +267,7 @@ def accountability(snap: Snapshot) -> bool:
     return len(culprits) >= protocol.f + 1 and culprits <= bad
 
 
-@always("PBFT-A2", "An equivocating primary is exposed")
+@always("PBFT-A2", "An equivocating primary is exposed", reads=("states", "evidence"))
 def primary_exposed(snap: Snapshot) -> bool:
     """An honest replica that held two conflicting signed pre-prepares of one primary for one (view, seq)
     (delivered directly, forwarded in a PREPARE, or inside a VIEW-CHANGE or commit certificate) has
@@ -243,12 +294,12 @@ primary_exposed = dataclasses.replace(
 
 
 # ---------------------------------------------------------------- non-vacuity
-@sometimes("PBFT-R1", "Some honest replica decides")
+@sometimes("PBFT-R1", "Some honest replica decides", reads=("decisions",))
 def someone_decides(snap: Snapshot) -> bool:
     return bool(honest_decisions(snap))
 
 
-@sometimes("PBFT-R4", "A replica catches up from a commit certificate")
+@sometimes("PBFT-R4", "A replica catches up from a commit certificate", reads=("states",))
 def caught_up(snap: Snapshot) -> bool:
     """Some honest replica executed a sequence number whose commits it did not collect itself.
 
@@ -258,13 +309,13 @@ def caught_up(snap: Snapshot) -> bool:
 
 
 @sometimes("PBFT-R2", "A view change completes",
-           applies_to=lambda protocol: _config(protocol).max_view >= 1)
+           applies_to=lambda protocol: _config(protocol).max_view >= 1, reads=("states",))
 def view_change_completes(snap: Snapshot) -> bool:
     return any(s.view > 0 and s.phase == NORMAL for _, s in honest_states(snap))
 
 
 @sometimes("PBFT-R3", "An equivocating replica is exposed",
-           applies_to=lambda protocol: _config(protocol).adversary in ("full", "primary"))
+           applies_to=lambda protocol: _config(protocol).adversary in ("full", "primary"), reads=("evidence",))
 def equivocation_exposed(snap: Snapshot) -> bool:
     return any(e.against in faulty(snap) for e in snap.evidence)
 
@@ -276,6 +327,7 @@ def _honest_only(snap: Snapshot) -> Snapshot:
 
 
 PROPERTIES = (agreement, prepared_uniqueness, committed_backed, view_change_preservation, validity,
-              integrity, checkpoint_discipline, views_monotone, honest_primary_within_f_plus_1,
+              integrity, checkpoint_discipline, views_monotone, no_honest_equivocation,
+              honest_primary_within_f_plus_1,
               no_view_change_without_honest_timeout, requests_execute, accountability, primary_exposed,
               someone_decides, view_change_completes, equivocation_exposed, caught_up)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
 from ...core import AgentId, Broadcast, ConfigurationError, Decide, Evidence, Membership, Message, Protocol, Step
+from .. import classes_by
 from .adversary import WeightedAdversary
 from .config import (
     Mode,
@@ -56,6 +57,8 @@ class WeightedVoting(Protocol):
     adversary = WeightedAdversary()
     #: the node-state type (mutants that must remember more extend it)
     state_type: ClassVar[type[WeightedState]] = WeightedState
+    #: ``votes[i]`` is member ``i``'s first vote: renaming agents moves entries, it does not rename them
+    per_member_fields: ClassVar[Mapping[type, tuple[str, ...]]] = {WeightedState: ("votes",)}
 
     def __init__(self, membership: Membership | Iterable[AgentId], inputs: Mapping[AgentId, str],
                  weights: Mapping[AgentId, object], *, mode: Mode = "byzantine",
@@ -182,6 +185,26 @@ class WeightedVoting(Protocol):
             return state, ()
         phase = PHASES.check(state.phase, "quorum", "decided")
         return msgspec.structs.replace(state, phase=phase, decided=value), (Decide(value),)
+
+    # ------------------------------------------------------- state-space reductions
+    def symmetry(self) -> tuple[frozenset[AgentId], ...]:
+        """Members with equal inputs and weights, but only in crash mode.
+
+        A counted vote is credited its sender's configured weight, and the properties read
+        inputs and weights per member, so only members equal in both may be swapped. This
+        object cannot see which members a check makes Byzantine: in Byzantine mode a class
+        may mix an honest and a Byzantine member (the standard check's a2 and a3 both vote
+        ``y`` with weight 1), which the checker refuses, so none is declared there. Crash
+        mode admits no Byzantine member at all.
+        """
+        if self.mode != "crash":
+            return ()
+        return classes_by(self.agents, lambda a: (self.inputs[a], self.weights[a]))
+
+    def sends_no_more(self, state: Any) -> bool:
+        """Always: a voter broadcasts only in ``on_start``; ``on_message`` emits decisions and
+        evidence only, and no timer is ever armed."""
+        return True
 
     def describe_state(self, state: WeightedState) -> str:
         votes = ", ".join(f"{a}:{v}" for a, v in zip(self.agents, state.votes) if v is not None)

@@ -7,7 +7,7 @@ from typing import ClassVar, cast
 
 import msgspec
 
-from ...core import AgentId, Envelope, Message, Protocol, Step
+from ...core import AgentId, Envelope, Evidence, Message, Protocol, Step
 from ...core.catalog import mutant
 from .adversary import WeightedAdversary
 from .config import build
@@ -121,6 +121,30 @@ class EquivocationReplacesFirst(WeightedVoting):
         return Step(state, step.effects + decided)
 
 
+class LatestVoteCounts(WeightedVoting):
+    """Counts each member's latest vote instead of its first: a conflicting vote is reported as
+    evidence and then silently takes the counted vote's place (``votes[sender] = value``).
+
+    It keeps its tally consistent and never records the conflicting vote as refused (it
+    took it), so no single state looks wrong: only the step that rewrites a counted vote
+    does (WV-T1).
+    """
+
+    def _equivocation(self, state: WeightedState, counted: str, vote: Vote) -> Step:
+        position = self.membership.index(vote.sender)
+        units = self.weight_units[position]
+        votes = state.votes[:position] + (vote.value,) + state.votes[position + 1:]
+        support = dict(state.support)
+        support[counted] -= units
+        if counted not in votes:
+            del support[counted]
+        support[vote.value] = support.get(vote.value, 0) + units
+        state = msgspec.structs.replace(state, votes=votes, support=tuple(sorted(support.items())))
+        state, decided = self._maybe_decide(state, vote.value)
+        proof = (self.signed_vote(vote.sender, counted), vote)
+        return Step(state, (Evidence("equivocation", vote.sender, proof),) + decided)
+
+
 class ReviseDecision(WeightedVoting):
     """Keeps counting after deciding and re-decides for whichever value leads the counted weight."""
 
@@ -156,6 +180,8 @@ MUTANTS = (
            ("WV-S1", "WV-S2", "WV-S4", "WV-S5"), build=build),
     mutant(EquivocationReplacesFirst, "equivocation-replaces-first",
            "a conflicting vote replaces the counted first vote", ("WV-S4",), build=build, size=(3, 1)),
+    mutant(LatestVoteCounts, "latest-vote-counts",
+           "a conflicting vote silently replaces the counted first vote", ("WV-T1",), build=build, size=(3, 1)),
     mutant(ReviseDecision, "revise-decision",
            "keeps counting after deciding and re-decides on a plurality of counted weight",
            ("WV-S3", "WV-S1"), build=build, size=(3, 1)),

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from fractions import Fraction
 from itertools import compress, repeat
 from operator import eq
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
-from ...core.properties import agreement_holds, integrity_holds
+from ...core.properties import agreement_holds, always_step, integrity_holds
 from .config import BYZANTINE_THRESHOLD
 from .state import WeightedState
 
@@ -50,13 +50,13 @@ class _ConfiguredWeights:
         return sum(compress(self.by_position, map(eq, state.votes, repeat(value))))
 
 
-@always("WV-S1", "Agreement")
+@always("WV-S1", "Agreement", reads=("decisions",))
 def agreement(snap: Snapshot) -> bool:
     """No two honest agents decide different values."""
     return agreement_holds(snap)
 
 
-@always("WV-S2", "Validity")
+@always("WV-S2", "Validity", reads=("decisions",))
 def validity(snap: Snapshot) -> bool:
     """A value decided by an honest agent is the input of honest agents holding more than
     threshold x total - Byzantine weight (> 0, so in particular of some honest agent)."""
@@ -70,13 +70,13 @@ def validity(snap: Snapshot) -> bool:
     return True
 
 
-@always("WV-S3", "Integrity")
+@always("WV-S3", "Integrity", reads=("decisions",))
 def integrity(snap: Snapshot) -> bool:
     """An honest agent decides at most once and never changes its decision."""
     return integrity_holds(snap)
 
 
-@always("WV-S4", "One counted vote per member")
+@always("WV-S4", "One counted vote per member", reads=("states",))
 def one_counted_vote_per_member(snap: Snapshot) -> bool:
     """Every honest node records at most one vote per member and credits only members' votes:
     the weight it credits each value is exactly the configured weight of the members whose
@@ -104,7 +104,7 @@ def one_counted_vote_per_member(snap: Snapshot) -> bool:
     return True
 
 
-@always("WV-S5", "Decision backed by weight")
+@always("WV-S5", "Decision backed by weight", reads=("states",))
 def decision_backed(snap: Snapshot) -> bool:
     """An honest agent that decided v counted votes for v from members holding more than
     threshold x total weight (in Byzantine mode, more than 2/3 of it)."""
@@ -122,13 +122,31 @@ def decision_backed(snap: Snapshot) -> bool:
     return True
 
 
-@sometimes("WV-R1", "Some agent decides")
+@always_step("WV-T1", "A counted vote is never revised", reads=("states",))
+def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
+    """No step of an honest node changes a vote it has counted: once ``votes[i]`` holds member
+    ``i``'s vote, it keeps that value (a later, conflicting vote is evidence, never a replacement).
+
+    A single state cannot say this: it shows which vote is counted now, not which came
+    first. WV-S4 says it only through the node's own record of refused votes, which a
+    node that silently takes the latest vote never writes.
+    """
+    for agent, state in after.states.items():
+        old = before.states.get(agent)
+        if agent in after.byzantine or state is None or old is None or old.votes == state.votes:
+            continue
+        if any(was is not None and was != now for was, now in zip(old.votes, state.votes)):
+            return False
+    return True
+
+
+@sometimes("WV-R1", "Some agent decides", reads=("decisions",))
 def someone_decides(snap: Snapshot) -> bool:
     """Non-vacuity: the checked configuration can reach a decision."""
     return bool(snap.honest_decisions())
 
 
-@eventually("WV-L1", "Termination")
+@eventually("WV-L1", "Termination", reads=("states", "crashed"))
 def termination(snap: Snapshot) -> bool:
     """If the correct honest agents whose input is v hold more than threshold x total weight,
     every correct honest agent decides."""
@@ -142,4 +160,4 @@ def termination(snap: Snapshot) -> bool:
 
 
 PROPERTIES = (agreement, validity, integrity, one_counted_vote_per_member, decision_backed,
-              someone_decides, termination)
+              counted_vote_kept, someone_decides, termination)
