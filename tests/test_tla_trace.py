@@ -179,11 +179,67 @@ def test_checker_traces_count_adversary_messages_from_their_first_delivery() -> 
             assert step.action.detail.message in after.sent
 
 
-def test_cli_validate_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_validate_refuses_bad_arguments(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["tla", "validate"]) == 2
     assert main(["tla", "validate", "majority", "--trace", "x.json"]) == 2
+    assert main(["tla", "validate", "majority", "--property", "MAJ-S1"]) == 2
+    assert main(["tla", "validate", "majority", "--max-seconds", "0"]) == 2
     assert main(["tla", "validate", "nonesuch", "--seed", "1"]) == 2
     assert "no trace mapping" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main(["tla", "validate", "--trace", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "expected a JSON object written by `mabeam check --trace-out`" in err and "Traceback" not in err
+
+
+def test_cli_validate_help_says_every_default_and_its_exit_codes() -> None:
+    from mabeam.cli.main import build_parser
+    from mabeam.cli.reference import _subparsers
+
+    parser = _subparsers(_subparsers(build_parser())["tla"])["validate"]
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            rendered = parser.formatter_class(prog="x")._get_help_string(action) % {"default": action.default}
+            assert action.help and "default" in rendered, action.option_strings
+    text = parser.format_help()
+    assert "exit codes:" in text and "3  incomplete" in text and "1  a trace rejected" in text
+
+
+@pytest.mark.parametrize(("kinds", "code"), [(["accepted"], 0), (["accepted", "rejected"], 1),
+                                            (["incomplete"], 3), (["rejected", "incomplete"], 1),
+                                            (["accepted", "error"], 2)])
+def test_cli_validate_exit_code_follows_the_verdicts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str], kinds: list[str],
+                                                     code: int) -> None:
+    import mabeam.tla as tla_package
+    from mabeam.tla.run import Verdict
+
+    verdicts = [Verdict(k, "MajorityTrace", "Majority", 3, 3 if k == "accepted" else 1, 0.1, 7) for k in kinds]
+    monkeypatch.setattr(tla_package, "validate_checker_file", lambda *a, **k: verdicts)
+    out = tmp_path / "cex.json"
+    out.write_text(json.dumps({"model": {"protocol": "majority", "agents": 3, "faulty": 1}, "properties": []}))
+    assert main(["tla", "validate", "--trace", str(out), "--json"]) == code
+    report = json.loads(capsys.readouterr().out)
+    assert [v["verdict"] for v in report["verdicts"]] == kinds and report["accepted"] == (kinds == ["accepted"])
+
+
+def test_a_tlc_timeout_is_incomplete_not_a_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    import mabeam.tla.run as run_module
+
+    def too_slow(*args: Any, **kwargs: Any) -> Any:
+        raise subprocess.TimeoutExpired(args[0], kwargs["timeout"], output=_reached(1))
+
+    monkeypatch.setattr(run_module, "find_jar", lambda: Path("tla2tools.jar"))
+    monkeypatch.setattr(run_module, "find_java", lambda: "java")
+    monkeypatch.setattr(run_module.subprocess, "run", too_slow)
+    mapping = MAPPINGS["majority"]
+    config, run = mapping.simulate(1, False)
+    verdict = run_trace(mapping, config.cfg, *exported(mapping, run), timeout=0.5)
+    assert verdict.verdict == "incomplete" and not verdict.accepted and verdict.first_unmatched is None
+    assert "did not finish within" in verdict.errors[0] and "INCOMPLETE" in verdict.summary()
 
 
 # ------------------------------------------------------------------- slow tier: TLC

@@ -96,6 +96,8 @@ class Verdict:
                      f"(TLC {self.seconds:.1f} s)"]
             lines += [f"  {name}: {before!r} -> {after!r}" for name, (before, after) in self.changed.items()]
             return "\n".join(lines)
+        if self.verdict == "incomplete":
+            return f"{head}: {'; '.join(self.errors)}: nothing validated"
         tail = "\n".join(self.output.strip().splitlines()[-30:])
         return f"{head}: TLC failed: {list(self.errors)}\n{tail}"
 
