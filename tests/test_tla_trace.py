@@ -25,6 +25,7 @@ from mabeam.api.registry import entries
 from mabeam.api.verify import build_model
 from mabeam.checker import check
 from mabeam.cli.main import main
+from mabeam.core.errors import ConfigurationError
 from mabeam.tla import MAPPINGS, tlc_available, validate_checker_trace, validate_simulation
 from mabeam.tla.export import INVARIANT, REACHED_TAG, trace_config, trace_module
 from mabeam.tla.mapping import KINDS
@@ -177,6 +178,37 @@ def test_checker_traces_count_adversary_messages_from_their_first_delivery() -> 
         assert before.sent <= after.sent
         if step.action.kind == "deliver":
             assert step.action.detail.message in after.sent
+
+
+@pytest.mark.parametrize(("protocol", "mutant"), [("adaptive", "smaller-switch-quorum"),
+                                                  ("weighted", "threshold-inclusive"), ("majority", "quorum-off-by-one")])
+def test_a_mutant_is_validated_in_its_honest_configuration(protocol: str, mutant: str) -> None:
+    mapping = MAPPINGS[protocol]
+    assert mapping.checker_configuration(build_model(protocol, mutant=mutant)).cfg \
+        == mapping.checker_configuration(build_model(protocol)).cfg
+
+
+def test_a_checked_instance_with_other_constants_has_no_configuration() -> None:
+    """majority-despite-evidence runs the evidence configuration (a1's input y) with a2 Byzantine: same
+    agents and Byzantine set as Adaptive.cfg (a1's input x), so only the inputs tell them apart; TLC
+    would reject its trace at the initial state for the constants, not for the mutant's step."""
+    model = build_model("adaptive", mutant="majority-despite-evidence")
+    assert model.byzantine == MAPPINGS["adaptive"].configurations()["Adaptive"].byzantine
+    with pytest.raises(ConfigurationError, match=re.escape("no tla/Adaptive*.cfg models this checked instance")):
+        MAPPINGS["adaptive"].checker_configuration(model)
+
+
+def test_a_trace_file_of_a_mutant_at_its_own_size_replays_and_is_refused_without_a_cfg(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --trace-out` records the size the mutant was checked at (its own faulty count, not the
+    entry's), so replay and `tla validate --trace` rebuild the same model."""
+    out = tmp_path / "cex.json"
+    assert main(["check", "adaptive", "--mutant", "majority-despite-evidence", "-q", "--trace-out", str(out)]) == 1
+    assert json.loads(out.read_text())["model"]["faulty"] == 1
+    capsys.readouterr()
+    assert main(["replay", str(out)]) == 0 and "violation reproduced" in capsys.readouterr().out
+    assert main(["tla", "validate", "--trace", str(out)]) == 2
+    assert "no tla/Adaptive*.cfg models this checked instance" in capsys.readouterr().err
 
 
 def test_cli_validate_refuses_bad_arguments(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

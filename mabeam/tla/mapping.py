@@ -89,13 +89,23 @@ class Mapping:
         return next(iter(self.configurations().values()))
 
     def checker_configuration(self, model: Any) -> Configuration:
-        """The configuration a checked model is an instance of (by agents and Byzantine set)."""
+        """The configuration a checked model is an instance of (by agents, Byzantine set and
+        :meth:`instance_key`): a trace of another instance would be rejected for its constants,
+        not its steps."""
+        key = self.instance_key(model.protocol)
         for config in self.configurations().values():
             instance = config.build()
-            if instance.agents == model.protocol.agents and config.byzantine == model.byzantine:
+            if instance.agents == model.protocol.agents and config.byzantine == model.byzantine \
+                    and self.instance_key(instance) == key:
                 return config
         raise ConfigurationError(f"no tla/{self.module}*.cfg models this checked instance "
-                         f"(agents {model.protocol.agents}, Byzantine {sorted(model.byzantine)})")
+                                 f"(agents {model.protocol.agents}, Byzantine {sorted(model.byzantine)}, "
+                                 f"{key!r})")
+
+    def instance_key(self, protocol: Protocol) -> Any:
+        """The constants a cfg fixes besides the agents (by default the inputs). A mutant changes
+        the code, not these, so its instance still matches its honest configuration."""
+        return getattr(protocol, "inputs", None)
 
     # --------------------------------------------------------------- the mapping
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:

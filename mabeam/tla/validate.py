@@ -58,14 +58,7 @@ def load_checker_traces(path: Path, prop: str | None = None) -> list[tuple[Any, 
     data = json.loads(Path(path).read_text())
     info = data["model"]
     overrides = {k: v for k, v in info.items() if k in ("network", "drops", "duplicates") and v is not None}
-    try:
-        model = build_model(info["protocol"], info["agents"], info["faulty"], mutant=info.get("mutant"), **overrides)
-    except ConfigurationError:
-        if not info.get("mutant"):
-            raise
-        # `check --trace-out` records the entry's default faulty count even for a mutant checked at its own
-        # size: fall back to the mutant's declared size
-        model = build_model(info["protocol"], mutant=info["mutant"], **overrides)
+    model = build_model(info["protocol"], info["agents"], info["faulty"], mutant=info.get("mutant"), **overrides)
     out = []
     for entry in data["properties"]:
         if "trace" not in entry or (prop and entry["id"] != prop):

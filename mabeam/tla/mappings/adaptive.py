@@ -89,6 +89,10 @@ class AdaptiveMapping(Mapping):
             "Adaptive": Configuration("Adaptive", evidence_instance, byzantine=frozenset({"a2"})),
         }
 
+    def instance_key(self, protocol: Protocol) -> Any:
+        assert isinstance(protocol, AdaptiveCoordination)
+        return protocol.inputs, tuple((s.kind, s.weights) for s in protocol.stages)
+
     def run_configuration(self, faults: bool) -> Configuration:
         return self.configurations()["Adaptive" if faults else "Adaptive.fallback"]
 

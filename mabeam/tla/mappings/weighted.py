@@ -50,6 +50,10 @@ class WeightedMapping(Mapping):
     )
     max_substeps = 2
 
+    def instance_key(self, protocol: Protocol) -> Any:
+        assert isinstance(protocol, WeightedVoting)
+        return protocol.inputs, protocol.weights
+
     def configurations(self) -> dict[str, Configuration]:
         return {"Weighted": Configuration("Weighted", lambda: weighted(4, 1), byzantine=frozenset({"a3"}))}
 
