@@ -180,8 +180,8 @@ def test_checker_traces_count_adversary_messages_from_their_first_delivery() -> 
             assert step.action.detail.message in after.sent
 
 
-@pytest.mark.parametrize(("protocol", "mutant"), [("adaptive", "smaller-switch-quorum"),
-                                                  ("weighted", "threshold-inclusive"), ("majority", "quorum-off-by-one")])
+@pytest.mark.parametrize(("protocol", "mutant"), [
+    ("adaptive", "smaller-switch-quorum"), ("weighted", "threshold-inclusive"), ("majority", "quorum-off-by-one")])
 def test_a_mutant_is_validated_in_its_honest_configuration(protocol: str, mutant: str) -> None:
     mapping = MAPPINGS[protocol]
     assert mapping.checker_configuration(build_model(protocol, mutant=mutant)).cfg \
