@@ -18,10 +18,9 @@ read whichever driver produced it:
   agent that took it.
 
 The first observation is the state after every honest agent started: what a
-spec's ``Init`` describes. :class:`TracingSimulator` starts the honest agents
-first (all starts happen at time 0, before any delivery, so the order is one the
-simulator could have taken), then the Byzantine ones, whose first messages are
-then ordinary later steps.
+spec's ``Init`` describes. :class:`TracingDriver` (the simulator's and the
+asyncio runtime's observed variants) starts the honest agents first, then the
+Byzantine ones, whose first messages are then ordinary later steps.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from ..core.properties import Decision
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
 from ..live.deferral import changed
+from ..live.driver import LiveDriver
 from ..live.network import NetworkModel
 from ..live.strategy import Strategy
 from ..sim.simulator import FAN_OUT, Simulator
@@ -71,42 +71,33 @@ class RunTrace:
         return len(self.observations)
 
 
-# ------------------------------------------------------------------ simulator
-class TracingSimulator(Simulator):
-    """The seeded simulator, recording an :class:`Observation` after every protocol step.
+# ------------------------------------------------------------------ live drivers
+class TracingDriver(LiveDriver):
+    """A live driver recording an :class:`Observation` after every protocol step (mixed into the
+    simulator and the asyncio runtime, which say what is in flight: :meth:`_in_flight`).
 
     One delivery, timer expiry or crash is one code step; each redelivery of a
-    deferred message is a step of its own. Runs are as reproducible as the
-    simulator's: the same seed gives the same trace.
+    deferred message is a step of its own. The honest agents start first (``late``:
+    the agents that start after the observed initial state, the Byzantine ones and
+    those the spec holds Byzantine even when they run the honest code).
     """
 
-    def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *,
-                 late: frozenset[AgentId] = frozenset(), **options: Any) -> None:
-        super().__init__(protocol, network, **options)
-        #: agents that start after the observed initial state: the Byzantine ones, and those the spec
-        #: holds Byzantine even when they run the honest code
+    def _trace_setup(self, late: frozenset[AgentId]) -> None:
         self.late = frozenset(late) | frozenset(self.strategies)
         self.observations: list[Observation] = []
         self._sent: set[Message] = set()
         self._decisions: set[Decision] = set()
-        self._limbo: list[list[Message]] = [[] for _ in protocol.agents]
+        self._limbo: list[list[Message]] = [[] for _ in self.protocol.agents]
         self._recording = False
-
-    def run(self) -> Any:
         self._starts_left = sum(1 for a in self.protocol.agents if a not in self.late)
-        return super().run()
 
-    def _loop(self) -> bool:
-        # reorder the START events so the honest ones come first; they all happen at time 0
-        starts = sorted((e for e in self._heap if e[2] == START),
-                        key=lambda e: (self.protocol.agents[e[3]] in self.late, e[1]))
-        others = [e for e in self._heap if e[2] != START]
-        seqs = sorted(e[1] for e in starts)
-        self._heap[:] = others + [(e[0], seq, *e[2:]) for e, seq in zip(starts, seqs)]
-        heapify(self._heap)
-        if self._starts_left == 0:
-            self._observe("init", None)
-        return super()._loop()
+    def _in_flight(self) -> list[Envelope]:
+        """The envelopes sent and not yet delivered (the driver's own queues; deferred ones are added)."""
+        raise NotImplementedError
+
+    def _honest_started(self) -> None:
+        """Every honest agent has started: the initial state is observed, the late agents may start."""
+        self._observe("init", None)
 
     def _handle(self, i: int, kind: str, payload: Any, depth: int) -> None:
         # LiveDriver._handle with an observation after the step's effects and after each redelivery
@@ -123,7 +114,7 @@ class TracingSimulator(Simulator):
         if kind == START and agent not in self.late:
             self._starts_left -= 1
             if self._starts_left == 0:
-                self._observe("init", None)
+                self._honest_started()
         elif self._recording:
             what = payload.describe() if isinstance(payload, Message) else str(payload or "")
             self._observe(f"{kind} {what} at {agent}".strip() if kind != START else f"start {agent}", agent)
@@ -194,14 +185,7 @@ class TracingSimulator(Simulator):
     def _observe(self, event: str, actor: AgentId | None) -> None:
         self._recording = True
         agents = self.protocol.agents
-        in_flight: list[Envelope] = []
-        for entry in self._heap:
-            kind = entry[2]
-            if kind == DELIVER:
-                in_flight.append(Envelope(agents[entry[3]], entry[4]))
-            elif kind == FAN_OUT:
-                message, targets = entry[4]
-                in_flight += [Envelope(agents[j], message) for j in targets]
+        in_flight = self._in_flight()
         for i, agent in enumerate(agents):
             in_flight += [Envelope(agent, m) for m in list(self._deferred[i]._messages) + self._limbo[i]]
         in_flight.sort(key=Envelope.sort_key)
@@ -211,6 +195,45 @@ class TracingSimulator(Simulator):
             in_flight=tuple(in_flight), sent=frozenset(self._sent),
             crashed=frozenset(a for a, c in zip(agents, self._crashed) if c), byzantine=byzantine,
             decisions=frozenset(self._decisions), event=event, actor=actor))
+
+
+class TracingSimulator(TracingDriver, Simulator):
+    """The seeded simulator, observed (see :class:`TracingDriver`). Runs are as reproducible as
+    the simulator's: the same seed gives the same trace."""
+
+    def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *,
+                 late: frozenset[AgentId] = frozenset(), **options: Any) -> None:
+        super().__init__(protocol, network, **options)
+        self._late_arg = late
+
+    def run(self) -> Any:
+        self._trace_setup(self._late_arg)
+        return super().run()
+
+    def _loop(self) -> bool:
+        # reorder the START events so the honest ones come first; they all happen at time 0, before any
+        # delivery, so the order is one the simulator could have taken
+        starts = sorted((e for e in self._heap if e[2] == START),
+                        key=lambda e: (self.protocol.agents[e[3]] in self.late, e[1]))
+        others = [e for e in self._heap if e[2] != START]
+        seqs = sorted(e[1] for e in starts)
+        self._heap[:] = others + [(e[0], seq, *e[2:]) for e, seq in zip(starts, seqs)]
+        heapify(self._heap)
+        if self._starts_left == 0:
+            self._observe("init", None)
+        return super()._loop()
+
+    def _in_flight(self) -> list[Envelope]:
+        agents = self.protocol.agents
+        in_flight: list[Envelope] = []
+        for entry in self._heap:
+            kind = entry[2]
+            if kind == DELIVER:
+                in_flight.append(Envelope(agents[entry[3]], entry[4]))
+            elif kind == FAN_OUT:
+                message, targets = entry[4]
+                in_flight += [Envelope(agents[j], message) for j in targets]
+        return in_flight
 
 
 def simulate_trace(protocol: Protocol, network: NetworkModel, *, seed: int,
