@@ -26,7 +26,7 @@ from mabeam.api.verify import build_model
 from mabeam.checker import check
 from mabeam.cli.main import main
 from mabeam.core.errors import ConfigurationError
-from mabeam.tla import MAPPINGS, tlc_available, validate_checker_trace, validate_simulation
+from mabeam.tla import MAPPINGS, tlc_available, validate_checker_trace, validate_live, validate_run, validate_simulation
 from mabeam.tla.export import INVARIANT, REACHED_TAG, trace_config, trace_module
 from mabeam.tla.mapping import KINDS
 from mabeam.tla.observe import checker_trace, checker_walk
@@ -52,6 +52,21 @@ MUTANTS = [
     ("iterative-categorical", "invent-answer", "receives Proposal"),
     ("adaptive", "smaller-switch-quorum", "timer 'stage-0' fires"),
     ("adaptive", "fallback-after-byzantine-decision", "timer 'stage-0' fires"),
+]
+
+
+#: (seed, faults) of the validated asyncio runtime runs of every protocol (real time: not reproducible)
+RUNTIME_RUNS = [(1, False), (2, True), (3, True)]
+
+#: mutants whose runtime run (at the cfg's instance) TLC must reject: (protocol, mutant, faults, event of the
+#: first unmatched step); the runs of the honest code with the same seeds are accepted (RUNTIME_RUNS)
+RUNTIME_MUTANTS = [
+    ("majority", "quorum-off-by-one", False, "init"),
+    ("majority", "forget-decision", False, "deliver Vote"),
+    ("weighted", "threshold-inclusive", True, "deliver Vote"),
+    ("iterative", "keep-own-value", False, "timer grace"),
+    ("iterative", "no-trimming", True, "deliver RoundValue"),
+    ("iterative-categorical", "invent-answer", False, "deliver Proposal"),
 ]
 
 
@@ -116,6 +131,30 @@ def test_a_seeded_run_maps_to_states_of_every_field(protocol: str, faults: bool)
     if faults and config.byzantine:
         assert any(m.sender in config.byzantine for m in run.observations[-1].sent), \
             "a faulty run's Byzantine agents put messages on the wire"
+
+
+@pytest.mark.parametrize(("protocol", "seed", "faults"), [("majority", 1, False), ("weighted", 2, True)])
+def test_a_runtime_run_maps_to_states_of_every_field(protocol: str, seed: int, faults: bool) -> None:
+    mapping = MAPPINGS[protocol]
+    config, run = mapping.run_live(seed, faults)
+    states, actors, events = exported(mapping, run)
+    assert run.info["driver"] == "runtime" and len(states) >= 5 and events[0] == "init" and actors[0] is None
+    assert all(set(s) == {f.name for f in mapping.fields} for s in states)
+    for f in mapping.fields:
+        if f.kind == "grow":
+            assert all(a[f.name] <= b[f.name] for a, b in pairwise(states)), f"{f.name} must only grow"
+    first, last = run.observations[0], run.observations[-1]
+    assert not any(m.sender in config.byzantine for m in first.sent), "the late agents start after init"
+    if run.info["status"] == "decided" and not faults:
+        assert last.in_flight == (), "a quiescent run has delivered every copy it sent"
+
+
+@pytest.mark.parametrize("protocol", ["majority", "iterative-categorical"])
+def test_faulty_runtime_runs_of_crash_protocols_crash_someone(protocol: str) -> None:
+    """Non-vacuity of the runtime runs with faults: the crash lands before the run is over."""
+    mapping = MAPPINGS[protocol]
+    crashed = [mapping.run_live(seed, True)[1].observations[-1].crashed for seed, faults in RUNTIME_RUNS if faults]
+    assert any(crashed), crashed
 
 
 def test_the_observed_initial_state_is_after_the_honest_starts_only() -> None:
@@ -283,6 +322,35 @@ def test_tlc_accepts_seeded_simulator_runs(protocol: str, seed: int, faults: boo
     verdict, run = validate_simulation(protocol, seed, faults=faults)
     assert verdict.verdict == "accepted", verdict.summary()
     assert verdict.matched == len(run) >= 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(("seed", "faults"), RUNTIME_RUNS,
+                         ids=[f"seed{s}{'-faults' if f else ''}" for s, f in RUNTIME_RUNS])
+def test_tlc_accepts_runtime_runs(protocol: str, seed: int, faults: bool) -> None:
+    _skip_without_tlc()
+    verdict, run = validate_live(protocol, seed, faults=faults)
+    assert verdict.verdict == "accepted", verdict.summary()
+    assert verdict.matched == len(run) >= 5 and run.info["driver"] == "runtime"
+    config = MAPPINGS[protocol].run_configuration(faults)
+    if faults and config.byzantine:
+        assert any(m.sender in config.byzantine for m in run.observations[-1].sent), "the adversary took part"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("protocol", "mutant", "faults", "where"), RUNTIME_MUTANTS,
+                         ids=[f"{p}-{m}" for p, m, _, _ in RUNTIME_MUTANTS])
+def test_tlc_rejects_runtime_runs_of_mutants(protocol: str, mutant: str, faults: bool, where: str) -> None:
+    _skip_without_tlc()
+    mapping = MAPPINGS[protocol]
+    instance = mapping.run_configuration(faults).build()
+    broken = build_model(protocol, instance.n, mutant=mutant).protocol
+    assert broken.agents == instance.agents and mapping.instance_key(broken) == mapping.instance_key(instance)
+    config, run = mapping.run_live(1, faults, protocol=broken)
+    verdict = validate_run(mapping, config, run)
+    assert verdict.verdict == "rejected", verdict.summary()
+    assert where in (verdict.unmatched_event() or ""), verdict.summary()
 
 
 @pytest.mark.slow

@@ -328,12 +328,15 @@ def _add_tla(sub: argparse._SubParsersAction) -> None:
                                            "spec, and let TLC check that every step is a step of the spec. A "
                                            "rejected run names the first step the spec does not allow."))
     p.add_argument("protocol", nargs="?",
-                   help="validate a seeded simulator run of this protocol, at the size its tla/ cfg models "
+                   help="validate a run of this protocol, at the size its tla/ cfg models "
                         "(majority, weighted, pbft, iterative, iterative-categorical, adaptive, hierarchical)")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulator run")
     p.add_argument("--faults", action="store_true",
                    help="with the faults of the cfg's fault model: crashes, or the Byzantine agents injecting "
                         "(default: fault-free)")
+    p.add_argument("--runtime", action="store_true",
+                   help="run the protocol on the live asyncio runtime instead, real timers and tasks; not "
+                        "reproducible (default: the seeded simulator)")
     p.add_argument("--trace", metavar="FILE",
                    help="validate the counterexamples of a `mabeam check --trace-out` file instead (default: none)")
     p.add_argument("--property", metavar="ID", help="with --trace: only this property's counterexample (default: all)")

@@ -144,16 +144,31 @@ class Mapping:
         ``honest_byzantine`` is off: a spec whose Byzantine member only has certain moves,
         then a silent one).
         """
+        config, protocol, options = self._run_setup(seed, faults)
+        run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, late=config.byzantine, **options)
+        return config, run
+
+    def run_live(self, seed: int, faults: bool, protocol: Protocol | None = None) -> tuple[Configuration, RunTrace]:
+        """The same run on the asyncio runtime (real seconds; :attr:`horizon` bounds it); ``protocol``:
+        another instance of the cfg's configuration to run instead (a mutant's)."""
+        from .live import runtime_trace
+
+        config, protocol, options = self._run_setup(seed, faults, protocol)
+        run = runtime_trace(protocol, self.network(), seed=seed, timeout=self.horizon or 10.0,
+                            late=config.byzantine, **options)
+        return config, run
+
+    def _run_setup(self, seed: int, faults: bool, protocol: Protocol | None = None
+                   ) -> tuple[Configuration, Protocol, dict[str, Any]]:
         config = self.run_configuration(faults)
-        protocol = config.build()
+        protocol = protocol or config.build()
         if faults:
             options = self.faults(config, protocol, seed)
         elif self.honest_byzantine:
             options = {}
         else:
             options = {"byzantine": {a: Strategy(a) for a in sorted(config.byzantine)}}
-        run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, late=config.byzantine, **options)
-        return config, run
+        return config, protocol, options
 
     #: the share of the adversary's envelopes a faulty run's Byzantine agent sends at each injection
     byzantine_share: ClassVar[float] = 0.5

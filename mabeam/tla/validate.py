@@ -1,4 +1,5 @@
-"""The whole path: a run (seeded simulator run, or checker counterexample) -> mapping -> TLC -> verdict."""
+"""The whole path: a run (seeded simulator run, asyncio runtime run, checker counterexample) -> mapping -> TLC
+-> verdict."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ def validate_simulation(protocol: str, seed: int, *, faults: bool = False, **opt
     """``mabeam tla validate PROTOCOL --seed S [--faults]``: one seeded run, validated."""
     mapping = mapping_for(protocol)
     config, run = mapping.simulate(seed, faults)
+    return validate_run(mapping, config, run, **options), run
+
+
+def validate_live(protocol: str, seed: int, *, faults: bool = False, **options: Any) -> tuple[Verdict, RunTrace]:
+    """``mabeam tla validate PROTOCOL --runtime``: one run of the asyncio runtime, validated."""
+    mapping = mapping_for(protocol)
+    config, run = mapping.run_live(seed, faults)
     return validate_run(mapping, config, run, **options), run
 
 
