@@ -210,7 +210,7 @@ def test_the_public_api_is_curated() -> None:
 def test_examples_benchmarks_and_readme_import_only_public_paths() -> None:
     """Users' code paths: ``mabeam``, the documented subpackages (docs/architecture.md) and their
     modules, and protocol package roots (never a protocol's internal modules)."""
-    subpackages = ("core", "checker", "live", "sim", "runtime", "attacks", "api", "lab")
+    subpackages = ("core", "checker", "live", "sim", "runtime", "attacks", "api", "lab", "tla")
     documented = {"mabeam"} | {f"mabeam.{p}" for p in subpackages}
     documented |= {module_name(path) for p in subpackages for path in (PACKAGE / p).glob("*.py")}
     documented |= {e.companions.package for e in ENTRIES}
