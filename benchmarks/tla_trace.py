@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-from mabeam.api.registry import entries
+from mabeam.api.registry import builtin_entries
 from mabeam.api.verify import build_model
 from mabeam.checker import check
 from mabeam.tla import (
@@ -51,7 +51,7 @@ def measure(protocol: str, runtime: bool, mutants: bool) -> dict[str, Any]:
     if mutants:
         rows = []
         for p, mutant, _ in (m for m in MUTANTS if m[0] == protocol):
-            entry = entries()[p]
+            entry = builtin_entries()[p]
             model = build_model(entry, mutant=mutant, stop_on_violation=True)
             failures = [r for r in check(model, entry.properties).failures() if r.trace is not None]
             rows.append(_row(validate_checker_trace(model, failures[0].trace, mutant), mutant=mutant,
@@ -59,14 +59,14 @@ def measure(protocol: str, runtime: bool, mutants: bool) -> dict[str, Any]:
         out["checker_mutants"] = rows
         mapping, rows = MAPPINGS[protocol], []
         for p, mutant, seed, faults, _ in (m for m in SIMULATED_MUTANTS if m[0] == protocol):
-            broken = mapping.mutant_instance(entries()[p].mutant(mutant), faults)
+            broken = mapping.mutant_instance(builtin_entries()[p].mutant(mutant), faults)
             config, run = mapping.simulate(seed, faults, protocol=broken)
             rows.append(_row(validate_run(mapping, config, run), mutant=mutant, seed=seed, faults=faults))
         out["simulated_mutants"] = rows
         if runtime:
             rows = []
             for p, mutant, faults, _ in (m for m in RUNTIME_MUTANTS if m[0] == protocol):
-                broken = mapping.mutant_instance(entries()[p].mutant(mutant), faults)
+                broken = mapping.mutant_instance(builtin_entries()[p].mutant(mutant), faults)
                 config, run = mapping.run_live(1, faults, protocol=broken)
                 rows.append(_row(validate_run(mapping, config, run), mutant=mutant, faults=faults))
             out["runtime_mutants"] = rows

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from mabeam.api.registry import entries
+from mabeam.api.registry import builtin_entries
 from mabeam.api.verify import build_model
 from mabeam.checker import check
 from mabeam.cli.main import main
@@ -44,7 +44,7 @@ def _skip_without_tlc() -> None:
 
 # ------------------------------------------------------------------ default tier
 def test_every_registered_protocol_has_a_mapping() -> None:
-    assert set(MAPPINGS) == set(entries())
+    assert set(MAPPINGS) == set(builtin_entries())
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -196,11 +196,11 @@ def test_a_mutant_is_validated_in_its_honest_configuration(protocol: str, mutant
 
 def test_mutants_are_built_at_the_cfgs_instance_or_not_at_all() -> None:
     pbft, hierarchical = MAPPINGS["pbft"], MAPPINGS["hierarchical"]
-    broken = pbft.mutant_instance(entries()["pbft"].mutant("quorum-2f"), True)
+    broken = pbft.mutant_instance(builtin_entries()["pbft"].mutant("quorum-2f"), True)
     assert broken is not None and pbft.instance_key(broken) == pbft.instance_key(pbft.configurations()["Pbft"].build())
-    assert hierarchical.mutant_instance(entries()["hierarchical"].mutant("decide-below-threshold"), False) is not None
+    assert hierarchical.mutant_instance(builtin_entries()["hierarchical"].mutant("decide-below-threshold"), False) is not None
     # declared for a smaller layout only: the standard one refuses it
-    assert hierarchical.mutant_instance(entries()["hierarchical"].mutant("faulty-group-counted-honest"), False) is None
+    assert hierarchical.mutant_instance(builtin_entries()["hierarchical"].mutant("faulty-group-counted-honest"), False) is None
 
 
 def test_a_checked_instance_with_other_constants_has_no_configuration() -> None:
@@ -320,7 +320,7 @@ def test_tlc_accepts_runtime_runs(protocol: str, seed: int, faults: bool) -> Non
 def test_tlc_rejects_runtime_runs_of_mutants(protocol: str, mutant: str, faults: bool, where: str) -> None:
     _skip_without_tlc()
     mapping = MAPPINGS[protocol]
-    broken = mapping.mutant_instance(entries()[protocol].mutant(mutant), faults)
+    broken = mapping.mutant_instance(builtin_entries()[protocol].mutant(mutant), faults)
     assert broken is not None, "the mutant builds at the cfg's instance"
     config, run = mapping.run_live(1, faults, protocol=broken)
     verdict = validate_run(mapping, config, run)
@@ -336,7 +336,7 @@ def test_tlc_rejects_simulator_runs_of_mutants(protocol: str, mutant: str, seed:
     _skip_without_tlc()
     assert (seed, faults) in RUNS, "the honest code's run with the same seed is accepted"
     mapping = MAPPINGS[protocol]
-    broken = mapping.mutant_instance(entries()[protocol].mutant(mutant), faults)
+    broken = mapping.mutant_instance(builtin_entries()[protocol].mutant(mutant), faults)
     assert broken is not None and type(broken) is not type(mapping.run_configuration(faults).build())
     config, run = mapping.simulate(seed, faults, protocol=broken)
     verdict = validate_run(mapping, config, run)
@@ -356,7 +356,7 @@ def test_the_faulty_pbft_runs_include_a_view_change() -> None:
 
 
 def _counterexample(protocol: str, mutant: str) -> tuple[Any, Any]:
-    entry = entries()[protocol]
+    entry = builtin_entries()[protocol]
     model = build_model(entry, mutant=mutant, stop_on_violation=True)
     result = check(model, entry.properties)
     failures = [r for r in result.failures() if r.trace is not None and r.status == "violated"]
