@@ -198,9 +198,10 @@ def test_mutants_are_built_at_the_cfgs_instance_or_not_at_all() -> None:
     pbft, hierarchical = MAPPINGS["pbft"], MAPPINGS["hierarchical"]
     broken = pbft.mutant_instance(builtin_entries()["pbft"].mutant("quorum-2f"), True)
     assert broken is not None and pbft.instance_key(broken) == pbft.instance_key(pbft.configurations()["Pbft"].build())
-    assert hierarchical.mutant_instance(builtin_entries()["hierarchical"].mutant("decide-below-threshold"), False) is not None
+    mutants = builtin_entries()["hierarchical"]
+    assert hierarchical.mutant_instance(mutants.mutant("decide-below-threshold"), False) is not None
     # declared for a smaller layout only: the standard one refuses it
-    assert hierarchical.mutant_instance(builtin_entries()["hierarchical"].mutant("faulty-group-counted-honest"), False) is None
+    assert hierarchical.mutant_instance(mutants.mutant("faulty-group-counted-honest"), False) is None
 
 
 def test_a_checked_instance_with_other_constants_has_no_configuration() -> None:
