@@ -24,7 +24,7 @@ PACKAGE = ROOT / "mabeam"
 
 #: layer of each top-level subpackage; a module may import its own package and lower layers only
 LAYERS = {"core": 0, "protocols": 1, "live": 2, "checker": 3, "sim": 3, "runtime": 3, "attacks": 3,
-          "api": 4, "lab": 5, "faults": 5, "cli": 6}
+          "api": 4, "lab": 5, "faults": 5, "tla": 5, "cli": 6}
 DRIVERS = ("live", "checker", "sim", "runtime")
 EFFECTS = {"Send", "Broadcast", "SetTimer", "CancelTimer", "Decide", "Evidence", "Reject", "Defer"}
 #: classifying an effect as inert (it changes no state) is not dispatching on it
@@ -210,7 +210,7 @@ def test_the_public_api_is_curated() -> None:
 def test_examples_benchmarks_and_readme_import_only_public_paths() -> None:
     """Users' code paths: ``mabeam``, the documented subpackages (docs/architecture.md) and their
     modules, and protocol package roots (never a protocol's internal modules)."""
-    subpackages = ("core", "checker", "live", "sim", "runtime", "attacks", "api", "lab", "faults")
+    subpackages = ("core", "checker", "live", "sim", "runtime", "attacks", "api", "lab", "faults", "tla")
     documented = {"mabeam"} | {f"mabeam.{p}" for p in subpackages}
     documented |= {module_name(path) for p in subpackages for path in (PACKAGE / p).glob("*.py")}
     documented |= {e.companions.package for e in ENTRIES}

@@ -36,10 +36,14 @@
 (*    Alarm messages are not modelled: evidence comes from the two         *)
 (*    conflicting votes themselves;                                        *)
 (*  - allow_weaker_after_evidence = FALSE (the default).                   *)
-(* Trace mapping: stage, input, lock (None -> NoLock), committed, switched *)
-(* (cause # None), outcome (None -> NoOutcome) and evidence are fields of  *)
-(* AdaptiveState; switchlog[a][i] is log[i] (source, certificate) plus the *)
-(* evidence held; msgs = the signed messages in flight.                    *)
+(* Trace mapping (mabeam/tla/mappings/adaptive.py, checked by TLC in       *)
+(* tests/test_tla_trace.py), per honest node: stage, input, lock (None ->  *)
+(* NoLock), outcome (None -> NoOutcome) and evidence are fields of         *)
+(* AdaptiveState; committed and switched (cause # "") while undecided (a   *)
+(* concluded state drops them); switchlog[a][i] = log[i] as [source,       *)
+(* certificate], its evidence left to TLC; the honest part of msgs = every *)
+(* Vote, Commit and SWITCH an honest node sent. The Byzantine member's     *)
+(* messages are left to TLC.                                               *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets, Sequences
 

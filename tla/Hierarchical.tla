@@ -23,9 +23,13 @@
 (* HIER-S1 is a checked consequence, not an assumption; tests/test_tlc.py  *)
 (* drops that guard on the undersized layout build(7, 1) and TLC must      *)
 (* find HIER-S1 violated.                                                  *)
-(* Trace mapping: counted[j][g] = the value of j's HierState.tally entry   *)
-(* for g, refused[j] = HierState.refused, decided[j] = HierState.decided,  *)
-(* signed = the member votes signed so far.                                *)
+(* Trace mapping (mabeam/tla/mappings/hierarchical.py, checked by TLC in   *)
+(* tests/test_tla_trace.py): counted[j][g] = the value of j's              *)
+(* HierState.tally entry for g, refused[j] = HierState.refused, decided[j] *)
+(* = HierState.decided, signed = the honest members' input votes plus      *)
+(* every vote a Byzantine member put on the wire, bare or in a             *)
+(* certificate. Members' and forwarders' states are unobserved: their      *)
+(* steps are stutters.                                                     *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 

@@ -29,9 +29,12 @@
 (* the round, as any set of values that can have arrived by then (see     *)
 (* Views), which is every view the code can assemble; the per-delivery    *)
 (* buffering of early values is then implicit.                             *)
-(* Trace mapping: round[a] = NumericState.round (R + 1 once done), val[a] =*)
-(* NumericState.value * Scale, hist[a] = NumericState.history (RoundRecord *)
-(* round, view, left; values scaled).                                      *)
+(* Trace mapping (mabeam/tla/mappings/iterative.py, checked by TLC in      *)
+(* tests/test_tla_trace.py): round[a] = NumericState.round (R + 1 once     *)
+(* done), val[a] = NumericState.value * Scale, hist[a] =                   *)
+(* NumericState.history (RoundRecord round, view, left; values scaled by   *)
+(* this cfg's Scale). Deliveries and the grace timer are stutters; a       *)
+(* delivery that completes rounds is one Leave per round.                  *)
 (***************************************************************************)
 EXTENDS Integers, FiniteSets, Sequences
 

@@ -21,9 +21,13 @@
 (*    the code's single forged vote;                                       *)
 (*  - inputs: those of mabeam.protocols.majority.build(3, 1): a strict    *)
 (*    minority, a0, proposes "x", the rest "y" (CheckedInput).             *)
-(* Trace mapping: tally[a] = {<<member, vote>>} of MajorityState.votes,     *)
-(* decided[a] = MajorityState.decided (None -> None), crashed = the        *)
-(* simulator's crashed set, msgs = the votes in flight.                    *)
+(* Trace mapping (mabeam/tla/mappings/majority.py, checked by TLC in        *)
+(* tests/test_tla_trace.py): tally[a] = {<<member, vote>>} of               *)
+(* MajorityState.votes (support beyond the members' votes maps to           *)
+(* <<"intruder", v>>), decided[a] = MajorityState.decided (None -> None),   *)
+(* crashed = the run's crashed set, msgs \cap MemberVotes = the members'    *)
+(* votes in flight to live agents (the forged votes are left to TLC),       *)
+(* decisions = the decisions so far.                                        *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 

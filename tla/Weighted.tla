@@ -17,8 +17,13 @@
 (* naturals (the code's Fraction weights scaled to units); a vote is sent *)
 (* to everybody at once (msgs is a broadcast set), so a Byzantine vote    *)
 (* reaches any subset of the honest agents.                               *)
-(* Trace mapping: tally[a][b] = WeightedState.votes[b] (None -> NoVote),  *)
-(* refused[a] = WeightedState.refused, decided[a] = WeightedState.decided.*)
+(* Trace mapping (mabeam/tla/mappings/weighted.py, checked by TLC in      *)
+(* tests/test_tla_trace.py), for the honest a: tally[a][b] =              *)
+(* WeightedState.votes[b] (None -> NoVote), refused[a] =                  *)
+(* WeightedState.refused, decided[a] = WeightedState.decided; msgs =      *)
+(* every member's vote sent so far (a Byzantine one from the step that    *)
+(* sent, or first delivered, it: ByzantineVote, then Receive); decisions. *)
+(* The Byzantine agent's own tally is left to TLC.                        *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 

@@ -97,8 +97,10 @@ def render_check(result: CheckResult, title: str) -> str:
 def model_info(entry: ProtocolEntry, model: ActorModel, args: argparse.Namespace,
                overrides: dict[str, Any]) -> dict[str, Any]:
     """What a trace file records to rebuild the same model (the reference too, for a user protocol)."""
+    chosen = entry.mutant(args.mutant) if args.mutant else None
+    default_faulty = chosen.faulty if chosen and chosen.faulty is not None else entry.default_faulty
     return {"protocol": entry.name, "source": source_of(entry), "agents": model.protocol.n,
-            "faulty": args.faulty if args.faulty is not None else entry.default_faulty,
+            "faulty": args.faulty if args.faulty is not None else default_faulty,  # what build_model used
             "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states, **overrides}
 
 

