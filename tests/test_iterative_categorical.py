@@ -196,3 +196,16 @@ def test_reduction_declarations_hold_on_every_reachable_world(mutant: str | None
     worlds, silent, generators = audit(build_model(ENTRY, mutant=mutant), ENTRY.properties)
     assert worlds > 0 and generators == 1
     assert silent > 0 or mutant == "impossible-quorum"  # nobody ever finishes there
+
+
+def test_different_answers_after_a_crash_are_reported_but_are_no_violation(capsys: pytest.CaptureFixture[str]) -> None:
+    """The protocol promises no agreement (views differ once a member crashes): a run whose agents settle on
+    different answers says so (agreement false) while its status follows the monitored properties."""
+    import json
+
+    from mabeam.cli import main
+
+    assert main(["simulate", "iterative-categorical", "--agents", "5", "--faulty", "1", "--seed", "0", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["agreement"] is False and run["decided_value"] is None
+    assert run["status"] == "decided" and all(v["status"] != "violated" for v in run["properties"].values())

@@ -71,6 +71,10 @@ class Twins(Protocol):
     def decisions_agree(self, values: Sequence[Any]) -> bool:
         return self.inner.decisions_agree(values)
 
+    @property
+    def promises_agreement(self) -> bool:  # type: ignore[override]
+        return self.inner.promises_agreement
+
     def phase_of(self, state: Any) -> str | None:
         return self.inner.phase_of(state)
 

@@ -185,6 +185,10 @@ class Protocol(ABC):
         promises less (approximate agreement overrides this with its epsilon)."""
         return exactly_equal(values)
 
+    #: whether honest decisions must agree (:meth:`decisions_agree`); a protocol that promises no
+    #: agreement (categorical refinement under crashes) still reports it, but disagreement is no violation
+    promises_agreement: bool = True
+
     def fairness_class(self, kind: str, agent: AgentId, detail: Any) -> Hashable | None:
         """The weak-fairness class of a fair action (``kind`` deliver or timer, at ``agent``).
 

@@ -205,6 +205,7 @@ class RunLedger(Observer):
         values = {value_key(d.value): d.value for d in honest}
         decided_value = next(iter(values.values())) if len(values) == 1 else None
         everyone = bool(correct) and all(a in self.decisions for a in correct)
-        status = VIOLATED if violated or not agreement else DECIDED if everyone else NO_DECISION
+        broken = violated or (protocol.promises_agreement and not agreement)
+        status = VIOLATED if broken else DECIDED if everyone else NO_DECISION
         rounds = max((d.round for d in honest), default=0)
         return status, decided_value, agreement, rounds

@@ -36,6 +36,8 @@ class CategoricalRefinement(Protocol):
     message_types = MESSAGE_TYPES
     properties = PROPERTIES
     adversary = CategoricalAdversary()
+    #: views differ after a crash, so agents may settle on different answers (spec: no agreement property)
+    promises_agreement = False
 
     def __init__(self, membership: Membership | Iterable[AgentId],
                  inputs: Mapping[AgentId, tuple[str, object]], candidates: Sequence[str], faulty: int = 0,
