@@ -116,7 +116,8 @@ def adopt(r: Replica, me: AgentId, state: ReplicaState,
     state, effects = shown_pre_prepare(r, state, cert.pre_prepare)
     old = state.slot(cert.view, cert.seq)
     same = old.pre_prepare is not None and old.digest == cert.pre_prepare.digest
-    slot = Slot(cert.view, cert.seq, cert.pre_prepare, old.prepares if same else (), cert.commits,
+    commits = tuple(sorted(cert.commits, key=lambda c: c.sender))  # a state's votes are sorted by sender
+    slot = Slot(cert.view, cert.seq, cert.pre_prepare, old.prepares if same else (), commits,
                 old.prepared and same, True)
     state = state.with_slot(slot)
     state, more = execute_ready(r, me, state)

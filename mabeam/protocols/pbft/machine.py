@@ -85,8 +85,8 @@ class PBFTReplica(Protocol):
         return normal.view_mismatch(self, state, view)
 
     def is_prepared(self, slot: Slot) -> bool:
-        if slot.pre_prepare is None:
-            return False
+        if slot.pre_prepare is None or len(slot.prepares) < self.prepare_quorum:
+            return False  # too few votes of any digest: no need to filter them
         votes = normal.matching(slot.prepares, slot.digest, exclude=self.primary(slot.view))
         return len(votes) >= self.prepare_quorum
 
@@ -94,7 +94,8 @@ class PBFTReplica(Protocol):
         return slot.prepared
 
     def is_committed(self, slot: Slot) -> bool:
-        return slot.prepared and len(normal.matching(slot.commits, slot.digest)) >= self.commit_quorum
+        return (slot.prepared and len(slot.commits) >= self.commit_quorum
+                and len(normal.matching(slot.commits, slot.digest)) >= self.commit_quorum)
 
     def second_vote(self, state: ReplicaState, counted: Message, incoming: Message) -> Step:
         return duplicate_or_conflict(state, counted, incoming)
