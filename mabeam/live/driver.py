@@ -383,7 +383,7 @@ class LiveDriver(ABC):
 
     # ------------------------------------------------------------------ results
     def _snapshot(self) -> Snapshot:
-        crashed = [a for a, c in zip(self.protocol.agents, self._crashed) if c]
+        crashed = [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
         return self.monitor.snapshot(self._states, crashed, self._ledger.decision_facts,
                                      self._ledger.evidence_facts)
 

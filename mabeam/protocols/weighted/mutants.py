@@ -7,12 +7,13 @@ from typing import ClassVar, cast
 
 import msgspec
 
-from ...core import AgentId, Envelope, Evidence, Message, Protocol, Step
+from ...core import AgentId, Broadcast, Decide, Envelope, Evidence, Message, Protocol, Send, Step
 from ...core.catalog import mutant
 from .adversary import WeightedAdversary
 from .config import build
+from .linear import LinearState, LinearWeightedVoting
 from .machine import WeightedVoting
-from .messages import Vote
+from .messages import Certificate, Vote
 from .state import WeightedState, credit
 
 
@@ -168,6 +169,37 @@ class WaitForAllWeight(WeightedVoting):
         return units >= self.total_units
 
 
+# ------------------------------------------------------------------ linear mode
+class TrustsCertificate(LinearWeightedVoting):
+    """Linear mode: decides whatever value a certificate names, checking neither its signatures
+    nor its weight (a Byzantine member's certificate of two light votes decides)."""
+
+    def on_certificate(self, agent: AgentId, state: LinearState, cert: Certificate) -> Step:
+        if state.phase == "decided":
+            return Step(state)
+        return Step(msgspec.structs.replace(state, phase="decided", decided=cert.value), (Decide(cert.value),))
+
+
+class VotesToEveryone(LinearWeightedVoting):
+    """Linear mode in name only: each member still broadcasts its vote to everybody (n(n-1) messages)."""
+
+    def on_start(self, agent: AgentId) -> Step:
+        step = super().on_start(agent)
+        return Step(step.state, tuple(Broadcast(e.message) if isinstance(e, Send) else e for e in step.effects))
+
+
+class CertificateWithoutOwnVote(LinearWeightedVoting):
+    """The collector's certificate leaves out the collector's own vote, so it no longer carries
+    the quorum: receivers refuse it and only a Byzantine member's certificate could decide them."""
+
+    def certificate(self, agent: AgentId, state: LinearState) -> Certificate:
+        cert = super().certificate(agent, state)
+        votes = tuple(v for v in cert.votes if v.sender != agent)
+        return self.signer(agent).sign(msgspec.structs.replace(cert, votes=votes, signature=b""))
+
+
+LINEAR = {"communication": "linear"}
+
 MUTANTS = (
     mutant(ThresholdInclusive, "threshold-inclusive",
            "decides on support >= 2/3 of the weight instead of strictly more", ("WV-S5",), build=build),
@@ -188,4 +220,12 @@ MUTANTS = (
     mutant(WaitForAllWeight, "wait-for-all-weight",
            "waits for the whole weight on one value, so one dissenter blocks termination",
            ("WV-L1", "WV-R1"), build=build, size=(3, 1)),
+    mutant(TrustsCertificate, "trusts-certificate",
+           "linear mode: decides a certificate's value without checking its signatures or weight",
+           ("WV-S1", "WV-S5"), build=build, options=LINEAR),
+    mutant(VotesToEveryone, "votes-to-everyone", "linear mode: members still broadcast their votes to all",
+           ("WV-C1",), build=build, options=LINEAR),
+    mutant(CertificateWithoutOwnVote, "certificate-without-own-vote",
+           "linear mode: the collector's certificate omits its own vote and falls below the quorum",
+           ("WV-C2", "WV-L1"), build=build, options=LINEAR),
 )
