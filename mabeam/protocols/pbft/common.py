@@ -8,9 +8,10 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from ...core import Defer, Effect, Message, Reject, Step
+from .batching import proposal_digest
 from .evidence import equivocation
 from .interface import Replica
-from .messages import PrePrepare, request_digest
+from .messages import PrePrepare
 from .state import ReplicaState, replace
 
 
@@ -75,4 +76,4 @@ def shown_pre_prepare(r: Replica, state: ReplicaState,
 
 def signed_by_primary(r: Replica, pp: PrePrepare) -> bool:
     return (pp.session == r.session and pp.sender == r.primary(pp.view) and r.auth.verify(pp)
-            and pp.digest == request_digest(pp.request))
+            and pp.digest == proposal_digest(pp))

@@ -16,6 +16,7 @@ from ...core.auth import Signer
 from .. import resigned
 from . import catchup, checkpoint, normal, recovery, viewchange
 from .adversary import PBFTAdversary
+from .batching import BATCH_TIMER
 from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig, join_threshold
 from .evidence import equivocation
@@ -178,6 +179,9 @@ class PBFTReplica(Protocol):
         return reject(state, "unconfigured-request", message)
 
     def on_timer(self, agent: AgentId, state: ReplicaState, timer: str) -> Step:
+        if timer == BATCH_TIMER:  # a partial batch waited long enough: propose it
+            state, proposals = normal.propose(self, agent, state, flush=True)
+            return Step(state, tuple(proposals))
         if timer != normal.VIEW_CHANGE_TIMER:
             return Step(state)
         return viewchange.on_timeout(self, agent, state)

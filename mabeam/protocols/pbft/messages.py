@@ -26,12 +26,14 @@ class Request(Message, frozen=True, tag="pbft.request"):
 
 
 class PrePrepare(Message, frozen=True, tag="pbft.pre-prepare"):
-    """The primary of ``view`` assigns ``request`` (``None`` = null request) to ``seq``."""
+    """The primary of ``view`` assigns ``request`` (``None`` = null request) to ``seq``; with batching
+    (:mod:`.batching`) ``more`` holds the rest of the batch, and ``digest`` covers all of it."""
 
     view: int
     seq: int
     digest: bytes
     request: Request | None = None
+    more: tuple[Request, ...] = ()
     signature: bytes = b""
 
 
