@@ -138,7 +138,8 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
         "machine": {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
                     "python": sys.version.split()[0]},
         "targets": {"pbft n=4 in-process requests/s": 5000, "pbft n=4 TLS requests/s": 1000,
-                    "weighted 200 agents median ms": 20, "pbft 13 agents median ms": 5, "pbft 100 agents median ms": 100},
+                    "weighted 200 agents median ms": 20, "pbft 13 agents median ms": 5,
+                    "pbft 100 agents median ms": 100},
         "notes": [
             "requests_per_s: wall clock; requests_per_cpu_s: process CPU of the run (setup excluded); on a shared "
             "machine the CPU figure is the closer one to an idle machine's wall clock.",
