@@ -136,6 +136,7 @@ class AsyncRuntime(LiveDriver):
     async def run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self._time = loop.time
         self._t0 = loop.time()
         self._begin()
         agents = self.protocol.agents
@@ -200,6 +201,8 @@ class AsyncRuntime(LiveDriver):
     async def _agent_loop(self, i: int) -> None:
         inbox = self._inboxes[i]
         items, loop = inbox.items, self._loop
+        transport = self.transport
+        acknowledge = type(transport).processed is not Transport.processed  # skip the default no-op
         while True:
             if not items:
                 await inbox.wait(loop)
@@ -214,8 +217,8 @@ class AsyncRuntime(LiveDriver):
                 return
             finally:
                 self._queued -= 1
-                if kind == DELIVER:
-                    self.transport.processed(payload)
+                if acknowledge and kind == DELIVER:
+                    transport.processed(payload)
             if self._quiescent() or (self.stop_when_decided and not self._undecided):
                 self._done.set()
 
@@ -240,7 +243,7 @@ class AsyncRuntime(LiveDriver):
 
     # -------------------------------------------------------- driver hooks
     def _clock(self) -> float:
-        return self._loop.time() - self._t0
+        return self._time() - self._t0
 
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
         agents = self.protocol.agents

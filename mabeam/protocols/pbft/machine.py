@@ -8,7 +8,7 @@ modules see this class only through :class:`.interface.Replica`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
@@ -34,6 +34,13 @@ from .messages import (
 )
 from .properties import PROPERTIES
 from .state import NORMAL, ReplicaState, Slot
+
+#: the phase handler of each wire type (``_dispatch``'s fast path; the isinstance chain stays for subclasses)
+_HANDLERS: dict[type, Callable[..., Step]] = {
+    Decided: catchup.on_decided, PrePrepare: normal.on_pre_prepare, Prepare: normal.on_prepare,
+    Commit: normal.on_commit, Checkpoint: checkpoint.on_checkpoint, ViewChange: viewchange.on_view_change,
+    NewView: viewchange.on_new_view,
+}
 
 
 class PBFTReplica(Protocol):
@@ -152,7 +159,7 @@ class PBFTReplica(Protocol):
         if not self.auth.verify(message):
             return reject(state, "bad-signature", message)
         step = self._dispatch(agent, state, message)
-        if isinstance(message, (PrePrepare, Prepare, Commit, ViewChange)) and state.last_executed \
+        if state.last_executed and isinstance(message, (PrePrepare, Prepare, Commit, ViewChange)) \
                 and not any(isinstance(e, Defer) for e in step.effects):
             answers = self.answers(agent, state, message)
             if answers:
@@ -160,6 +167,9 @@ class PBFTReplica(Protocol):
         return step
 
     def _dispatch(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
+        handler = _HANDLERS.get(type(message))  # one lookup for the exact wire types; subclasses below
+        if handler is not None:
+            return handler(self, agent, state, message)
         if isinstance(message, Decided):
             return catchup.on_decided(self, agent, state, message)
         if isinstance(message, PrePrepare):
