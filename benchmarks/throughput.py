@@ -42,7 +42,7 @@ from mabeam.runtime.keygen import generate_cluster
 from mabeam.runtime.runtime import AsyncRuntime
 
 CLIENT = "client"
-WINDOW, CHECKPOINT = 4, 2  # sequence numbers in flight, and a checkpoint every 2
+WINDOW, CHECKPOINT = 10, 5  # sequence numbers in flight, and a checkpoint every 5
 BIG_FRAMES = {"max_frame": 16 << 20, "max_buffered_bytes": 64 << 20, "max_connection_bytes": 32 << 20,
               "max_queue_bytes": 64 << 20}  # a batch of 100 requests makes the NEW-VIEW bound a few MB
 
