@@ -7,7 +7,7 @@ from typing import ClassVar, cast
 
 import msgspec
 
-from ...core import AgentId, Broadcast, Decide, Envelope, Evidence, Message, Protocol, Send, Step
+from ...core import AgentId, Broadcast, Decide, Envelope, Evidence, Message, Protocol, Step
 from ...core.catalog import mutant
 from .adversary import WeightedAdversary
 from .config import build
@@ -180,12 +180,21 @@ class TrustsCertificate(LinearWeightedVoting):
         return Step(msgspec.structs.replace(state, phase="decided", decided=cert.value), (Decide(cert.value),))
 
 
-class VotesToEveryone(LinearWeightedVoting):
-    """Linear mode in name only: each member still broadcasts its vote to everybody (n(n-1) messages)."""
+class RelaysVotes(LinearWeightedVoting):
+    """The collector relays every vote it counts to everybody: n(n-1) messages again."""
 
-    def on_start(self, agent: AgentId) -> Step:
-        step = super().on_start(agent)
-        return Step(step.state, tuple(Broadcast(e.message) if isinstance(e, Send) else e for e in step.effects))
+    def on_message(self, agent: AgentId, state: WeightedState, message: Message) -> Step:
+        step = super().on_message(agent, state, message)
+        if agent == self.collector and isinstance(message, Vote) and step.state is not state:
+            return Step(step.state, step.effects + (Broadcast(message),))
+        return step
+
+
+class IgnoresCertificates(LinearWeightedVoting):
+    """Members drop every certificate unread, so only the collector ever decides."""
+
+    def on_certificate(self, agent: AgentId, state: LinearState, cert: Certificate) -> Step:
+        return Step(state)
 
 
 class CertificateWithoutOwnVote(LinearWeightedVoting):
@@ -223,8 +232,11 @@ MUTANTS = (
     mutant(TrustsCertificate, "trusts-certificate",
            "linear mode: decides a certificate's value without checking its signatures or weight",
            ("WV-S1", "WV-S5"), build=build, options=LINEAR),
-    mutant(VotesToEveryone, "votes-to-everyone", "linear mode: members still broadcast their votes to all",
+    mutant(RelaysVotes, "relay-votes", "linear mode: the collector relays every vote it counts to everybody",
            ("WV-C1",), build=build, options=LINEAR),
+    mutant(IgnoresCertificates, "ignores-certificates",
+           "linear mode: members drop certificates unread, so only the collector decides",
+           ("WV-R2", "WV-L1"), build=build, options=LINEAR),
     mutant(CertificateWithoutOwnVote, "certificate-without-own-vote",
            "linear mode: the collector's certificate omits its own vote and falls below the quorum",
            ("WV-C2", "WV-L1"), build=build, options=LINEAR),
