@@ -49,6 +49,19 @@ def _suite(agents: int, examples: int, steps: int) -> type:
     return machine
 
 
+def _batched() -> ActorModel:
+    """n = 4, three requests in batches of two over two sequence numbers, the second batch partial
+    (it waits for the batch timer): batching's own paths under the same properties."""
+    return ActorModel(build_checked(4, 1, requests=(("c0", "x"), ("c1", "y"), ("c0", "z")), max_seq=2,
+                                    batch_size=2, batch_timeout=1.0),
+                      CheckConfig(network="multiset", duplicates=2, byzantine=frozenset({"a0"})))
+
+
+PBFT4Batched = protocol_state_machine(_batched, ENTRY.properties, name="PBFT4Batched")
+PBFT4Batched.TestCase.settings = settings(max_examples=20, stateful_step_count=40, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+TestPBFT4Batched = PBFT4Batched.TestCase
+
 PBFT4 = _suite(4, examples=40, steps=40)
 PBFT7 = _suite(7, examples=10, steps=40)
 PBFT10 = _suite(10, examples=5, steps=40)

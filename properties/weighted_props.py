@@ -1,4 +1,4 @@
-"""Hypothesis stateful suites for weighted voting (WV-S1 .. WV-S5, spec/weighted.md).
+"""Hypothesis stateful suites for weighted voting (WV-S1 .. WV-S5, WV-C1, WV-C2, spec/weighted.md).
 
 Long random runs over larger groups than the exhaustive check covers (up to 7
 agents), on a lossy, duplicating multiset network with crashes and Byzantine
@@ -20,14 +20,15 @@ from mabeam.core import Kind
 from mabeam.protocols.weighted import PROPERTIES, WeightedVoting, build
 from mabeam.protocols.weighted.mutants import TrustSelfReportedWeight
 
-SAFETY_IDS = {"WV-S1", "WV-S2", "WV-S3", "WV-S4", "WV-S5"}
+SAFETY_IDS = {"WV-S1", "WV-S2", "WV-S3", "WV-S4", "WV-S5", "WV-C1", "WV-C2"}
 
 
 def byzantine_model(agents: int, faulty: int, cls: type[WeightedVoting] = WeightedVoting, *,
-                    drops: int = 0, duplicates: int = 0, crashes: int = 0) -> Callable[[], ActorModel]:
+                    drops: int = 0, duplicates: int = 0, crashes: int = 0,
+                    communication: str = "all-to-all") -> Callable[[], ActorModel]:
     """The last ``faulty`` agents are Byzantine (weight below a third); honest ones may also crash."""
     def make() -> ActorModel:
-        protocol = build(agents, faulty, cls)
+        protocol = build(agents, faulty, cls, communication=communication)
         byzantine = frozenset(protocol.agents[agents - faulty:])
         assert protocol.tolerates(byzantine)
         return ActorModel(protocol, CheckConfig(network="multiset", byzantine=byzantine, drops=drops,
@@ -58,6 +59,12 @@ SIX_ONE_BYZANTINE = protocol_state_machine(
 SIX_ONE_BYZANTINE.TestCase.settings = settings(
     max_examples=20, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TestWeightedSixOneByzantine = SIX_ONE_BYZANTINE.TestCase
+
+SIX_ONE_LINEAR = protocol_state_machine(
+    byzantine_model(6, 1, duplicates=2, crashes=1, communication="linear"), PROPERTIES, "WeightedSixOneLinear")
+SIX_ONE_LINEAR.TestCase.settings = settings(
+    max_examples=20, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+TestWeightedSixOneLinear = SIX_ONE_LINEAR.TestCase
 
 FIVE_CRASH = protocol_state_machine(crash_model(5, 2, drops=1, duplicates=2), PROPERTIES, "WeightedFiveCrash")
 FIVE_CRASH.TestCase.settings = settings(

@@ -3,9 +3,10 @@
 Discovery rule: every ``tla/*.cfg`` is a checked configuration, of the module its name
 starts with: ``tla/<Module>.cfg`` is the checked configuration of ``tla/<Module>.tla`` (every
 spec has one), and ``tla/<Module>.<purpose>.cfg`` a further one (the documented list:
-``Pbft.liveness.cfg``, where PBFT-L1 is checked, and ``Adaptive.fallback.cfg``, the
+``Pbft.liveness.cfg``, where PBFT-L1 is checked, ``Adaptive.fallback.cfg``, the
 registry's default adaptive check, where ADAPT-S2 constrains decisions after a
-fallback). For each of them TLC must
+fallback, and ``Weighted.linear.cfg``, weighted voting's linear mode, where WV-C1 and
+WV-C2 are checked). For each of them TLC must
 
 1. finish cleanly ("Model checking completed. No error has been found.", exit code 0):
    no parse, semantic, config or runtime error, no violated invariant or property, no
@@ -56,6 +57,7 @@ DISTINCT_STATES = {
     "Pbft": 1_082_191,
     "Pbft.liveness": 419,
     "Weighted": 9_088,
+    "Weighted.linear": 6_380,
 }
 
 #: where each module's property IDs are defined, and the prefix of its reachability IDs

@@ -24,6 +24,19 @@
 (* every member's vote sent so far (a Byzantine one from the step that    *)
 (* sent, or first delivered, it: ByzantineVote, then Receive); decisions. *)
 (* The Byzantine agent's own tally is left to TLC.                        *)
+(*                                                                         *)
+(* Linear mode (Linear = TRUE, mabeam.protocols.weighted.linear,          *)
+(* Weighted.linear.cfg): an honest vote reaches only the Collector; the   *)
+(* collector, once it decides, adds a certificate [sender, value, voters] *)
+(* to certs, voters being the members whose signed vote for value it      *)
+(* counted.  Signatures are abstracted by who may appear in voters: an    *)
+(* honest member only for its input, a Byzantine one for anything; a      *)
+(* Byzantine member issues, per value, the certificate of every such      *)
+(* vote (the code's LinearAdversary).  A receiver counts a                *)
+(* certificate whose voters weigh more than the quorum as if each vote    *)
+(* had arrived (first votes counted, conflicting ones refused).  In       *)
+(* all-to-all mode (Weighted.cfg) certs stays empty and the state space   *)
+(* is the one without this mode.                                          *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -32,7 +45,9 @@ CONSTANTS Agents,     \* the membership
           Values,     \* the values an agent may vote for
           NoVote,     \* marks "no vote counted" / "not decided"
           Weight,     \* Weight[a]: the configured weight of agent a
-          Input       \* Input[a]: agent a's input value
+          Input,      \* Input[a]: agent a's input value
+          Linear,     \* TRUE: linear mode (votes to Collector, certificates)
+          Collector   \* the collector of linear mode
 
 Honest == Agents \ Byzantine
 
@@ -50,6 +65,7 @@ FaultLimitNum == 1
 FaultLimitDen == 3
 
 ASSUME /\ Byzantine \subseteq Agents
+       /\ Linear \in BOOLEAN /\ Collector \in Agents
        /\ NoVote \notin Values
        /\ \A a \in Agents : Weight[a] \in Nat /\ Input[a] \in Values
        /\ Total > 0
@@ -73,11 +89,20 @@ VARIABLES msgs,       \* votes ever sent: [sender, value] records
           tally,      \* tally[a][b]: the first vote of b counted by a, or NoVote
           refused,    \* refused[a]: <<voter, value>> conflicting votes a refused
           decided,    \* decided[a]: a's decision or NoVote
-          decisions   \* history of <<agent, value>> decisions (for integrity)
+          decisions,  \* history of <<agent, value>> decisions (for integrity)
+          certs       \* linear mode: certificates ever sent, [sender, value, voters]
 
-vars == <<msgs, tally, refused, decided, decisions>>
+vars == <<msgs, tally, refused, decided, decisions, certs>>
 
 Vote == [sender : Agents, value : Values]
+Cert == [sender : Agents, value : Values, voters : SUBSET Agents]
+
+\* who can have signed a vote for v: an honest member only for its input
+Signable(v) == {b \in Agents : b \in Byzantine \/ Input[b] = v}
+
+\* the certificate the (honest) collector sends when its tally t makes it decide w (none otherwise)
+Announce(a, t, w) == IF Linear /\ a = Collector /\ w # NoVote
+                     THEN {[sender |-> a, value |-> w, voters |-> VotersOf(t, w)]} ELSE {}
 
 StartTally(a) == [b \in Agents |-> IF b = a THEN Input[a] ELSE NoVote]
 
@@ -86,16 +111,25 @@ TypeOK == /\ msgs \subseteq Vote
           /\ refused \in [Agents -> SUBSET (Agents \X Values)]
           /\ decided \in [Agents -> Values \cup {NoVote}]
           /\ decisions \subseteq Agents \X Values
+          /\ certs \subseteq Cert
 
 Init == /\ msgs = {[sender |-> a, value |-> Input[a]] : a \in Honest}
         /\ tally = [a \in Agents |-> StartTally(a)]
         /\ refused = [a \in Agents |-> {}]
         /\ decided = [a \in Agents |-> IF a \in Honest THEN Winner(StartTally(a)) ELSE NoVote]
         /\ decisions = {<<a, Winner(StartTally(a))>> : a \in {h \in Honest : Winner(StartTally(h)) # NoVote}}
+        /\ certs = IF Collector \in Honest THEN Announce(Collector, StartTally(Collector),
+                                                          Winner(StartTally(Collector))) ELSE {}
 
 \* a Byzantine agent signs any vote as itself
 ByzantineVote(b, v) == /\ msgs' = msgs \cup {[sender |-> b, value |-> v]}
-                       /\ UNCHANGED <<tally, refused, decided, decisions>>
+                       /\ UNCHANGED <<tally, refused, decided, decisions, certs>>
+
+\* linear mode: a Byzantine member sends, for a value v, a certificate of every vote for v that
+\* could be signed (its own, and honest ones, public once sent), as the code's LinearAdversary does
+ByzantineCert(b, v) == /\ Linear
+                       /\ certs' = certs \cup {[sender |-> b, value |-> v, voters |-> Signable(v)]}
+                          /\ UNCHANGED <<msgs, tally, refused, decided, decisions>>
 
 \* honest agent a counts the first vote of m.sender
 Count(a, m) == LET t == [tally[a] EXCEPT ![m.sender] = m.value]
@@ -104,26 +138,51 @@ Count(a, m) == LET t == [tally[a] EXCEPT ![m.sender] = m.value]
                   /\ tally' = [tally EXCEPT ![a] = t]
                   /\ decided' = [decided EXCEPT ![a] = w]
                   /\ decisions' = IF w = NoVote THEN decisions ELSE decisions \cup {<<a, w>>}
+                  /\ certs' = certs \cup Announce(a, t, w)
                   /\ UNCHANGED <<msgs, refused>>
 
 \* a conflicting vote is refused (evidence), never counted; a re-vote changes nothing
 Equivocate(a, m) == /\ tally[a][m.sender] \notin {NoVote, m.value}
                     /\ <<m.sender, m.value>> \notin refused[a]
                     /\ refused' = [refused EXCEPT ![a] = @ \cup {<<m.sender, m.value>>}]
-                    /\ UNCHANGED <<msgs, tally, decided, decisions>>
+                    /\ UNCHANGED <<msgs, tally, decided, decisions, certs>>
+
+\* in linear mode an honest member's vote travels to the collector only
+Reaches(a, m) == ~Linear \/ a = Collector \/ m.sender \in Byzantine
 
 Receive(a, m) == /\ a \in Honest
                  /\ decided[a] = NoVote
                  /\ m \in msgs
                  /\ m.sender # a
+                 /\ Reaches(a, m)
                  /\ Count(a, m) \/ Equivocate(a, m)
 
+\* linear mode: a checked certificate (voters weigh more than the quorum) is counted vote by vote
+ReceiveCert(a, c) == LET t == [b \in Agents |-> IF b \in c.voters /\ tally[a][b] = NoVote
+                                                THEN c.value ELSE tally[a][b]]
+                         w == Winner(t)
+                     IN /\ a \in Honest
+                        /\ decided[a] = NoVote
+                        /\ c \in certs
+                        /\ c.sender # a
+                        /\ Backed(c.voters)
+                        /\ tally' = [tally EXCEPT ![a] = t]
+                        /\ refused' = [refused EXCEPT ![a] = @ \cup
+                                          {<<b, c.value>> : b \in {x \in c.voters : tally[a][x] \notin {NoVote, c.value}}}]
+                        /\ decided' = [decided EXCEPT ![a] = w]
+                        /\ decisions' = IF w = NoVote THEN decisions ELSE decisions \cup {<<a, w>>}
+                        /\ certs' = certs \cup Announce(a, t, w)
+                        /\ UNCHANGED msgs
+
 Next == \/ \E b \in Byzantine, v \in Values : ByzantineVote(b, v)
+        \/ \E b \in Byzantine, v \in Values : ByzantineCert(b, v)
         \/ \E a \in Agents, m \in msgs : Receive(a, m)
+        \/ \E a \in Agents, c \in certs : ReceiveCert(a, c)
 
 \* fairness (spec/weighted.md): weak fairness on every delivery of a vote between honest
 \* agents; the Byzantine agent's votes carry none
-Fairness == \A a \in Honest, m \in Vote : m.sender \in Honest => WF_vars(Receive(a, m))
+Fairness == /\ \A a \in Honest, m \in Vote : m.sender \in Honest => WF_vars(Receive(a, m))
+            /\ \A a \in Honest, c \in Cert : c.sender \in Honest => WF_vars(ReceiveCert(a, c))
 
 Spec == Init /\ [][Next]_vars /\ Fairness
 
@@ -159,8 +218,24 @@ WV_R1_NobodyDecides == \A a \in Honest : decided[a] = NoVote
 
 \* WV-L1 Termination: if the honest holders of one value weigh more than 2/3 W,
 \* every honest agent eventually decides
-Promised == \E v \in Values : Backed({h \in Honest : Input[h] = v})
+\* (linear mode: only with an honest collector, who alone announces)
+Promised == /\ \E v \in Values : Backed({h \in Honest : Input[h] = v})
+            /\ Linear => Collector \in Honest
 WV_L1_Termination == Promised => <>(\A a \in Honest : decided[a] # NoVote)
+
+\* WV-R2 A member decides from a certificate (linear mode; in all-to-all mode: a member other
+\* than the collector decides): its negation, which TLC must report violated
+WV_R2_OnlyCollectorDecides == \A a \in Honest \ {Collector} : decided[a] = NoVote
+
+\* WV-C1 Linear communication: only the collector sends certificates among the honest, and
+\* at most one (an honest vote reaches only the collector: Reaches)
+WV_C1_LinearCommunication == /\ \A c \in certs : c.sender \in Honest => c.sender = Collector
+                             /\ Cardinality({c \in certs : c.sender \in Honest}) <= 1
+
+\* WV-C2 Certificates are backed: an honest certificate's voters signed its value and weigh
+\* more than the quorum
+WV_C2_CertificatesBacked == \A c \in certs : c.sender \in Honest =>
+                               (c.voters \subseteq Signable(c.value) /\ Backed(c.voters))
 
 -----------------------------------------------------------------------------
 \* The checked configuration of mabeam.protocols.weighted.build(4, 1) (demo_configuration)

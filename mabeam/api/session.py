@@ -117,21 +117,46 @@ def start_weighted_vote(proposals: Mapping[AgentId, str], weights: Mapping[Agent
                         threshold: object | None = None, byzantine_safe: bool = True,
                         max_faulty_weight: object = 0, driver: Driver = "simulator",
                         network: NetworkModel | None = None, seed: int | str = 0,
-                        timeout: float | None = None, session: str = "s0", **options: Any) -> SessionResult:
+                        timeout: float | None = None, session: str = "s0",
+                        communication: str = "all-to-all", collector: AgentId | None = None,
+                        authentication: str = "ed25519", **options: Any) -> SessionResult:
     """A weighted vote: a value wins with strictly more than ``threshold`` of the total weight.
 
     ``byzantine_safe=True`` runs the Byzantine mode (threshold at least 2/3, faulty
     weight declared by ``max_faulty_weight`` and below 1/3); ``False`` the crash mode
     (threshold at least 1/2). ``threshold=None`` takes the mode's minimum.
+    ``communication="linear"`` sends every vote, signed (``authentication``), to ``collector``
+    (default: the first agent), which broadcasts a certificate: 2(n-1) messages, not n(n-1).
     """
-    from ..protocols.weighted import WeightedVoting
+    from ..protocols.weighted import LinearWeightedVoting, Mode, WeightedVoting
 
     if not isinstance(byzantine_safe, bool):
         raise ConfigurationError(f"byzantine_safe must be a bool, got {byzantine_safe!r}")
+    if communication not in ("all-to-all", "linear"):
+        raise ConfigurationError(f"communication must be 'all-to-all' or 'linear', got {communication!r}")
     membership, inputs = _proposals(proposals)
-    protocol = WeightedVoting(membership, inputs, weights, mode="byzantine" if byzantine_safe else "crash",
-                              threshold=threshold, max_faulty_weight=max_faulty_weight, session=session)
+    mode: Mode = "byzantine" if byzantine_safe else "crash"
+    protocol: WeightedVoting
+    if communication == "linear":
+        protocol = LinearWeightedVoting(membership, inputs, weights, auth=_authenticator(
+            authentication, membership.agents, f"{session}/{seed}"), collector=collector, mode=mode,
+            threshold=threshold, max_faulty_weight=max_faulty_weight, session=session)
+    else:
+        if collector is not None:
+            raise ConfigurationError("collector is a linear-mode option (communication='linear')")
+        protocol = WeightedVoting(membership, inputs, weights, mode=mode, threshold=threshold,
+                                  max_faulty_weight=max_faulty_weight, session=session)
     return run_protocol(protocol, driver, network=network, seed=seed, timeout=timeout, **options)
+
+
+def _authenticator(authentication: str, principals: Sequence[AgentId], seed: str) -> Any:
+    """Seed-derived keys for an in-process run: Ed25519 (real signatures) or the checker's symbolic ones."""
+    from ..core.auth import Ed25519Authenticator, SymbolicAuthenticator
+
+    if authentication not in ("ed25519", "symbolic"):
+        raise ConfigurationError(f"authentication must be 'ed25519' or 'symbolic', got {authentication!r}")
+    scheme = Ed25519Authenticator if authentication == "ed25519" else SymbolicAuthenticator
+    return scheme(principals, seed=seed)
 
 
 # ------------------------------------------------------------------ Byzantine consensus

@@ -176,6 +176,9 @@ class LiveDriver(ABC):
             strategy.attach(SeededRandom(self.seed).derive(f"strategy/{agent}"))
         #: who hears what: the ledger and the monitor first, then the caller's observers
         self._all_observers: tuple[Observer, ...] = (self._ledger, self.monitor, *self.observers)
+        #: the observers that listen to ``on_settled`` (called after every event: skip the no-op ones)
+        self._settle_observers = tuple(o for o in self._all_observers
+                                       if type(o).on_settled is not Observer.on_settled)
         #: step, timer and fault notifications: the caller's observers, and the monitor if it judges steps
         self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0
@@ -278,8 +281,10 @@ class LiveDriver(ABC):
 
     def _settled(self, instant_over: bool) -> None:
         """Tell the monitor (and observers) that every consequence of the last event was handled."""
+        if not self._settle_observers:
+            return
         at, events = self._clock(), self._events
-        for observer in self._all_observers:
+        for observer in self._settle_observers:
             observer.on_settled(at, events, instant_over)
 
     # ---------------------------------------------------------- effect sink
@@ -390,7 +395,7 @@ class LiveDriver(ABC):
 
     # ------------------------------------------------------------------ results
     def _snapshot(self) -> Snapshot:
-        crashed = [a for a, c in zip(self.protocol.agents, self._crashed) if c]
+        crashed = [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
         return self.monitor.snapshot(self._states, crashed, self._ledger.decision_facts,
                                      self._ledger.evidence_facts)
 

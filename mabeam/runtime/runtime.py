@@ -28,6 +28,7 @@ only leftovers are deferred messages is quiescent.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -49,6 +50,36 @@ from .transport import InProcessTransport, Transport
 
 #: the longest a run waits for its transport to close after its own deadline
 CLOSE_DEADLINE = 5.0
+
+Item = tuple[str, Any, int]
+
+
+class Inbox:
+    """One agent's FIFO of events: a deque its task drains, and a future that wakes the task once it ran dry.
+
+    What :class:`asyncio.Queue` does for one consumer and unbounded size, without a coroutine,
+    a putter wake-up and a size check per item (the runtime's per-message floor at n = 100).
+    """
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: deque[Item] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Item) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until something is queued (returns at once if something is)."""
+        if not self.items:
+            waiter = self.waiter = loop.create_future()
+            await waiter
 
 
 class AsyncRuntime(LiveDriver):
@@ -105,6 +136,7 @@ class AsyncRuntime(LiveDriver):
     async def run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self._time = loop.time
         self._t0 = loop.time()
         self._begin()
         agents = self.protocol.agents
@@ -114,7 +146,7 @@ class AsyncRuntime(LiveDriver):
         self._queued = 0
         self._done = asyncio.Event()
         self._failure: BaseException | None = None
-        self._inboxes: list[asyncio.Queue[tuple[str, Any, int]]] = [asyncio.Queue() for _ in agents]
+        self._inboxes = [Inbox() for _ in agents]
         start = getattr(self.transport, "start", None)
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
@@ -168,8 +200,14 @@ class AsyncRuntime(LiveDriver):
     # -------------------------------------------------------------- agents
     async def _agent_loop(self, i: int) -> None:
         inbox = self._inboxes[i]
+        items, loop = inbox.items, self._loop
+        transport = self.transport
+        acknowledge = type(transport).processed is not Transport.processed  # skip the default no-op
         while True:
-            kind, payload, depth = await inbox.get()
+            if not items:
+                await inbox.wait(loop)
+                continue
+            kind, payload, depth = items.popleft()
             try:
                 self._dispatch(i, kind, payload, depth)
             except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
@@ -179,8 +217,8 @@ class AsyncRuntime(LiveDriver):
                 return
             finally:
                 self._queued -= 1
-                if kind == DELIVER:
-                    self.transport.processed(payload)
+                if acknowledge and kind == DELIVER:
+                    transport.processed(payload)
             if self._quiescent() or (self.stop_when_decided and not self._undecided):
                 self._done.set()
 
@@ -205,7 +243,7 @@ class AsyncRuntime(LiveDriver):
 
     # -------------------------------------------------------- driver hooks
     def _clock(self) -> float:
-        return self._loop.time() - self._t0
+        return self._time() - self._t0
 
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
         agents = self.protocol.agents
@@ -239,9 +277,9 @@ class AsyncRuntime(LiveDriver):
         self._armed[i].clear()
 
     # ------------------------------------------------------------- plumbing
-    def _enqueue(self, i: int, item: tuple[str, Any, int]) -> None:
+    def _enqueue(self, i: int, item: Item) -> None:
         self._queued += 1
-        self._inboxes[i].put_nowait(item)
+        self._inboxes[i].put(item)
 
     def _deliver(self, to: AgentId, message: Message, depth: int) -> None:
         if self.partial and to not in self.local:

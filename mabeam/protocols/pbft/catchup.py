@@ -23,9 +23,10 @@ an honest replica with it, so adopting never contradicts a decision
 from __future__ import annotations
 
 from ...core import AgentId, Effect, Message, Reject, Send, Step
+from .batching import batch_of, proposal_digest
 from .common import defer, reject, shown_pre_prepare
 from .interface import Replica
-from .messages import Commit, CommitCertificate, Decided, Prepare, PrePrepare, ViewChange, request_digest
+from .messages import Commit, CommitCertificate, Decided, Prepare, PrePrepare, ViewChange
 from .normal import execute_ready
 from .state import ReplicaState, Slot
 
@@ -73,9 +74,9 @@ def certificate_problem(r: Replica, cert: CommitCertificate) -> str | None:
     """Why ``cert`` does not prove that its pre-prepare committed, or ``None``."""
     pp = cert.pre_prepare
     if (pp.session != r.session or pp.sender != r.primary(pp.view) or not r.auth.verify(pp)
-            or pp.digest != request_digest(pp.request)):
+            or pp.digest != proposal_digest(pp)):
         return "bad-certificate-pre-prepare"
-    if pp.request is not None and not r.valid_request(pp.request):
+    if not all(r.valid_request(q) for q in batch_of(pp)):
         return "bad-certificate-request"
     senders = {c.sender for c in cert.commits}
     if len(senders) != len(cert.commits) or not senders <= set(r.membership):
@@ -116,7 +117,8 @@ def adopt(r: Replica, me: AgentId, state: ReplicaState,
     state, effects = shown_pre_prepare(r, state, cert.pre_prepare)
     old = state.slot(cert.view, cert.seq)
     same = old.pre_prepare is not None and old.digest == cert.pre_prepare.digest
-    slot = Slot(cert.view, cert.seq, cert.pre_prepare, old.prepares if same else (), cert.commits,
+    commits = tuple(sorted(cert.commits, key=lambda c: c.sender))  # a state's votes are sorted by sender
+    slot = Slot(cert.view, cert.seq, cert.pre_prepare, old.prepares if same else (), commits,
                 old.prepared and same, True)
     state = state.with_slot(slot)
     state, more = execute_ready(r, me, state)

@@ -52,6 +52,8 @@ def on_checkpoint(r: Replica, me: AgentId, state: ReplicaState, m: Checkpoint) -
 
 def try_stabilise(r: Replica, state: ReplicaState) -> ReplicaState:
     """Make the highest checkpoint with a quorum of matching digests stable, and collect garbage."""
+    if len(state.checkpoints) < r.checkpoint_quorum:
+        return state  # no group can hold a quorum: skip grouping (O(n) per checkpoint otherwise)
     groups: dict[tuple[int, bytes], list[Checkpoint]] = defaultdict(list)
     for c in state.checkpoints:
         groups[(c.seq, c.digest)].append(c)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from ...core import Defer, Effect, Message, Reject, Step
+from .batching import proposal_digest
 from .evidence import equivocation
 from .interface import Replica
-from .messages import PrePrepare, request_digest
+from .messages import PrePrepare
 from .state import ReplicaState, replace
 
 
@@ -23,12 +26,21 @@ def defer(state: Any, message: Message) -> Step:
 
 
 M = TypeVar("M", bound=Message)
+_SENDER = attrgetter("sender")
 
 
 def first_from(votes: Sequence[M], sender: str, **slot: Any) -> M | None:
-    """The message already counted from ``sender`` (optionally matching slot fields)."""
-    for vote in votes:
-        if vote.sender == sender and all(getattr(vote, k) == v for k, v in slot.items()):
+    """The message already counted from ``sender`` (optionally matching slot fields).
+
+    Every vote tuple of a replica's state is sorted by sender (:func:`.state.add_vote`,
+    and :func:`.catchup.adopt` sorts an adopted certificate), so a binary search finds
+    the sender's first entry and only that sender's entries are scanned.
+    """
+    at = bisect_left(votes, sender, key=_SENDER)
+    for vote in votes[at:]:
+        if vote.sender != sender:
+            break
+        if all(getattr(vote, k) == v for k, v in slot.items()):
             return vote
     return None
 
@@ -64,4 +76,4 @@ def shown_pre_prepare(r: Replica, state: ReplicaState,
 
 def signed_by_primary(r: Replica, pp: PrePrepare) -> bool:
     return (pp.session == r.session and pp.sender == r.primary(pp.view) and r.auth.verify(pp)
-            and pp.digest == request_digest(pp.request))
+            and pp.digest == proposal_digest(pp))

@@ -69,6 +69,10 @@ class PBFTConfig:
     #: keep the history PBFT-A2 reads (``ReplicaState.pre_prepares_seen``): every replica that is shown a
     #: conflicting pre-prepare then differs from one that was not, which costs the exhaustive check states
     audit_pre_prepares: bool = False
+    #: requests one pre-prepare may order (:mod:`.batching`); 1 = no batching
+    batch_size: int = 1
+    #: seconds the primary waits for a partial batch to fill (0: propose it at once)
+    batch_timeout: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.membership)
@@ -76,13 +80,14 @@ class PBFTConfig:
             raise ConfigurationError(f"f must be a non-negative integer, got {self.f!r}")
         if n < 3 * self.f + 1:
             raise InsufficientReplicasError(f"PBFT needs n >= 3f+1 replicas: n={n}, f={self.f}")
-        for name in ("checkpoint_interval", "watermark_window", "max_seq"):
+        for name in ("checkpoint_interval", "watermark_window", "max_seq", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1")
         if self.watermark_window < self.checkpoint_interval:
             raise ConfigurationError("the watermark window must span at least one checkpoint interval")
         if self.adversary not in ADVERSARIES:
             raise ConfigurationError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
+        _check_batch_timeout(self.batch_timeout)
         if self.max_view < 0 or self.base_timeout <= 0:
             raise ConfigurationError("max_view must be >= 0 and base_timeout > 0")
         overlap = set(self.requesters) & set(self.membership)
@@ -96,8 +101,10 @@ class PBFTConfig:
             if not self.auth.verify(request):
                 raise ConfigurationError(f"request {request.operation!r} is not validly signed")
         operations = [r.operation for r in self.requests]
-        if len(set(operations)) != len(operations):
-            raise ConfigurationError("request operations must be distinct (they are the decided values)")
+        if len(set(operations)) != len(operations) or any("\x1f" in op for op in operations):
+            raise ConfigurationError("request operations must be distinct (they are the decided values) and "
+                                     "free of U+001F (it joins a batch's operations)")
+
 
     @property
     def n(self) -> int:
@@ -114,6 +121,11 @@ class PBFTConfig:
     @property
     def requested_values(self) -> frozenset[str]:
         return frozenset(r.operation for r in self.requests)
+
+
+def _check_batch_timeout(timeout: object) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < float("inf"):
+        raise ConfigurationError(f"batch_timeout must be a finite number >= 0, got {timeout!r}")
 
 
 def signed_requests(auth: Authenticator, session: str,

@@ -8,7 +8,7 @@ modules see this class only through :class:`.interface.Replica`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
@@ -16,6 +16,7 @@ from ...core.auth import Signer
 from .. import resigned
 from . import catchup, checkpoint, normal, recovery, viewchange
 from .adversary import PBFTAdversary
+from .batching import BATCH_TIMER
 from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig, join_threshold
 from .evidence import equivocation
@@ -33,6 +34,13 @@ from .messages import (
 )
 from .properties import PROPERTIES
 from .state import NORMAL, ReplicaState, Slot
+
+#: the phase handler of each wire type (``_dispatch``'s fast path; the isinstance chain stays for subclasses)
+_HANDLERS: dict[type, Callable[..., Step]] = {
+    Decided: catchup.on_decided, PrePrepare: normal.on_pre_prepare, Prepare: normal.on_prepare,
+    Commit: normal.on_commit, Checkpoint: checkpoint.on_checkpoint, ViewChange: viewchange.on_view_change,
+    NewView: viewchange.on_new_view,
+}
 
 
 class PBFTReplica(Protocol):
@@ -85,8 +93,8 @@ class PBFTReplica(Protocol):
         return normal.view_mismatch(self, state, view)
 
     def is_prepared(self, slot: Slot) -> bool:
-        if slot.pre_prepare is None:
-            return False
+        if slot.pre_prepare is None or len(slot.prepares) < self.prepare_quorum:
+            return False  # too few votes of any digest: no need to filter them
         votes = normal.matching(slot.prepares, slot.digest, exclude=self.primary(slot.view))
         return len(votes) >= self.prepare_quorum
 
@@ -94,7 +102,8 @@ class PBFTReplica(Protocol):
         return slot.prepared
 
     def is_committed(self, slot: Slot) -> bool:
-        return slot.prepared and len(normal.matching(slot.commits, slot.digest)) >= self.commit_quorum
+        return (slot.prepared and len(slot.commits) >= self.commit_quorum
+                and len(normal.matching(slot.commits, slot.digest)) >= self.commit_quorum)
 
     def second_vote(self, state: ReplicaState, counted: Message, incoming: Message) -> Step:
         return duplicate_or_conflict(state, counted, incoming)
@@ -160,7 +169,7 @@ class PBFTReplica(Protocol):
         if not self.auth.verify(message):
             return reject(state, "bad-signature", message)
         step = self._dispatch(agent, state, message)
-        if isinstance(message, (PrePrepare, Prepare, Commit, ViewChange)) and state.last_executed \
+        if state.last_executed and isinstance(message, (PrePrepare, Prepare, Commit, ViewChange)) \
                 and not any(isinstance(e, Defer) for e in step.effects):
             answers = self.answers(agent, state, message)
             if answers:
@@ -168,6 +177,9 @@ class PBFTReplica(Protocol):
         return step
 
     def _dispatch(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
+        handler = _HANDLERS.get(type(message))  # one lookup for the exact wire types; subclasses below
+        if handler is not None:
+            return handler(self, agent, state, message)
         if isinstance(message, Decided):
             return catchup.on_decided(self, agent, state, message)
         if isinstance(message, PrePrepare):
@@ -187,6 +199,9 @@ class PBFTReplica(Protocol):
         return reject(state, "unconfigured-request", message)
 
     def on_timer(self, agent: AgentId, state: ReplicaState, timer: str) -> Step:
+        if timer == BATCH_TIMER:  # a partial batch waited long enough: propose it
+            state, proposals = normal.propose(self, agent, state, flush=True)
+            return Step(state, tuple(proposals))
         if timer != normal.VIEW_CHANGE_TIMER:
             return Step(state)
         return viewchange.on_timeout(self, agent, state)

@@ -11,6 +11,7 @@ phase or sender without the signature failing.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import msgspec
 
@@ -26,12 +27,14 @@ class Request(Message, frozen=True, tag="pbft.request"):
 
 
 class PrePrepare(Message, frozen=True, tag="pbft.pre-prepare"):
-    """The primary of ``view`` assigns ``request`` (``None`` = null request) to ``seq``."""
+    """The primary of ``view`` assigns ``request`` (``None`` = null request) to ``seq``; with batching
+    (:mod:`.batching`) ``more`` holds the rest of the batch, and ``digest`` covers all of it."""
 
     view: int
     seq: int
     digest: bytes
     request: Request | None = None
+    more: tuple[Request, ...] = ()
     signature: bytes = b""
 
 
@@ -138,8 +141,12 @@ NULL_VALUE = "(null)"
 _NULL_DIGEST = hashlib.blake2b(b"mabeam.pbft.null-request", digest_size=16).digest()
 
 
+@lru_cache(maxsize=4096)
 def request_digest(request: Request | None) -> bytes:
-    """The digest prepares and commits vote on; ``None`` is PBFT's null request."""
+    """The digest prepares and commits vote on; ``None`` is PBFT's null request.
+
+    Memoised (a pure function of an immutable request): every forwarded pre-prepare
+    in a PREPARE is re-checked against it, n^2 times per decision."""
     if request is None:
         return _NULL_DIGEST
     return hashlib.blake2b(request.canonical(), digest_size=16).digest()

@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import cast
 
 from ...core import AgentId, Broadcast, CancelTimer, Decide, Effect, Reject, SetTimer, Step
+from .batching import BATCH_TIMER, batch_digest, batch_of, batch_value, chunks, proposal_digest
 from .checkpoint import take_checkpoint
 from .common import defer, first_from, reject, shown_pre_prepare, signed_by_primary
 from .evidence import conflicting
 from .interface import Replica
-from .messages import Commit, CommitCertificate, Prepare, PrePrepare, chain_digest, request_digest, request_value
+from .messages import Commit, CommitCertificate, Prepare, PrePrepare, Request, chain_digest
 from .state import NORMAL, ReplicaState, Slot, add_vote, replace
 
 VIEW_CHANGE_TIMER = "view-change"
@@ -67,9 +68,9 @@ def on_pre_prepare(r: Replica, me: AgentId, state: ReplicaState, m: PrePrepare) 
         return reject(state, "outside-watermarks", m)
     if m.request is None:
         return exposing(r, state, m, "bad-request")
-    if not r.valid_request(m.request):
+    if not r.valid_request(m.request) or (m.more and not valid_batch(r, m)):
         return reject(state, "bad-request", m)
-    if m.digest != request_digest(m.request):
+    if m.digest != proposal_digest(m):
         return exposing(r, state, m, "digest-mismatch")
     state, effects = accept_pre_prepare(r, me, state, m)
     return Step(state, tuple(effects))
@@ -88,7 +89,7 @@ def exposing(r: Replica, state: ReplicaState, m: PrePrepare, reason: str) -> Ste
         return reject(state, reason, m)
     if r.config.audit_pre_prepares:
         state = replace(state, pre_prepares_seen=state.pre_prepares_seen | {
-            (logged.view, logged.seq, logged.digest), (m.view, m.seq, request_digest(m.request))})
+            (logged.view, logged.seq, logged.digest), (m.view, m.seq, proposal_digest(m))})
     return Step(state, r.primary_equivocation(logged, m) + (Reject(reason, m),))
 
 
@@ -216,13 +217,14 @@ def execute_ready(r: Replica, me: AgentId, state: ReplicaState) -> tuple[Replica
         if not ready:
             break
         slot = max(ready, key=lambda s: s.view)
-        request = slot.pre_prepare.request if slot.pre_prepare else None
         table = state.client_table
-        if request is not None and r.already_executed(state, request):
-            request = None
-        if request is not None:
-            table = tuple(sorted({**dict(table), request.sender: request.timestamp}.items()))
-        value = request_value(request)
+        fresh: list[Request] = []  # the batch's requests not executed before (none: the null value)
+        for request in (batch_of(slot.pre_prepare) if slot.pre_prepare else ()):
+            if not r.already_executed(state, request):
+                fresh.append(request)
+                table = tuple(sorted({**dict(table), request.sender: request.timestamp}.items()))
+                state = replace(state, client_table=table)
+        value = batch_value(tuple(fresh))
         certificate = CommitCertificate(cast(PrePrepare, slot.pre_prepare),  # committed: pre-prepared
                                         tuple(matching(slot.commits, slot.digest)))
         state = replace(state, last_executed=seq, state_digest=chain_digest(state.state_digest, value),
@@ -252,25 +254,35 @@ def timer_effects(r: Replica, me: AgentId, state: ReplicaState) -> list[Effect]:
     return [CancelTimer(VIEW_CHANGE_TIMER)]
 
 
-def propose(r: Replica, me: AgentId, state: ReplicaState) -> tuple[ReplicaState, list[Effect]]:
-    """The primary assigns the next sequence numbers to pending requests not yet assigned in its view."""
+def propose(r: Replica, me: AgentId, state: ReplicaState,
+            flush: bool = False) -> tuple[ReplicaState, list[Effect]]:
+    """The primary assigns the next sequence numbers to batches of pending requests not yet assigned in
+    its view (:mod:`.batching`; one request per batch by default). A partial batch waits for the batch
+    timer unless ``flush`` (the timer fired) or ``batch_timeout`` is 0."""
     if me != r.primary(state.view) or state.phase != NORMAL:
         return state, []
     effects: list[Effect] = []
     current = [s for s in state.slots if s.view == state.view and s.pre_prepare is not None]
-    assigned = {s.digest for s in current}
+    assigned = {q for s in current for q in batch_of(cast(PrePrepare, s.pre_prepare))}
     top = max([state.last_executed, state.stable_seq] + [s.seq for s in current])
-    for request in pending_requests(r, state):
-        digest = request_digest(request)
-        if digest in assigned:
-            continue
+    config = r.config
+    for batch in chunks([q for q in pending_requests(r, state) if q not in assigned], config.batch_size):
         seq = top + 1
-        if seq > r.config.max_seq or not r.in_window(state, seq):
+        if seq > config.max_seq or not r.in_window(state, seq):
+            break
+        if len(batch) < config.batch_size and config.batch_timeout > 0 and not flush:
+            effects.append(SetTimer(BATCH_TIMER, config.batch_timeout))  # wait for the batch to fill
             break
         pp = r.signer(me).sign(PrePrepare(session=r.session, sender=me, view=state.view, seq=seq,
-                                          digest=digest, request=request))
+                                          digest=batch_digest(batch), request=batch[0], more=batch[1:]))
         state, more = accept_pre_prepare(r, me, state, pp)
         effects += [Broadcast(pp)] + more
-        assigned.add(digest)
         top = seq
     return state, effects
+
+
+def valid_batch(r: Replica, m: PrePrepare) -> bool:
+    """Every request of a batch is a configured client's signed request, and none appears twice."""
+    batch = batch_of(m)
+    return (len(batch) <= r.config.batch_size and len(set(batch)) == len(batch)
+            and all(r.valid_request(q) for q in batch))

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from ...core import AgentId, Evidence, Message, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, integrity_holds
+from .batching import operations
 from .config import PBFTConfig
 from .evidence import conflicting, equivocation, verify_evidence
 from .interface import Replica
@@ -91,9 +92,11 @@ def view_change_preservation(snap: Snapshot) -> bool:
 
 @always("PBFT-S5", "Validity", reads=("decisions",))
 def validity(snap: Snapshot) -> bool:
-    """Every value an honest replica decides was requested by a configured requester (or is the null request)."""
-    allowed = replica_protocol(snap).config.requested_values | {NULL_VALUE}
-    return all(d.value in allowed for d in honest_decisions(snap))
+    """Every value an honest replica decides was requested by a configured requester (or is the null request);
+    a batch's value (:mod:`.batching`) only lists requested operations."""
+    allowed = replica_protocol(snap).config.requested_values
+    return all(d.value == NULL_VALUE or d.value in allowed or all(op in allowed for op in operations(d.value))
+               for d in honest_decisions(snap))
 
 
 @always("PBFT-S6", "Integrity", reads=("decisions",))
@@ -103,11 +106,10 @@ def integrity(snap: Snapshot) -> bool:
         return False
     executed: set[tuple[AgentId, Any]] = set()
     for d in honest_decisions(snap):
-        if d.value == NULL_VALUE:
-            continue
-        if (d.agent, d.value) in executed:
-            return False
-        executed.add((d.agent, d.value))
+        for op in operations(d.value):  # a batch executes several requests; the null value none
+            if (d.agent, op) in executed:
+                return False
+            executed.add((d.agent, op))
     return True
 
 

@@ -30,8 +30,8 @@ next NEW-VIEW (:mod:`.checkpoint`). It never signs anything at restart.
 from __future__ import annotations
 
 from ...core import AgentId, Broadcast, Decide, Effect, Message, SetTimer, Step
+from .batching import batch_of, batch_value
 from .interface import Replica
-from .messages import request_value
 from .normal import VIEW_CHANGE_TIMER, pending_requests
 from .state import NORMAL, ReplicaState, Slot, replace
 
@@ -58,12 +58,12 @@ def decided_values(state: ReplicaState) -> list[tuple[int, str]]:
     executed: dict[AgentId, int] = {}
     out = []
     for cert in state.decision_proofs:
-        request = cert.pre_prepare.request
-        if request is not None and request.timestamp <= executed.get(request.sender, 0):
-            request = None
-        if request is not None:
-            executed[request.sender] = request.timestamp
-        out.append((cert.seq, request_value(request)))
+        fresh = []
+        for request in batch_of(cert.pre_prepare):
+            if request.timestamp > executed.get(request.sender, 0):
+                executed[request.sender] = request.timestamp
+                fresh.append(request)
+        out.append((cert.seq, batch_value(tuple(fresh))))
     return out
 
 
@@ -101,7 +101,7 @@ _ENVELOPE = 400
 def message_bound(r: Replica) -> int:
     """An upper bound on the canonical size of any PBFT message of this instance (a NEW-VIEW is the largest)."""
     request = max((len(q.canonical()) for q in r.config.requests), default=0) + _ENVELOPE
-    pre_prepare = request + _ENVELOPE
+    pre_prepare = r.config.batch_size * request + _ENVELOPE  # a batch of up to batch_size requests
     prepare = pre_prepare + _ENVELOPE  # forwards the pre-prepare
     certificate = pre_prepare + (r.prepare_quorum + 1) * prepare
     window = r.config.watermark_window

@@ -21,6 +21,8 @@ exhaustive check of n = 4 finite in practice (see spec/pbft.md).
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import msgspec
 
 from ...core import AgentId, PhaseGraph, PhaseTransition
@@ -98,6 +100,12 @@ def replace(state: ReplicaState, **changes: object) -> ReplicaState:
     return msgspec.structs.replace(state, **changes)
 
 
+_SENDER = attrgetter("sender")
+
+
 def add_vote(votes: tuple, message: object) -> tuple:
-    """``votes`` plus ``message``, kept sorted by sender (one vote per sender)."""
-    return tuple(sorted((*votes, message), key=lambda m: m.sender))
+    """``votes`` plus ``message``, kept sorted by sender (one vote per sender).
+
+    A stable sort of an almost sorted tuple is linear; the C key getter keeps it so
+    at n = 100 (a Python lambda per comparison key was most of the cost)."""
+    return tuple(sorted((*votes, message), key=_SENDER))

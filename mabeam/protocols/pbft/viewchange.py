@@ -14,10 +14,11 @@ that may have committed is never dropped or changed.
 from __future__ import annotations
 
 from ...core import AgentId, Broadcast, Effect, SetTimer, Step
+from .batching import batch_digest, batch_of, proposal_digest
 from .checkpoint import collect_garbage, valid_checkpoint_proof
 from .common import first_from, reject, shown_pre_prepare
 from .interface import Replica
-from .messages import NewView, PreparedCertificate, PrePrepare, ViewChange, request_digest
+from .messages import NewView, PreparedCertificate, PrePrepare, ViewChange
 from .normal import VIEW_CHANGE_TIMER, accept_pre_prepare, matching, pending_requests, propose
 from .state import NORMAL, VIEW_CHANGE, ReplicaState, add_vote, replace
 
@@ -126,7 +127,7 @@ def valid_certificate(r: Replica, cert: PreparedCertificate) -> bool:
     primary = r.primary(pp.view)
     if pp.sender != primary or pp.session != r.session or not r.auth.verify(pp):
         return False
-    if pp.digest != request_digest(pp.request) or (pp.request is not None and not r.valid_request(pp.request)):
+    if pp.digest != proposal_digest(pp) or not all(r.valid_request(q) for q in batch_of(pp)):
         return False
     senders = {p.sender for p in cert.prepares}
     return (len(senders) == len(cert.prepares) >= r.prepare_quorum and primary not in senders
@@ -161,9 +162,10 @@ def reproposals(r: Replica, view: int, proof: tuple[ViewChange, ...]) -> tuple[P
     for seq in range(low + 1, high + 1):
         candidates = [c.pre_prepare for c in certs if c.pre_prepare.seq == seq]
         chosen = r.reproposed(candidates) if candidates else None
-        request = chosen.request if chosen else None
+        batch = batch_of(chosen) if chosen else ()
         out.append(PrePrepare(session=r.session, sender=r.primary(view), view=view, seq=seq,
-                              digest=request_digest(request), request=request))
+                              digest=batch_digest(batch), request=batch[0] if batch else None,
+                              more=batch[1:]))
     return tuple(out)
 
 

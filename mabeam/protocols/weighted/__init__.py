@@ -12,21 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import WeightedAdversary
 from .config import (
     BYZANTINE_FAULT_LIMIT,
     BYZANTINE_THRESHOLD,
     CRASH_THRESHOLD,
+    Communication,
     Mode,
     demo_configuration,
     next_session,
     quorum_units,
     unit_scale,
 )
+from .linear import LinearState, LinearWeightedVoting
 from .machine import WeightedVoting
-from .messages import MESSAGE_TYPES, Vote
+from .messages import LINEAR_MESSAGE_TYPES, MESSAGE_TYPES, Certificate, SignedVote, Vote
 from .mutants import MUTANTS
 from .properties import PROPERTIES
 from .state import PHASES, WeightedState, credit
@@ -34,7 +36,10 @@ from .state import PHASES, WeightedState, credit
 
 def build(agents: int, faulty: int = 0, cls: type[WeightedVoting] = WeightedVoting,
           **options: Any) -> WeightedVoting:
-    """:func:`.config.build` with the honest machine as the default class."""
+    """:func:`.config.build` with the honest machine as the default class (the linear one for
+    ``communication="linear"``)."""
+    if cls is WeightedVoting and options.get("communication") == "linear":
+        cls = LinearWeightedVoting
     return config.build(agents, faulty, cls, **options)
 
 
@@ -48,10 +53,13 @@ ENTRY = ProtocolEntry(
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
+    sweep=(SweepPoint("standard", 4, 1),
+           SweepPoint("linear", 4, 1, factory=lambda n, f: build(n, f, communication="linear"))),
 )
 
 __all__ = [
-    "BYZANTINE_FAULT_LIMIT", "BYZANTINE_THRESHOLD", "CRASH_THRESHOLD", "ENTRY", "MESSAGE_TYPES", "MUTANTS",
-    "PHASES", "PROPERTIES", "Mode", "Vote", "WeightedAdversary", "WeightedState", "WeightedVoting", "build",
+    "BYZANTINE_FAULT_LIMIT", "BYZANTINE_THRESHOLD", "CRASH_THRESHOLD", "Certificate", "Communication", "ENTRY",
+    "LINEAR_MESSAGE_TYPES", "LinearState", "LinearWeightedVoting", "MESSAGE_TYPES", "MUTANTS", "PHASES",
+    "PROPERTIES", "Mode", "SignedVote", "Vote", "WeightedAdversary", "WeightedState", "WeightedVoting", "build",
     "credit", "demo_configuration", "next_session", "quorum_units", "unit_scale",
 ]

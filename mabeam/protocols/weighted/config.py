@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 Mode = Literal["byzantine", "crash"]
 MODES: tuple[Mode, ...] = ("byzantine", "crash")
+#: all-to-all: every member broadcasts its vote; linear: votes to a collector, which broadcasts a certificate
+Communication = Literal["all-to-all", "linear"]
+COMMUNICATIONS: tuple[Communication, ...] = ("all-to-all", "linear")
 
 #: Byzantine mode decides only with strictly more than this share of the total weight
 BYZANTINE_THRESHOLD = Fraction(2, 3)
@@ -177,8 +180,22 @@ def demo_configuration(agents: int, faulty: int) -> tuple[dict[AgentId, str], di
 
 
 def build(agents: int, faulty: int, cls: type[WeightedVoting],
-          mode: Mode = "byzantine") -> WeightedVoting:
-    """The checked configuration: ``faulty`` Byzantine agents (crashes in crash mode) are the last ones."""
+          mode: Mode = "byzantine", communication: Communication = "all-to-all") -> WeightedVoting:
+    """The checked configuration: ``faulty`` Byzantine agents (crashes in crash mode) are the last ones.
+
+    ``communication="linear"`` needs a linear-mode ``cls`` (:class:`~.linear.LinearWeightedVoting`
+    or a subclass) and gives it the first member as collector and the checker's symbolic signatures.
+    """
     inputs, weights = demo_configuration(agents, faulty)
     bound = sum(weights[a] for a in list(weights)[agents - faulty:]) if mode == "byzantine" else 0
-    return cls(Membership(inputs), inputs, weights, mode=mode, max_faulty_weight=bound)
+    if communication not in COMMUNICATIONS:
+        raise ConfigurationError(f"communication must be one of {COMMUNICATIONS}, got {communication!r}")
+    if communication == "all-to-all":
+        return cls(Membership(inputs), inputs, weights, mode=mode, max_faulty_weight=bound)
+    from ...core.auth import SymbolicAuthenticator
+
+    if getattr(cls, "communication", "all-to-all") != "linear":
+        raise ConfigurationError(f"{cls.__name__} is not a linear-mode machine (see .linear)")
+    membership = Membership(inputs)
+    return cls(membership, inputs, weights, mode=mode, max_faulty_weight=bound,  # type: ignore[call-arg]
+               auth=SymbolicAuthenticator(membership.agents))

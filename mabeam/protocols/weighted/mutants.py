@@ -7,12 +7,13 @@ from typing import ClassVar, cast
 
 import msgspec
 
-from ...core import AgentId, Envelope, Evidence, Message, Protocol, Step
+from ...core import AgentId, Broadcast, Decide, Envelope, Evidence, Message, Protocol, Step
 from ...core.catalog import mutant
 from .adversary import WeightedAdversary
 from .config import build
+from .linear import LinearState, LinearWeightedVoting
 from .machine import WeightedVoting
-from .messages import Vote
+from .messages import Certificate, Vote
 from .state import WeightedState, credit
 
 
@@ -168,6 +169,46 @@ class WaitForAllWeight(WeightedVoting):
         return units >= self.total_units
 
 
+# ------------------------------------------------------------------ linear mode
+class TrustsCertificate(LinearWeightedVoting):
+    """Linear mode: decides whatever value a certificate names, checking neither its signatures
+    nor its weight (a Byzantine member's certificate of two light votes decides)."""
+
+    def on_certificate(self, agent: AgentId, state: LinearState, cert: Certificate) -> Step:
+        if state.phase == "decided":
+            return Step(state)
+        return Step(msgspec.structs.replace(state, phase="decided", decided=cert.value), (Decide(cert.value),))
+
+
+class RelaysVotes(LinearWeightedVoting):
+    """The collector relays every vote it counts to everybody: n(n-1) messages again."""
+
+    def on_message(self, agent: AgentId, state: WeightedState, message: Message) -> Step:
+        step = super().on_message(agent, state, message)
+        if agent == self.collector and isinstance(message, Vote) and step.state is not state:
+            return Step(step.state, step.effects + (Broadcast(message),))
+        return step
+
+
+class IgnoresCertificates(LinearWeightedVoting):
+    """Members drop every certificate unread, so only the collector ever decides."""
+
+    def on_certificate(self, agent: AgentId, state: LinearState, cert: Certificate) -> Step:
+        return Step(state)
+
+
+class CertificateWithoutOwnVote(LinearWeightedVoting):
+    """The collector's certificate leaves out the collector's own vote, so it no longer carries
+    the quorum: receivers refuse it and only a Byzantine member's certificate could decide them."""
+
+    def certificate(self, agent: AgentId, state: LinearState) -> Certificate:
+        cert = super().certificate(agent, state)
+        votes = tuple(v for v in cert.votes if v.sender != agent)
+        return self.signer(agent).sign(msgspec.structs.replace(cert, votes=votes, signature=b""))
+
+
+LINEAR = {"communication": "linear"}
+
 MUTANTS = (
     mutant(ThresholdInclusive, "threshold-inclusive",
            "decides on support >= 2/3 of the weight instead of strictly more", ("WV-S5",), build=build),
@@ -188,4 +229,15 @@ MUTANTS = (
     mutant(WaitForAllWeight, "wait-for-all-weight",
            "waits for the whole weight on one value, so one dissenter blocks termination",
            ("WV-L1", "WV-R1"), build=build, size=(3, 1)),
+    mutant(TrustsCertificate, "trusts-certificate",
+           "linear mode: decides a certificate's value without checking its signatures or weight",
+           ("WV-S1", "WV-S5"), build=build, options=LINEAR),
+    mutant(RelaysVotes, "relay-votes", "linear mode: the collector relays every vote it counts to everybody",
+           ("WV-C1",), build=build, options=LINEAR),
+    mutant(IgnoresCertificates, "ignores-certificates",
+           "linear mode: members drop certificates unread, so only the collector decides",
+           ("WV-R2", "WV-L1"), build=build, options=LINEAR),
+    mutant(CertificateWithoutOwnVote, "certificate-without-own-vote",
+           "linear mode: the collector's certificate omits its own vote and falls below the quorum",
+           ("WV-C2", "WV-L1"), build=build, options=LINEAR),
 )

@@ -8,16 +8,18 @@ every live-monitor check, so each costs O(n) per node state, in integers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from itertools import compress, repeat
-from operator import eq
+from operator import eq, is_not
 from typing import TYPE_CHECKING, Any, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
 from ...core.properties import agreement_holds, always_step, integrity_holds
 from .config import BYZANTINE_THRESHOLD
+from .messages import Certificate, SignedVote
 from .state import WeightedState
 
 if TYPE_CHECKING:
@@ -122,6 +124,15 @@ def decision_backed(snap: Snapshot) -> bool:
     return True
 
 
+def _changed(before: Mapping[AgentId, Any], after: Mapping[AgentId, Any]) -> Iterable[AgentId]:
+    """The agents whose state object differs between two snapshots (one, after a live step):
+    found at C speed when both list the agents in one order, which every driver does."""
+    keys = list(after)
+    if keys == list(before):
+        return compress(keys, map(is_not, before.values(), after.values()))
+    return [a for a in keys if before.get(a) is not after[a]]
+
+
 @always_step("WV-T1", "A counted vote is never revised", reads=("states",))
 def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
     """No step of an honest node changes a vote it has counted: once ``votes[i]`` holds member
@@ -131,11 +142,13 @@ def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
     first. WV-S4 says it only through the node's own record of refused votes, which a
     node that silently takes the latest vote never writes.
     """
-    for agent, state in after.states.items():
-        old = before.states.get(agent)
+    for agent in _changed(before.states, after.states):
+        state, old = after.states[agent], before.states.get(agent)
         if agent in after.byzantine or state is None or old is None or old.votes == state.votes:
             continue
-        if any(was is not None and was != now for was, now in zip(old.votes, state.votes)):
+        # the values now at the positions that held a vote, against those votes (C-level: values are
+        # non-empty strings, so "held a vote" is truthiness)
+        if tuple(compress(state.votes, old.votes)) != tuple(filter(None, old.votes)):
             return False
     return True
 
@@ -153,11 +166,80 @@ def termination(snap: Snapshot) -> bool:
     protocol = _protocol(snap)
     weights = _ConfiguredWeights(protocol)
     correct = snap.correct
+    if _is_linear(protocol) and protocol.collector not in correct:  # type: ignore[attr-defined]
+        return True  # linear mode promises nothing without a correct collector (spec/weighted.md)
     if not any(weights.of(a for a in correct if protocol.inputs[a] == value) > protocol.quorum_weight
                for value in protocol.candidates):
         return True  # precondition false: nothing is promised
     return all(snap.states[a] is not None and snap.states[a].decided is not None for a in correct)
 
 
+# ------------------------------------------------------------------ linear mode
+def _is_linear(protocol: object) -> bool:
+    return getattr(protocol, "communication", "all-to-all") == "linear"
+
+
+def _honest_sent(snap: Snapshot) -> list[Any]:
+    honest = snap.honest
+    return [e for e in snap.in_flight if e.message.sender in honest]
+
+
+@always("WV-C1", "Linear communication", reads=("in_flight",))
+def linear_communication(snap: Snapshot) -> bool:
+    """Linear mode: an honest member other than the collector sends only its own vote, to the
+    collector, and an honest collector only certificates, one per member: at most 2(n-1)
+    messages from honest agents in all (the all-to-all mode sends n(n-1))."""
+    protocol = _protocol(snap)
+    if not _is_linear(protocol):
+        return True  # not applicable (applies_to); callers that ignore that see it hold
+    collector = protocol.collector  # type: ignore[attr-defined]
+    sent = _honest_sent(snap)
+    for envelope in sent:
+        message = envelope.message
+        if message.sender == collector:
+            if not isinstance(message, Certificate):
+                return False
+        elif envelope.to != collector or not isinstance(message, SignedVote) \
+                or message.value != protocol.inputs[message.sender]:
+            return False
+    return len({(e.to, e.message) for e in sent}) <= 2 * (protocol.n - 1)
+
+
+@always("WV-C2", "Certificates are backed", reads=("in_flight",))
+def certificates_backed(snap: Snapshot) -> bool:
+    """Every certificate an honest agent sent carries votes for its value, signed by distinct
+    members, whose configured weight is more than threshold x total: it proves what it claims."""
+    protocol = _protocol(snap)
+    if not _is_linear(protocol):
+        return True  # not applicable (applies_to)
+    weights = _ConfiguredWeights(protocol)
+    auth = protocol.auth  # type: ignore[attr-defined]
+    floor = protocol.quorum_weight
+    for envelope in _honest_sent(snap):
+        cert = envelope.message
+        if not isinstance(cert, Certificate):
+            continue
+        senders = [v.sender for v in cert.votes]
+        if len(set(senders)) != len(senders) or not all(s in protocol.membership for s in senders):
+            return False
+        if not all(v.value == cert.value and auth.verify(v) for v in cert.votes):
+            return False
+        if weights.of(senders) <= floor:
+            return False
+    return True
+
+
+@sometimes("WV-R2", "A member decides from a certificate", applies_to=_is_linear, reads=("decisions",))
+def certificate_decides(snap: Snapshot) -> bool:
+    """Non-vacuity of linear mode: an honest member other than the collector decides."""
+    collector = getattr(_protocol(snap), "collector", None)
+    return collector is not None and any(d.agent != collector for d in snap.honest_decisions())
+
+
+#: the linear-mode properties say nothing of an all-to-all instance
+linear_communication = dataclasses.replace(linear_communication, applies_to=_is_linear)
+certificates_backed = dataclasses.replace(certificates_backed, applies_to=_is_linear)
+
 PROPERTIES = (agreement, validity, integrity, one_counted_vote_per_member, decision_backed,
-              counted_vote_kept, someone_decides, termination)
+              counted_vote_kept, someone_decides, termination, linear_communication, certificates_backed,
+              certificate_decides)
