@@ -222,8 +222,12 @@ class RayRuntime(AsyncRuntime):
     async def _agent_loop(self, i: int) -> None:
         """The runtime's agent loop, with the honest step awaited on the actor first (see :meth:`_prefetch`)."""
         inbox = self._inboxes[i]
+        items, loop = inbox.items, self._loop
         while True:
-            kind, payload, depth = await inbox.get()
+            if not items:
+                await inbox.wait(loop)
+                continue
+            kind, payload, depth = items.popleft()
             try:
                 await self._prefetch(i, kind, payload)
                 self._dispatch(i, kind, payload, depth)

@@ -1,6 +1,6 @@
 """The live asyncio runtime: one task per agent, real timers, the same state machines.
 
-Each agent owns an ``asyncio.Queue`` inbox and a task that alone reads and
+Each agent owns an inbox (a deque, :class:`Inbox`) and a task that alone reads and
 writes that agent's state, so no locks are needed. Messages travel through a
 :class:`~mabeam.runtime.transport.Transport`; timers are ``loop.call_later``
 handles with the simulator's generation rule (a cancelled or re-armed timer

@@ -58,7 +58,7 @@ class TracingRuntime(TracingDriver, AsyncRuntime):
         super()._honest_started()
         held, self._held = self._held, []
         for i, item in held:
-            self._inboxes[i].put_nowait(item)
+            self._inboxes[i].put(item)
 
     # what is in flight, counted at the driver's edge
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
