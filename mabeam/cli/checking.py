@@ -22,7 +22,7 @@ from ..checker import CheckResult, PropertyResult, Trace, check, random_walks, r
 from ..checker.mermaid import mermaid
 from ..checker.model import ActorModel
 from ..checker.render import render_trace, trace_document
-from ..core.catalog import ProtocolEntry
+from ..core.catalog import Factory, ProtocolEntry
 from ..core.errors import MabeamError
 from ..core.properties import Kind
 from .output import CheckProgress, print_json, task_progress
@@ -99,7 +99,8 @@ def model_info(entry: ProtocolEntry, model: ActorModel, args: argparse.Namespace
     """What a trace file records to rebuild the same model (the reference too, for a user protocol)."""
     return {"protocol": entry.name, "source": source_of(entry), "agents": model.protocol.n,
             "faulty": args.faulty if args.faulty is not None else entry.default_faulty,
-            "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states, **overrides}
+            "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states,
+            **({"views": args.views} if args.views is not None else {}), **overrides}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -119,13 +120,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         overrides["max_seconds"] = args.max_seconds
     if args.adversary:
         overrides["adversary"] = args.adversary
+    factory = views_factory(entry, args.views, mutant=args.mutant, sweep=args.sweep)
     if args.sweep:
         return _sweep(entry, args, overrides)
     for flag in ("symmetry", "por", "stop_on_violation"):
         if getattr(args, flag):
             overrides[flag] = True
     model = build_model(entry, args.agents, args.faulty, mutant=args.mutant, depth=args.depth,
-                        max_states=args.max_states, **overrides)
+                        max_states=args.max_states, factory=factory, **overrides)
     info = model_info(entry, model, args, overrides)
     result = _search(args, entry, model, info)
     if args.trace_out:
@@ -136,6 +138,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, f"{entry.name}: {headline(result)}"))
     return EXIT_CODES[result.verdict]
+
+
+def views_factory(entry: ProtocolEntry, views: int | None, *, mutant: str | None = None,
+                  sweep: bool = False) -> Factory | None:
+    """``--views V``: the entry's standard instance with up to V view changes (protocols that declare one)."""
+    if views is None:
+        return None
+    if entry.views is None:
+        from ..api.registry import entries
+
+        having = ", ".join(e.name for e in entries().values() if e.views is not None) or "none"
+        raise UsageError(f"{entry.name} has no view changes: --views applies to protocols that declare a "
+                         f"view bound ({having})")
+    if mutant or sweep:
+        raise UsageError("--views bounds the standard instance: drop --mutant/--sweep (the sweep declares its own "
+                         "view bounds)")
+    return entry.views(views)
 
 
 def _search(args: argparse.Namespace, entry: ProtocolEntry, model: ActorModel, info: dict[str, Any]) -> CheckResult:
@@ -312,7 +331,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     info = data["model"]
     entry = get(info.get("source") or info["protocol"])
     overrides = {k: v for k, v in info.items() if k in ("network", "drops", "duplicates") and v is not None}
-    model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), **overrides)
+    views = info.get("views")
+    factory = views_factory(entry, views) if isinstance(views, int) and not isinstance(views, bool) else None
+    model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), factory=factory,
+                        **overrides)
     by_id = {p.id: p for p in entry.properties}
     chosen = [p for p in data["properties"] if "trace" in p and (not args.property or p["id"] == args.property)]
     if not chosen:

@@ -167,6 +167,8 @@ class ProtocolEntry:
     spec_path: str | None = None
     #: the sizes and bounds ``--sweep`` checks (default: the standard check alone)
     sweep: tuple[SweepPoint, ...] = ()
+    #: ``--views V``: the factory of the standard instance with up to V view changes (None: no views)
+    views: Callable[[int], Factory] | None = None
 
     def sweep_points(self) -> tuple[SweepPoint, ...]:
         return self.sweep or (SweepPoint("standard", self.default_agents, self.default_faulty),)

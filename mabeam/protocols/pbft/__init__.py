@@ -13,7 +13,7 @@ from typing import Any
 
 from ...core import AgentId, Protocol
 from ...core.auth import Authenticator, Ed25519Authenticator, Signer, SymbolicAuthenticator, signing_bytes
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import Factory, ProtocolEntry
 from . import config
 from .adversary import PBFTAdversary
 from .config import (
@@ -60,7 +60,7 @@ __all__ = [
     "PBFTAdversary", "PBFTConfig", "PBFTReplica", "PrePrepare", "Prepare", "PreparedCertificate", "Replica",
     "ReplicaState", "Request", "Signer", "Slot", "SymbolicAuthenticator", "ViewChange", "audit", "build",
     "build_checked", "conflicting", "equivocation", "join_threshold", "make_config", "max_faulty",
-    "quorum", "request_digest", "request_value", "signed_requests", "signing_bytes", "verify_evidence",
+    "quorum", "request_digest", "request_value", "signed_requests", "signing_bytes", "verify_evidence", "with_views",
 ]
 
 
@@ -73,6 +73,11 @@ def build_checked(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTRep
                   **bounds: Any) -> PBFTReplica:
     """:func:`.config.build_checked` (the standard bounds) with the honest replica as the default class."""
     return config.build_checked(agents, faulty, cls, **bounds)
+
+
+def with_views(views: int) -> Factory:
+    """``mabeam check pbft --views V``: the standard bounds with up to ``views`` view changes (max_view)."""
+    return lambda agents, faulty: build_checked(agents, faulty, max_view=views)
 
 
 def _primaries_first(protocol: Protocol, f: int) -> frozenset[AgentId]:
@@ -91,4 +96,5 @@ ENTRY = ProtocolEntry(
     default_faulty=1,
     check_defaults={"network": "duplicating"},
     faulty_agents=_primaries_first,
+    views=with_views,
 )
