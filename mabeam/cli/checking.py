@@ -206,7 +206,7 @@ def _workers(args: argparse.Namespace) -> int:
 
 
 def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, Any]) -> int:
-    """``check --sweep``: every declared size and bound, exhaustive where it finishes."""
+    """``check --sweep``: every declared size and bound, exhaustive where it finishes, else bounded and walked."""
     from ..api.verify import sweep_protocol
 
     if any(getattr(args, flag) is not None for flag in ("agents", "faulty", "mutant", "depth", "max_states")):
@@ -217,18 +217,35 @@ def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, 
     violated = any(r["violated"] for r in table)
     incomplete = any(r["mode"] != "exhaustive" for r in table)
     verdict = "violated" if violated else "incomplete" if incomplete else "holds"
+    total = round(sum(r["seconds"] for r in table), 3)
     if args.json:
-        print_json({"protocol": entry.name, "sweep": table, "verdict": verdict, "exit_code": EXIT_CODES[verdict]})
+        print_json({"protocol": entry.name, "sweep": table, "seconds": total, "verdict": verdict,
+                    "exit_code": EXIT_CODES[verdict]})
         return EXIT_CODES[verdict]
-    print(f"{entry.name} sweep: {len(table)} points")
-    print(f"  {'point':<34} {'n':>3} {'f':>2}  {'mode':<14} {'states':>11} {'depth':>5} {'seconds':>8}  verdict")
+    print(f"{entry.name} sweep: {len(table)} points, {total:.1f} s")
+    print(f"  {'point':<44} {'n':>3} {'f':>2}  {'mode':<13} {'states':>10} {'depth':>5} {'seconds':>8}  verdicts")
     for r in table:
-        states = f"{r['states']:,}" + ("" if r["walk_states"] is None else f" (+{r['walk_states']:,} walked)")
-        status = ("VIOLATED " + ", ".join(r["violated"])) if r["violated"] else \
-            ("holds" if r["mode"] == "exhaustive" else "no violation found (not exhaustive)")
-        print(f"  {r['label']:<34} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<14} {states:>11} "
-              f"{r['depth']:>5} {r['seconds']:>8.2f}  {status}")
+        states = f"{r['states']:,}"
+        print(f"  {r['label']:<44} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<13} {states:>10} "
+              f"{r['depth']:>5} {r['seconds']:>8.1f}  {sweep_verdicts(r)}")
+        if r["walk_states"] is not None:
+            print(f"  {'':<44} {'':>3} {'':>2}  {'  + walks':<13} {r['walk_states']:>10,} {r['walk_depth']:>5} "
+                  f"{r['walk_seconds']:>8.1f}  ({r['walks']['walks']} seeded walks x {r['walks']['steps']} steps; "
+                  f"search stopped by {r['bound']})")
     return EXIT_CODES[verdict]
+
+
+def sweep_verdicts(row: dict[str, Any]) -> str:
+    """One sweep row's verdicts in a line: what failed, else how many hold and what was not judged."""
+    if row["violated"]:
+        return "VIOLATED " + ", ".join(row["violated"])
+    counts: dict[str, list[str]] = {}
+    for pid, status in row["verdicts"].items():
+        counts.setdefault(status, []).append(pid)
+    parts = [f"{len(ids)} {status}" for status, ids in counts.items() if status in ("holds", "reached")]
+    parts += [f"{status}: {', '.join(ids)}" for status, ids in counts.items() if status not in ("holds", "reached")]
+    lead = "" if row["mode"] == "exhaustive" else "no violation found (not exhaustive); "
+    return lead + "; ".join(parts)
 
 
 class UsageError(MabeamError):

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...core import AgentId, Protocol
 from ...core.auth import Authenticator, Ed25519Authenticator, Signer, SymbolicAuthenticator, signing_bytes
-from ...core.catalog import Factory, ProtocolEntry
+from ...core.catalog import Factory, ProtocolEntry, SweepPoint
 from . import config
 from .adversary import PBFTAdversary
 from .config import (
@@ -85,6 +85,20 @@ def _primaries_first(protocol: Protocol, f: int) -> frozenset[AgentId]:
     return frozenset(protocol.agents[:f])
 
 
+#: ``mabeam check pbft --sweep``: n = 3f+1 and 3f+2, f = 1 and 2, up to two view changes (the view-0
+#: primary is Byzantine in every point; with views, an honest primary within the bound makes PBFT-L1 bite)
+SWEEP = (
+    SweepPoint("n=4 f=1: n=3f+1, no view change (standard)", 4, 1),
+    SweepPoint("n=5 f=1: n=3f+2, odd n", 5, 1),
+    SweepPoint("n=4 f=1: one view change, silent primary", 4, 1,
+               lambda n, f: build_checked(n, f, **VIEW_CHANGE_BOUNDS), max_seconds=300.0),
+    SweepPoint("n=4 f=1: one view change, Byzantine primary", 4, 1, with_views(1)),
+    SweepPoint("n=4 f=1: two view changes, Byzantine primary", 4, 1, with_views(2)),
+    SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
+    SweepPoint("n=8 f=2: f=2, n=3f+2, even n", 8, 2),
+)
+
+
 ENTRY = ProtocolEntry(
     name="pbft",
     summary="PBFT Byzantine consensus with checkpoints and view change (n >= 3f+1)",
@@ -97,4 +111,5 @@ ENTRY = ProtocolEntry(
     check_defaults={"network": "duplicating"},
     faulty_agents=_primaries_first,
     views=with_views,
+    sweep=SWEEP,
 )
