@@ -137,6 +137,8 @@ def test_sweep_finds_no_violation(name: str, capsys: pytest.CaptureFixture[str])
         if r["mode"] == "exhaustive":
             assert "incomplete" not in r["verdicts"].values(), r
     assert code in (0, 3) and (code == 0) == all(r["mode"] == "exhaustive" for r in data["sweep"])
-    with capsys.disabled():
-        print(f"\n{name} sweep: {time.perf_counter() - started:.1f} s, "
-              + ", ".join(f"{r['label'].split(':')[0]} {r['mode']} {r['states']:,}" for r in data["sweep"]))
+    with capsys.disabled():  # the table for the record (pytest -s)
+        print(f"\n{name} sweep: {time.perf_counter() - started:.1f} s")
+        for r in data["sweep"]:
+            print(f"  {r['label']:<62} {r['mode']:<13} {r['states']:>9,} states depth {r['depth']:>3} "
+                  f"{r['seconds']:>6.1f} s  {sweep_verdicts(r)}")
