@@ -126,7 +126,7 @@ class SweepPoint:
     model, reductions known sound for it); ``max_states``, ``max_seconds`` and ``max_memory``
     (bytes) bound the exhaustive attempt, after which the point is covered by ``walks``
     seeded random walks of ``steps`` steps. The defaults keep a whole sweep within CI's
-    budget: a point that does not close in 40 s is a bounded point, and says so.
+    budget: a point that does not close in 30 s is a bounded point, and says so.
     """
 
     label: str
@@ -135,10 +135,10 @@ class SweepPoint:
     factory: Factory | None = None
     check: Mapping[str, Any] = field(default_factory=dict)
     max_states: int = 2_000_000
-    max_seconds: float = 40.0
+    max_seconds: float = 30.0
     max_memory: int = 3 * 2**30
-    walks: int = 100
-    steps: int = 150
+    walks: int = 80
+    steps: int = 120
 
 
 #: the modules every protocol package has (see docs/architecture.md)

@@ -50,7 +50,6 @@ SWEEP = (
     SweepPoint("6/1: Byzantine representative, honest deputy", 6, 1),
     SweepPoint("9/2: over-bound group, Byzantine representative", 9, 2),
     SweepPoint("11/0: two 4-member groups, no faults, announce", 11, 0),
-    SweepPoint("12/0: the standard layout, everyone honest", 12, 0),
 )
 
 
