@@ -88,7 +88,7 @@ def test_a_point_that_closes_is_exhaustive_and_its_row_says_so() -> None:
     (row,) = sweep_protocol("hierarchical", only="6/1")
     data = row.to_json()
     assert data["mode"] == "exhaustive" and data["complete"] and data["walk_states"] is None
-    assert data["states"] > 0 and data["depth"] > 0 and not data["violated"]
+    assert data["states"] > 0 and data["depth"] > 0 and not data["violated"] and data["unreached"] == []
     assert set(data["verdicts"].values()) <= {"holds", "reached", "not-checked"}
     assert "holds" in sweep_verdicts(data) and "not exhaustive" not in sweep_verdicts(data)
 

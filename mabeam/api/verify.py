@@ -98,7 +98,10 @@ class SweepRow:
                 "walks": None if w is None else {"walks": self.point.walks, "steps": self.point.steps},
                 "notes": list(self.result.notes), "verdicts": verdicts,
                 "violated": sorted(k for k, v in verdicts.items() if v == "violated"),
-                "not_checked": sorted(k for k, v in verdicts.items() if v == "not-checked")}
+                "not_checked": sorted(k for k, v in verdicts.items() if v == "not-checked"),
+                # reachability goals this point's whole space never reaches: vacuous here, listed, not a
+                # failure of the sweep (each goal's non-vacuity is pinned where the standard check reaches it)
+                "unreached": sorted(k for k, v in verdicts.items() if v == "unreached")}
 
 
 def sweep_protocol(protocol: str, *, seed: int = 0, progress: Progress | None = None,

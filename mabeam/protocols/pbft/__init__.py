@@ -92,6 +92,8 @@ SWEEP = (
     SweepPoint("n=5 f=1: n=3f+2, odd n", 5, 1),
     SweepPoint("n=4 f=1: one view change, silent primary", 4, 1,
                lambda n, f: build_checked(n, f, **VIEW_CHANGE_BOUNDS), max_seconds=300.0),
+    SweepPoint("n=4 f=1: one view change, lagging primary, catch-up", 4, 1,
+               lambda n, f: build_checked(n, f, **CATCH_UP_BOUNDS), max_seconds=300.0),
     SweepPoint("n=4 f=1: one view change, Byzantine primary", 4, 1, with_views(1)),
     SweepPoint("n=4 f=1: two view changes, Byzantine primary", 4, 1, with_views(2)),
     SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
