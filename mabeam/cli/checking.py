@@ -223,13 +223,13 @@ def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, 
                     "exit_code": EXIT_CODES[verdict]})
         return EXIT_CODES[verdict]
     print(f"{entry.name} sweep: {len(table)} points, {total:.1f} s")
-    print(f"  {'point':<44} {'n':>3} {'f':>2}  {'mode':<13} {'states':>10} {'depth':>5} {'seconds':>8}  verdicts")
+    print(f"  {'point':<52} {'n':>3} {'f':>2}  {'mode':<13} {'states':>10} {'depth':>5} {'seconds':>8}  verdicts")
     for r in table:
         states = f"{r['states']:,}"
-        print(f"  {r['label']:<44} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<13} {states:>10} "
+        print(f"  {r['label']:<52} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<13} {states:>10} "
               f"{r['depth']:>5} {r['seconds']:>8.1f}  {sweep_verdicts(r)}")
         if r["walk_states"] is not None:
-            print(f"  {'':<44} {'':>3} {'':>2}  {'  + walks':<13} {r['walk_states']:>10,} {r['walk_depth']:>5} "
+            print(f"  {'':<52} {'':>3} {'':>2}  {'  + walks':<13} {r['walk_states']:>10,} {r['walk_depth']:>5} "
                   f"{r['walk_seconds']:>8.1f}  ({r['walks']['walks']} seeded walks x {r['walks']['steps']} steps; "
                   f"search stopped by {r['bound']})")
     return EXIT_CODES[verdict]
