@@ -46,7 +46,7 @@ def build(agents: int = 12, faulty: int = 3, cls: type[Hierarchical] = Hierarchi
 
 #: ``mabeam check hierarchical --sweep``: every checked layout (see :mod:`.layouts`)
 SWEEP = (
-    SweepPoint("12/3: Byzantine representative + over-bound group (standard)", 12, 3),
+    SweepPoint("12/3: Byzantine representative, over-bound group", 12, 3),
     SweepPoint("6/1: Byzantine representative, honest deputy", 6, 1),
     SweepPoint("9/2: over-bound group, Byzantine representative", 9, 2),
     SweepPoint("11/0: two 4-member groups, no faults, announce", 11, 0),
