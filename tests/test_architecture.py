@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import mabeam
-from mabeam.api.registry import entries
+from mabeam.api.registry import builtin_entries
 from mabeam.core.catalog import PACKAGE_MODULES, ProtocolEntry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ def test_effects_are_dispatched_in_exactly_one_place() -> None:
 
 
 # ------------------------------------------------------------------ one protocol shape
-ENTRIES = list(entries().values())
+ENTRIES = list(builtin_entries().values())
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

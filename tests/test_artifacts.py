@@ -16,14 +16,14 @@ import pytest
 
 import tla
 from mabeam.api.proofs import run_proofs
-from mabeam.api.registry import all_mutants, entries
+from mabeam.api.registry import all_mutants, builtin_entries
 from mabeam.api.verify import check_protocol
 from mabeam.core import Kind
 from mabeam.core.catalog import Mutant, ProtocolEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 TLA_FILES = sorted((ROOT / "tla").glob("*.tla"))
-ENTRIES = list(entries().values())
+ENTRIES = list(builtin_entries().values())
 #: the one protocol whose mutant sweep stays in the fast default run
 FAST_PROTOCOL = "majority"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mabeam import ActorModel, CheckConfig, ConfigurationError, check
-from mabeam.api.registry import all_mutants, entries, get
+from mabeam.api.registry import all_mutants, builtin_entries, get
 from mabeam.api.verify import build_model
 from mabeam.checker.ownership import Ownership, choose_ownership
 from mabeam.checker.parallel import _rebalance, coordinate
@@ -245,7 +245,7 @@ def test_minimise_removes_needless_steps():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(entries()))
+@pytest.mark.parametrize("name", sorted(builtin_entries()))
 def test_every_protocol_two_workers_agree(name):
     same_as_one_process(name)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mabeam import ConfigurationError, check
-from mabeam.api.registry import entries, get
+from mabeam.api.registry import builtin_entries, get
 from mabeam.api.verify import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def local_ray():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(entries()))
+@pytest.mark.parametrize("name", sorted(builtin_entries()))
 def test_ray_agrees_with_one_process(local_ray, name):
     entry = get(name)
     one = check(build_model(entry), entry.properties)

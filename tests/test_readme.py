@@ -40,7 +40,7 @@ def test_every_command_runs_as_written(tmp_path: Path) -> None:
         expected = 1 if "--mutant" in argv else 0  # the mutant's check finds its counterexample
         assert done.returncode == expected, f"{command}: exit {done.returncode}\n{done.stdout[-2000:]}{done.stderr}"
         assert "Traceback" not in done.stderr, command
-    assert {p.name for p in tmp_path.iterdir()} == {"cex.json", "cex.html"}
+    assert {p.name for p in tmp_path.iterdir()} == {"cex.json", "cex.html", "keys"}
 
 
 def test_the_python_block_says_what_it_gets() -> None:

@@ -18,14 +18,14 @@ import pytest
 from benchmarks.two_phase import MUTANTS as TWO_PHASE_MUTANTS
 from benchmarks.two_phase import PROPERTIES as TWO_PHASE_PROPERTIES
 from benchmarks.two_phase import build as two_phase
-from mabeam.api.registry import entries
+from mabeam.api.registry import builtin_entries
 from mabeam.api.verify import build_model
 from mabeam.checker import ActorModel, CheckConfig, CheckResult, check
 from mabeam.checker.symmetry import Symmetry
 from mabeam.core.catalog import Mutant, ProtocolEntry
 from mabeam.core.properties import Kind
 
-ENTRIES = list(entries().values())
+ENTRIES = list(builtin_entries().values())
 #: orbits are counted by brute force only below this many permutations a world
 BRUTE_FORCE_LIMIT = 720
 
@@ -129,7 +129,7 @@ def _mutant_check(entry: ProtocolEntry, mutant: Mutant, **reduce: bool) -> Check
 @pytest.mark.parametrize("mutant", [m for e in ENTRIES for m in e.mutants], ids=lambda m: f"{m.protocol}/{m.name}")
 @pytest.mark.parametrize("reduce", ["symmetry", "por"])
 def test_every_mutant_is_caught_under_each_reduction(mutant: Mutant, reduce: str) -> None:
-    entry = entries()[mutant.protocol]
+    entry = builtin_entries()[mutant.protocol]
     full = _mutant_check(entry, mutant)
     reduced = _mutant_check(entry, mutant, **{reduce: True})
     safety = {r.property.id for r in full.failures() if r.property.kind is not Kind.EVENTUALLY}

@@ -198,10 +198,10 @@ def _python_sizes() -> dict[str, dict[str, Any]]:
 
 def _code_property_ids() -> dict[str, set[str]]:
     """Property IDs each protocol of the registry declares, by TLA+ module (CamelCase of the name)."""
-    from mabeam.api.registry import entries
+    from mabeam.api.registry import builtin_entries
 
     return {"".join(part.capitalize() for part in name.split("-")): {p.id for p in entry.properties}
-            for name, entry in entries().items()}
+            for name, entry in builtin_entries().items()}
 
 
 def _tla_property_ids(module: str) -> set[str]:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from mabeam.api.proofs import ProofResult, run_proofs
-from mabeam.api.registry import entries, get
+from mabeam.api.registry import builtin_entries, get
 from mabeam.cli.main import main
 from mabeam.models.conformance import CODE_PREFIX
 from mabeam.protocols.adaptive import config as adaptive_config
@@ -42,7 +42,7 @@ from mabeam.protocols.pbft import machine as pbft_machine
 from mabeam.protocols.weighted import config as weighted_config
 from mabeam.protocols.weighted import machine as weighted_machine
 
-PROTOCOLS = [e.name for e in entries().values() if e.proofs]
+PROTOCOLS = [e.name for e in builtin_entries().values() if e.proofs]
 
 
 @dataclass(frozen=True)

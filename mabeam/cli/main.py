@@ -189,7 +189,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    help="K independent diversified searches (random walks, bounded BFS from random prefixes, fair runs "
                         "to quiescence) instead of one exhaustive search; never 'holds' (default: exhaustive)")
     p.add_argument("--budget", type=float, metavar="SECONDS",
-                   help="the wall time the whole --swarm may take (required with --swarm)")
+                   help="the wall time the whole --swarm may take (required with --swarm; no default)")
     p.add_argument("--mutant", help="check this deliberately broken variant instead (default: the honest protocol; "
                                     "see `mabeam mutants PROTOCOL`)")
     p.add_argument("--network", choices=["multiset", "duplicating"],
