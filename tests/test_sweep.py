@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mabeam.api.registry import entries, get
+from mabeam.api.registry import builtin_entries, get
 from mabeam.api.verify import build_model, sweep_protocol
 from mabeam.cli.checking import sweep_verdicts
 from mabeam.cli.main import main
@@ -27,7 +27,7 @@ def _points(name: str) -> tuple[SweepPoint, ...]:
     return get(name).sweep_points()
 
 
-@pytest.mark.parametrize("name", sorted(entries()))
+@pytest.mark.parametrize("name", sorted(builtin_entries()))
 def test_every_protocol_declares_a_sweep_that_builds(name: str) -> None:
     entry = get(name)
     assert entry.sweep, f"{name} declares no sweep"
@@ -128,7 +128,7 @@ def test_views_sets_the_view_bound_and_the_trace_file_replays_it(capsys: pytest.
 
 # ------------------------------------------------------------------ slow: the sweeps themselves
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(entries()))
+@pytest.mark.parametrize("name", sorted(builtin_entries()))
 def test_sweep_finds_no_violation(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     started = time.perf_counter()
     code, out, _ = _run(capsys, "check", name, "--sweep", "--json")
