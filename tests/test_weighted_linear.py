@@ -16,7 +16,7 @@ def _linear(n: int = 4, f: int = 1) -> LinearWeightedVoting:
 
 
 def test_the_linear_sweep_point_holds_every_property_exhaustively() -> None:
-    point = next(p for p in ENTRY.sweep_points() if p.label == "linear")
+    point = next(p for p in ENTRY.sweep_points() if p.label.startswith("n=4 f=1: linear"))
     assert point.factory is not None
     result = check(build_model(ENTRY, point.agents, point.faulty, factory=point.factory), ENTRY.properties)
     verdicts = {r.property.id: r.status for r in result.results}

@@ -71,40 +71,57 @@ class SweepRow:
     """What one sweep point's check found: exhaustively, or (when that did not finish) bounded and walked."""
 
     point: SweepPoint
-    mode: str  # exhaustive | bounded+walks
+    mode: str  # exhaustive | bounded (a violation found before the budget ran out) | bounded+walks
     result: CheckResult
     walks: CheckResult | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        s = self.result.stats
+    def verdicts(self) -> dict[str, str]:
+        """Each property's status; a walk's violation overrides the bounded search's "incomplete"."""
         verdicts = {r.property.id: r.status for r in self.result.results}
         if self.walks is not None:
             for r in self.walks.results:
-                if r.status == "violated":
-                    verdicts[r.property.id] = "violated"
+                if r.status == "violated" or (r.status == "reached" and verdicts.get(r.property.id) != "reached"):
+                    verdicts[r.property.id] = r.status
+        return verdicts
+
+    def to_json(self) -> dict[str, Any]:
+        s, w = self.result.stats, None if self.walks is None else self.walks.stats
+        verdicts = self.verdicts()
         return {"label": self.point.label, "agents": self.point.agents, "faulty": self.point.faulty,
-                "mode": self.mode, "states": s.distinct_states, "depth": s.depth, "seconds": round(s.seconds, 3),
+                "mode": self.mode, "states": s.distinct_states, "depth": s.depth,
+                "seconds": round(s.seconds + (w.seconds if w else 0.0), 3), "search_seconds": round(s.seconds, 3),
                 "complete": s.complete, "bound": s.bound, "peak_rss_bytes": s.peak_rss_bytes,
-                "walk_states": None if self.walks is None else self.walks.stats.distinct_states,
-                "walk_depth": None if self.walks is None else self.walks.stats.depth,
-                "verdicts": verdicts, "violated": sorted(k for k, v in verdicts.items() if v == "violated")}
+                "reductions": sorted(k for k in ("symmetry", "por") if self.point.check.get(k)),
+                "walk_states": None if w is None else w.distinct_states,
+                "walk_depth": None if w is None else w.depth,
+                "walk_seconds": None if w is None else round(w.seconds, 3),
+                "walks": None if w is None else {"walks": self.point.walks, "steps": self.point.steps},
+                "notes": list(self.result.notes), "verdicts": verdicts,
+                "violated": sorted(k for k, v in verdicts.items() if v == "violated"),
+                "not_checked": sorted(k for k, v in verdicts.items() if v == "not-checked"),
+                # reachability goals this point's whole space never reaches: vacuous here, listed, not a
+                # failure of the sweep (each goal's non-vacuity is pinned where the standard check reaches it)
+                "unreached": sorted(k for k, v in verdicts.items() if v == "unreached")}
 
 
 def sweep_protocol(protocol: str, *, seed: int = 0, progress: Progress | None = None,
-                   **overrides: Any) -> list[SweepRow]:
-    """Check every point of the protocol's declared sweep: exhaustively within its budget, else
-    bounded and then by seeded random walks (the row says which)."""
+                   only: str | None = None, **overrides: Any) -> list[SweepRow]:
+    """Check every point of the protocol's declared sweep (or those whose label contains ``only``):
+    exhaustively within its budget, else bounded and then by seeded random walks (the row says which)."""
     entry = get(protocol)
     rows: list[SweepRow] = []
     for point in entry.sweep_points():
-        settings = {"max_states": point.max_states, "max_seconds": point.max_seconds, **point.check, **overrides}
+        if only is not None and only not in point.label:
+            continue
+        settings = {"max_states": point.max_states, "max_seconds": point.max_seconds,
+                    "max_memory": point.max_memory, **point.check, **overrides}
         model = build_model(entry, point.agents, point.faulty, factory=point.factory, **settings)
         result = check(model, entry.properties, progress=progress)
         if result.stats.complete or result.verdict == "violated":
             rows.append(SweepRow(point, "exhaustive" if result.stats.complete else "bounded", result))
             continue
-        walker = build_model(entry, point.agents, point.faulty, factory=point.factory,
-                             **{k: v for k, v in settings.items() if k not in ("max_states", "max_seconds")})
+        unbounded = {k: v for k, v in settings.items() if k not in ("max_states", "max_seconds", "max_memory")}
+        walker = build_model(entry, point.agents, point.faulty, factory=point.factory, **unbounded)
         walked = random_walks(walker, entry.properties, seed=seed, walks=point.walks, max_steps=point.steps)
         rows.append(SweepRow(point, "bounded+walks", result, walked))
     return rows

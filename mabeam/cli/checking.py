@@ -22,7 +22,7 @@ from ..checker import CheckResult, PropertyResult, Trace, check, random_walks, r
 from ..checker.mermaid import mermaid
 from ..checker.model import ActorModel
 from ..checker.render import render_trace, trace_document
-from ..core.catalog import ProtocolEntry
+from ..core.catalog import Factory, ProtocolEntry
 from ..core.errors import MabeamError
 from ..core.properties import Kind
 from .output import CheckProgress, print_json, task_progress
@@ -101,7 +101,8 @@ def model_info(entry: ProtocolEntry, model: ActorModel, args: argparse.Namespace
     default_faulty = chosen.faulty if chosen and chosen.faulty is not None else entry.default_faulty
     return {"protocol": entry.name, "source": source_of(entry), "agents": model.protocol.n,
             "faulty": args.faulty if args.faulty is not None else default_faulty,  # what build_model used
-            "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states, **overrides}
+            "mutant": args.mutant, "depth": args.depth, "max_states": args.max_states,
+            **({"views": args.views} if args.views is not None else {}), **overrides}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -121,13 +122,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         overrides["max_seconds"] = args.max_seconds
     if args.adversary:
         overrides["adversary"] = args.adversary
+    factory = views_factory(entry, args.views, mutant=args.mutant, sweep=args.sweep)
     if args.sweep:
         return _sweep(entry, args, overrides)
     for flag in ("symmetry", "por", "stop_on_violation"):
         if getattr(args, flag):
             overrides[flag] = True
     model = build_model(entry, args.agents, args.faulty, mutant=args.mutant, depth=args.depth,
-                        max_states=args.max_states, **overrides)
+                        max_states=args.max_states, factory=factory, **overrides)
     info = model_info(entry, model, args, overrides)
     result = _search(args, entry, model, info)
     if args.trace_out:
@@ -138,6 +140,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, f"{entry.name}: {headline(result)}"))
     return EXIT_CODES[result.verdict]
+
+
+def views_factory(entry: ProtocolEntry, views: int | None, *, mutant: str | None = None,
+                  sweep: bool = False) -> Factory | None:
+    """``--views V``: the entry's standard instance with up to V view changes (protocols that declare one)."""
+    if views is None:
+        return None
+    if entry.views is None:
+        from ..api.registry import entries
+
+        having = ", ".join(e.name for e in entries().values() if e.views is not None) or "none"
+        raise UsageError(f"{entry.name} has no view changes: --views applies to protocols that declare a "
+                         f"view bound ({having})")
+    if mutant or sweep:
+        raise UsageError("--views bounds the standard instance: drop --mutant/--sweep (the sweep declares its own "
+                         "view bounds)")
+    return entry.views(views)
 
 
 def _search(args: argparse.Namespace, entry: ProtocolEntry, model: ActorModel, info: dict[str, Any]) -> CheckResult:
@@ -189,7 +208,7 @@ def _workers(args: argparse.Namespace) -> int:
 
 
 def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, Any]) -> int:
-    """``check --sweep``: every declared size and bound, exhaustive where it finishes."""
+    """``check --sweep``: every declared size and bound, exhaustive where it finishes, else bounded and walked."""
     from ..api.verify import sweep_protocol
 
     if any(getattr(args, flag) is not None for flag in ("agents", "faulty", "mutant", "depth", "max_states")):
@@ -200,18 +219,35 @@ def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, 
     violated = any(r["violated"] for r in table)
     incomplete = any(r["mode"] != "exhaustive" for r in table)
     verdict = "violated" if violated else "incomplete" if incomplete else "holds"
+    total = round(sum(r["seconds"] for r in table), 3)
     if args.json:
-        print_json({"protocol": entry.name, "sweep": table, "verdict": verdict, "exit_code": EXIT_CODES[verdict]})
+        print_json({"protocol": entry.name, "sweep": table, "seconds": total, "verdict": verdict,
+                    "exit_code": EXIT_CODES[verdict]})
         return EXIT_CODES[verdict]
-    print(f"{entry.name} sweep: {len(table)} points")
-    print(f"  {'point':<34} {'n':>3} {'f':>2}  {'mode':<14} {'states':>11} {'depth':>5} {'seconds':>8}  verdict")
+    print(f"{entry.name} sweep: {len(table)} points, {total:.1f} s")
+    print(f"  {'point':<52} {'n':>3} {'f':>2}  {'mode':<13} {'states':>10} {'depth':>5} {'seconds':>8}  verdicts")
     for r in table:
-        states = f"{r['states']:,}" + ("" if r["walk_states"] is None else f" (+{r['walk_states']:,} walked)")
-        status = ("VIOLATED " + ", ".join(r["violated"])) if r["violated"] else \
-            ("holds" if r["mode"] == "exhaustive" else "no violation found (not exhaustive)")
-        print(f"  {r['label']:<34} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<14} {states:>11} "
-              f"{r['depth']:>5} {r['seconds']:>8.2f}  {status}")
+        states = f"{r['states']:,}"
+        print(f"  {r['label']:<52} {r['agents']:>3} {r['faulty']:>2}  {r['mode']:<13} {states:>10} "
+              f"{r['depth']:>5} {r['seconds']:>8.1f}  {sweep_verdicts(r)}")
+        if r["walk_states"] is not None:
+            print(f"  {'':<52} {'':>3} {'':>2}  {'  + walks':<13} {r['walk_states']:>10,} {r['walk_depth']:>5} "
+                  f"{r['walk_seconds']:>8.1f}  ({r['walks']['walks']} seeded walks x {r['walks']['steps']} steps; "
+                  f"search stopped by {r['bound']})")
     return EXIT_CODES[verdict]
+
+
+def sweep_verdicts(row: dict[str, Any]) -> str:
+    """One sweep row's verdicts in a line: what failed, else how many hold and what was not judged."""
+    if row["violated"]:
+        return "VIOLATED " + ", ".join(row["violated"])
+    counts: dict[str, list[str]] = {}
+    for pid, status in row["verdicts"].items():
+        counts.setdefault(status, []).append(pid)
+    parts = [f"{len(ids)} {status}" for status, ids in counts.items() if status in ("holds", "reached")]
+    parts += [f"{status}: {', '.join(ids)}" for status, ids in counts.items() if status not in ("holds", "reached")]
+    lead = "" if row["mode"] == "exhaustive" else "no violation found (not exhaustive); "
+    return lead + "; ".join(parts)
 
 
 class UsageError(MabeamError):
@@ -314,7 +350,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     info = data["model"]
     entry = get(info.get("source") or info["protocol"])
     overrides = {k: v for k, v in info.items() if k in ("network", "drops", "duplicates") and v is not None}
-    model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), **overrides)
+    views = info.get("views")
+    factory = views_factory(entry, views) if isinstance(views, int) and not isinstance(views, bool) else None
+    model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), factory=factory,
+                        **overrides)
     by_id = {p.id: p for p in entry.properties}
     chosen = [p for p in data["properties"] if "trace" in p and (not args.property or p["id"] == args.property)]
     if not chosen:

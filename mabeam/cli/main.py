@@ -193,6 +193,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adversary", choices=["static", "dolev-yao"],
                    help="Byzantine agents: static (all they can sign, in flight from the start) or dolev-yao (also "
                         "everything they can build from what they learn) (default: static)")
+    p.add_argument("--views", type=_nonneg, metavar="V",
+                   help="up to V view changes (protocols with a view bound, e.g. pbft; default: the standard bound)")
     p.add_argument("--sweep", action="store_true",
                    help="check every size and bound the protocol declares, exhaustive where it finishes "
                         "(default: one size)")

@@ -123,8 +123,10 @@ class SweepPoint:
 
     ``factory(agents, faulty)`` overrides the entry's (for view bounds, stage chains,
     layouts); ``check`` adds :class:`~mabeam.checker.CheckConfig` fields (the adversary
-    model, reductions known sound for it); ``max_states`` and ``max_seconds`` bound the
-    exhaustive attempt, after which the point is covered by ``walks`` seeded random walks.
+    model, reductions known sound for it); ``max_states``, ``max_seconds`` and ``max_memory``
+    (bytes) bound the exhaustive attempt, after which the point is covered by ``walks``
+    seeded random walks of ``steps`` steps. The defaults keep a whole sweep within CI's
+    budget: a point that does not close in 30 s is a bounded point, and says so.
     """
 
     label: str
@@ -133,9 +135,10 @@ class SweepPoint:
     factory: Factory | None = None
     check: Mapping[str, Any] = field(default_factory=dict)
     max_states: int = 2_000_000
-    max_seconds: float = 600.0
-    walks: int = 200
-    steps: int = 200
+    max_seconds: float = 30.0
+    max_memory: int = 3 * 2**30
+    walks: int = 80
+    steps: int = 120
 
 
 #: the modules every protocol package has (see docs/architecture.md)
@@ -167,6 +170,8 @@ class ProtocolEntry:
     spec_path: str | None = None
     #: the sizes and bounds ``--sweep`` checks (default: the standard check alone)
     sweep: tuple[SweepPoint, ...] = ()
+    #: ``--views V``: the factory of the standard instance with up to V view changes (None: no views)
+    views: Callable[[int], Factory] | None = None
 
     def sweep_points(self) -> tuple[SweepPoint, ...]:
         return self.sweep or (SweepPoint("standard", self.default_agents, self.default_faulty),)

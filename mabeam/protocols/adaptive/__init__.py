@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import AdaptiveAdversary
 from .config import (
@@ -67,6 +67,21 @@ def crash_bound_configuration(cls: type[AdaptiveCoordination] = AdaptiveCoordina
     return config.crash_bound_configuration(cls)
 
 
+def three_stages(agents: int, faulty: int) -> AdaptiveCoordination:
+    """Byzantine -> weighted -> majority with the override attack: lock ordering across three stages."""
+    return config.build(agents, faulty, AdaptiveCoordination, kinds="bwm", adversary="override")
+
+
+#: ``mabeam check adaptive --sweep``: two and three stages, with and without a Byzantine member, odd and even n
+SWEEP = (
+    SweepPoint("n=3 f=0: Byzantine -> weighted (the standard check)", 3, 0),
+    SweepPoint("n=3 f=0: three stages b -> w -> m", 3, 0, three_stages),
+    SweepPoint("n=4 f=1: b -> w, Byzantine member, n=3f+1", 4, 1),
+    SweepPoint("n=4 f=1: three stages, Byzantine member", 4, 1, three_stages),
+    SweepPoint("n=5 f=1: b -> w, n=3f+2", 5, 1),
+)
+
+
 ENTRY = ProtocolEntry(
     name="adaptive",
     summary="one session falling back Byzantine -> weighted -> majority on certified switches",
@@ -77,4 +92,5 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=0,
     check_defaults={"network": "duplicating", "intruder": True},
+    sweep=SWEEP,
 )

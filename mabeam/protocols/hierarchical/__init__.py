@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import HierarchicalAdversary
 from .config import Group, faults_above, group_quorum, make_group, placed_byzantine, upper_threshold
@@ -44,6 +44,15 @@ def build(agents: int = 12, faulty: int = 3, cls: type[Hierarchical] = Hierarchi
     return config.build(agents, faulty, cls, **options)
 
 
+#: ``mabeam check hierarchical --sweep``: every checked layout (see :mod:`.layouts`)
+SWEEP = (
+    SweepPoint("12/3: Byzantine representative, over-bound group", 12, 3),
+    SweepPoint("6/1: Byzantine representative, honest deputy", 6, 1),
+    SweepPoint("9/2: over-bound group, Byzantine representative", 9, 2),
+    SweepPoint("11/0: two 4-member groups, no faults, announce", 11, 0),
+)
+
+
 ENTRY = ProtocolEntry(
     name="hierarchical",
     summary="groups certify a decision (q_g signatures) passed up as one vote; judges decide on T group votes",
@@ -55,4 +64,5 @@ ENTRY = ProtocolEntry(
     default_faulty=3,
     check_defaults={"network": "duplicating", "intruder": True},
     faulty_agents=placed_byzantine,
+    sweep=SWEEP,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import IterativeAdversary
 from .config import (
@@ -34,6 +34,16 @@ def build(agents: int, faulty: int = 0, cls: type[ApproximateAgreement] = Approx
     return config.build(agents, faulty, cls, **options)
 
 
+#: ``mabeam check iterative --sweep``: n = 3f+1 and 3f+2, odd and even n, f = 1 and 2
+SWEEP = (
+    SweepPoint("n=4 f=1: n=3f+1, even (the standard check)", 4, 1, max_seconds=300.0),
+    SweepPoint("n=5 f=1: n=3f+2, odd", 5, 1),
+    SweepPoint("n=6 f=1: even n", 6, 1),
+    SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
+    SweepPoint("n=8 f=2: f=2, n=3f+2", 8, 2),
+)
+
+
 ENTRY = ProtocolEntry(
     name="iterative",
     summary="Byzantine approximate agreement on numbers/vectors by trimmed midpoints (n > 3f)",
@@ -44,6 +54,7 @@ ENTRY = ProtocolEntry(
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
+    sweep=SWEEP,
 )
 
 __all__ = [

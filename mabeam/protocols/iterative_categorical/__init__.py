@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import CategoricalAdversary
 from .config import CHECK_CANDIDATES, alternating_inputs, quorum, tolerates
@@ -25,6 +25,16 @@ def build(agents: int, faulty: int = 0, cls: type[CategoricalRefinement] = Categ
     return config.build(agents, faulty, cls, **options)
 
 
+#: ``mabeam check iterative-categorical --sweep``: odd and even n, f = 1 and 2 (quorum n - f)
+SWEEP = (
+    SweepPoint("n=3 f=1: odd n (the standard check)", 3, 1),
+    SweepPoint("n=4 f=1: even n, n=3f+1", 4, 1),
+    SweepPoint("n=5 f=1: odd n, n=3f+2", 5, 1),
+    SweepPoint("n=5 f=2: f=2", 5, 2),
+    SweepPoint("n=6 f=2: f=2, even n", 6, 2),
+)
+
+
 ENTRY = ProtocolEntry(
     name="iterative-categorical",
     summary="rounds of confidence-weighted plurality over candidate answers, crash-tolerant",
@@ -35,6 +45,7 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
+    sweep=SWEEP,
 )
 
 __all__ = [

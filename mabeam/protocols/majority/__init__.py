@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import ProtocolEntry, SweepPoint
 from . import config
 from .adversary import MajorityAdversary
 from .config import crash_tolerance, quorum, split_inputs
@@ -32,6 +32,16 @@ def build(agents: int, faulty: int = 0, cls: type[MajorityVoting] = MajorityVoti
     return config.build(agents, faulty, cls, **options)
 
 
+#: ``mabeam check majority --sweep``: odd and even n, f = 1 and 2 (crash quorum n//2 + 1)
+SWEEP = (
+    SweepPoint("n=3 f=1: odd n (the standard check)", 3, 1),
+    SweepPoint("n=4 f=1: even n, quorum 3 of 4", 4, 1, max_seconds=300.0),
+    SweepPoint("n=5 f=1: odd n, n=3f+2", 5, 1),
+    SweepPoint("n=5 f=2: f=2 at the bound f < n/2", 5, 2),
+    SweepPoint("n=6 f=2: even n, f=2", 6, 2),
+)
+
+
 ENTRY = ProtocolEntry(
     name="majority",
     summary="simple majority vote, crash-fault tolerant (f < n/2)",
@@ -42,6 +52,7 @@ ENTRY = ProtocolEntry(
     default_agents=3,
     default_faulty=1,
     check_defaults={"network": "multiset", "intruder": True},
+    sweep=SWEEP,
 )
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...core import AgentId, Protocol
 from ...core.auth import Authenticator, Ed25519Authenticator, Signer, SymbolicAuthenticator, signing_bytes
-from ...core.catalog import ProtocolEntry
+from ...core.catalog import Factory, ProtocolEntry, SweepPoint
 from . import config
 from .adversary import PBFTAdversary
 from .config import (
@@ -60,7 +60,7 @@ __all__ = [
     "PBFTAdversary", "PBFTConfig", "PBFTReplica", "PrePrepare", "Prepare", "PreparedCertificate", "Replica",
     "ReplicaState", "Request", "Signer", "Slot", "SymbolicAuthenticator", "ViewChange", "audit", "build",
     "build_checked", "conflicting", "equivocation", "join_threshold", "make_config", "max_faulty",
-    "quorum", "request_digest", "request_value", "signed_requests", "signing_bytes", "verify_evidence",
+    "quorum", "request_digest", "request_value", "signed_requests", "signing_bytes", "verify_evidence", "with_views",
 ]
 
 
@@ -75,9 +75,30 @@ def build_checked(agents: int, faulty: int = 1, cls: type[PBFTReplica] = PBFTRep
     return config.build_checked(agents, faulty, cls, **bounds)
 
 
+def with_views(views: int) -> Factory:
+    """``mabeam check pbft --views V``: the standard bounds with up to ``views`` view changes (max_view)."""
+    return lambda agents, faulty: build_checked(agents, faulty, max_view=views)
+
+
 def _primaries_first(protocol: Protocol, f: int) -> frozenset[AgentId]:
     """The Byzantine replicas are the primaries of views 0..f-1: the faulty primary is the interesting case."""
     return frozenset(protocol.agents[:f])
+
+
+#: ``mabeam check pbft --sweep``: n = 3f+1 and 3f+2, f = 1 and 2, up to two view changes (the view-0
+#: primary is Byzantine in every point; with views, an honest primary within the bound makes PBFT-L1 bite)
+SWEEP = (
+    SweepPoint("n=4 f=1: n=3f+1, no view change (standard)", 4, 1),
+    SweepPoint("n=5 f=1: n=3f+2, odd n", 5, 1),
+    SweepPoint("n=4 f=1: one view change, silent primary", 4, 1,
+               lambda n, f: build_checked(n, f, **VIEW_CHANGE_BOUNDS), max_seconds=300.0),
+    SweepPoint("n=4 f=1: one view change, lagging primary, catch-up", 4, 1,
+               lambda n, f: build_checked(n, f, **CATCH_UP_BOUNDS), max_seconds=300.0),
+    SweepPoint("n=4 f=1: one view change, Byzantine primary", 4, 1, with_views(1)),
+    SweepPoint("n=4 f=1: two view changes, Byzantine primary", 4, 1, with_views(2)),
+    SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
+    SweepPoint("n=8 f=2: f=2, n=3f+2, even n", 8, 2),
+)
 
 
 ENTRY = ProtocolEntry(
@@ -91,4 +112,6 @@ ENTRY = ProtocolEntry(
     default_faulty=1,
     check_defaults={"network": "duplicating"},
     faulty_agents=_primaries_first,
+    views=with_views,
+    sweep=SWEEP,
 )

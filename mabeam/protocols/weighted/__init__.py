@@ -43,6 +43,19 @@ def build(agents: int, faulty: int = 0, cls: type[WeightedVoting] = WeightedVoti
     return config.build(agents, faulty, cls, **options)
 
 
+#: ``mabeam check weighted --sweep``: n = 3f+1 and 3f+2, odd and even n, f = 1 and 2
+SWEEP = (
+    SweepPoint("n=4 f=1: n=3f+1, even (the standard check)", 4, 1),
+    SweepPoint("n=5 f=1: n=3f+2, odd", 5, 1),
+    SweepPoint("n=6 f=1: even n", 6, 1),
+    SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
+    SweepPoint("n=8 f=2: f=2, n=3f+2", 8, 2),
+    SweepPoint("n=3 f=0: crash mode, weighted majority", 3, 0, lambda n, f: build(n, f, mode="crash")),
+    SweepPoint("n=4 f=1: linear communication (votes to a collector, a certificate back)", 4, 1,
+               lambda n, f: build(n, f, communication="linear")),
+)
+
+
 ENTRY = ProtocolEntry(
     name="weighted",
     summary="weighted vote with exact thresholds; Byzantine-safe with > 2/3 of weight, faulty < 1/3",
@@ -53,8 +66,7 @@ ENTRY = ProtocolEntry(
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating", "intruder": True},
-    sweep=(SweepPoint("standard", 4, 1),
-           SweepPoint("linear", 4, 1, factory=lambda n, f: build(n, f, communication="linear"))),
+    sweep=SWEEP,
 )
 
 __all__ = [
