@@ -217,7 +217,8 @@ def _sweep(entry: ProtocolEntry, args: argparse.Namespace, overrides: dict[str, 
     rows = sweep_protocol(entry.name, seed=args.seed, **overrides)
     table = [row.to_json() for row in rows]
     violated = any(r["violated"] for r in table)
-    incomplete = any(r["mode"] != "exhaustive" for r in table)
+    # a point searched exhaustively may still leave a verdict open (liveness over the memory budget)
+    incomplete = any(r["mode"] != "exhaustive" or "incomplete" in r["verdicts"].values() for r in table)
     verdict = "violated" if violated else "incomplete" if incomplete else "holds"
     total = round(sum(r["seconds"] for r in table), 3)
     if args.json:
