@@ -55,6 +55,8 @@ def mutants(args: argparse.Namespace) -> dict[str, Any]:
     entry = get("pbft")
     rows = []
     for mutant in entry.mutants:
+        if args.mutant and mutant.name not in args.mutant:
+            continue
         small = check(build_model(entry, mutant=mutant.name), entry.properties)
         caught_small = sorted(r.property.id for r in small.failures() if r.status == "violated")
         if not caught_small:
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--searches", type=int, default=None, help="searches per swarm (default: 8 / 2)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mutant", action="append", help="mutants: only this one (repeatable; default: every one)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)

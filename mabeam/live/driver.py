@@ -247,12 +247,21 @@ class LiveDriver(ABC):
         before, effects = self._step(i, kind, payload)
         if effects:
             self._apply(i, effects)
+        if self._observes_steps:
+            self._stepped(i, kind, payload)
         if self._deferred[i] and not self._crashed[i]:
             strategy = self._strategies[i]
             progressed = (changed(before, self._states[self.protocol.agents[i]]) if strategy is None
                           else any(type(e) is not Defer for e in effects))
             if progressed:
                 self._redeliver(i)
+
+    #: whether :meth:`_stepped` runs after every event (a driver that records global states sets it)
+    _observes_steps = False
+
+    def _stepped(self, i: int, kind: str, payload: Any) -> None:
+        """After an event's effects, before the deferred messages it released (trace recording hooks in here)."""
+        return None
 
     def _notify_step(self, i: int, kind: str, payload: Any, before: Any, effects: tuple[Effect, ...]) -> None:
         agent = self.protocol.agents[i]

@@ -219,30 +219,6 @@ class RayRuntime(AsyncRuntime):
                 else:
                     ray.kill(actor, no_restart=True)
 
-    async def _agent_loop(self, i: int) -> None:
-        """The runtime's agent loop, with the honest step awaited on the actor first (see :meth:`_prefetch`)."""
-        inbox = self._inboxes[i]
-        items, loop = inbox.items, self._loop
-        while True:
-            if not items:
-                await inbox.wait(loop)
-                continue
-            kind, payload, depth = items.popleft()
-            try:
-                await self._prefetch(i, kind, payload)
-                self._dispatch(i, kind, payload, depth)
-            except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
-                if self._failure is None:
-                    self._failure = exc
-                self._done.set()
-                return
-            finally:
-                self._queued -= 1
-                if kind == DELIVER:
-                    self.transport.processed(payload)
-            if self._quiescent() or (self.stop_when_decided and not self._undecided):
-                self._done.set()
-
     async def _prefetch(self, i: int, kind: str, payload: Any) -> None:
         """Await agent ``i``'s step on its actor when :meth:`_dispatch` will take it (not crashed, not stale)."""
         if self._strategies[i] is not None or self._crashed[i]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.errors import ConfigurationError
@@ -97,6 +97,8 @@ class AsyncRuntime(LiveDriver):
     """
 
     driver_name = "runtime"
+    #: awaited before an event is dispatched (the Ray driver computes the agent's step on its actor there)
+    _prefetch: Callable[[int, str, Any], Awaitable[None]] | None = None
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
                  timeout: float = 10.0, crashes: Mapping[AgentId, float] | None = None,
@@ -203,12 +205,15 @@ class AsyncRuntime(LiveDriver):
         items, loop = inbox.items, self._loop
         transport = self.transport
         acknowledge = type(transport).processed is not Transport.processed  # skip the default no-op
+        prefetch = self._prefetch
         while True:
             if not items:
                 await inbox.wait(loop)
                 continue
             kind, payload, depth = items.popleft()
             try:
+                if prefetch is not None:
+                    await prefetch(i, kind, payload)
                 self._dispatch(i, kind, payload, depth)
             except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
                 if self._failure is None:

@@ -30,10 +30,10 @@ from collections.abc import Mapping, Sequence
 from heapq import heapify
 from typing import Any
 
-from ..core.effects import Defer, Effect, Send, SetTimer
+from ..core.effects import Effect, Send, SetTimer
 from ..core.identity import AgentId
 from ..core.messages import Envelope, Message
-from ..core.observer import DELIVER, REDELIVER, START, TIMER
+from ..core.observer import DELIVER, REDELIVER, START
 from ..core.properties import Decision
 from ..core.protocol import Protocol
 from ..core.rng import SeededRandom
@@ -99,17 +99,10 @@ class TracingDriver(LiveDriver):
         """Every honest agent has started: the initial state is observed, the late agents may start."""
         self._observe("init", None)
 
-    def _handle(self, i: int, kind: str, payload: Any, depth: int) -> None:
-        # LiveDriver._handle with an observation after the step's effects and after each redelivery
-        if kind == DELIVER:
-            self.stats.delivered += 1
-            if depth > self._depth[i]:
-                self._depth[i] = depth
-        elif kind == TIMER and self._watchers:
-            self._notify_timer(i, payload, "fire")
-        before, effects = self._step(i, kind, payload)
-        if effects:
-            self._apply(i, effects)
+    _observes_steps = True
+
+    def _stepped(self, i: int, kind: str, payload: Any) -> None:
+        """An observation after each step's effects (the late agents' starts release the trace first)."""
         agent = self.protocol.agents[i]
         if kind == START and agent not in self.late:
             self._starts_left -= 1
@@ -118,12 +111,6 @@ class TracingDriver(LiveDriver):
         elif self._recording:
             what = payload.describe() if isinstance(payload, Message) else str(payload or "")
             self._observe(f"{kind} {what} at {agent}".strip() if kind != START else f"start {agent}", agent)
-        if self._deferred[i] and not self._crashed[i]:
-            strategy = self._strategies[i]
-            progressed = (changed(before, self._states[agent]) if strategy is None
-                          else any(type(e) is not Defer for e in effects))
-            if progressed:
-                self._redeliver(i)
 
     def _redeliver(self, i: int) -> None:
         """The driver's redelivery loop, observing after each redelivered message."""
