@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -60,13 +61,14 @@ class Pool(Protocol):
         """Stop every worker (idempotent; also after a failure or an interrupt)."""
 
 
-class RelayPool:
+class RelayPool(ABC):
     """A pool whose batches pass through the coordinator (local pipes)."""
 
     workers: int
 
+    @abstractmethod
     def call_all(self, method: str, args: Sequence[tuple[Any, ...]]) -> list[Any]:
-        raise NotImplementedError
+        ...
 
     def level(self, expand: bool) -> tuple[int, list[LevelReport]]:
         expanded = self.call_all("expand", [(expand,)] * self.workers)

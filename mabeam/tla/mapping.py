@@ -20,6 +20,7 @@ module per protocol; each documents what maps to what and what is abstracted.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from typing import Any, ClassVar
@@ -68,7 +69,7 @@ class Configuration:
     crashes: int = 0
 
 
-class Mapping:
+class Mapping(ABC):
     """Base class of the protocols' refinement mappings (see the module docstring)."""
 
     protocol: ClassVar[str]  # the registry name
@@ -80,9 +81,10 @@ class Mapping:
     definitions: ClassVar[str] = ""
 
     # ------------------------------------------------------------ configurations
+    @abstractmethod
     def configurations(self) -> dict[str, Configuration]:
         """Every checked configuration a trace of this protocol may be validated in."""
-        raise NotImplementedError
+        ...
 
     def run_configuration(self, faults: bool) -> Configuration:
         """The configuration ``mabeam tla validate`` runs: the first, unless another suits faults better."""
@@ -119,9 +121,10 @@ class Mapping:
         return getattr(protocol, "inputs", None)
 
     # --------------------------------------------------------------- the mapping
+    @abstractmethod
     def state(self, protocol: Protocol, obs: Observation) -> dict[str, Any]:
         """The value of every field in ``obs``."""
-        raise NotImplementedError
+        ...
 
     def states(self, run: RunTrace) -> list[dict[str, Any]]:
         return [self.state(run.protocol, obs) for obs in run.observations]

@@ -26,6 +26,7 @@ Byzantine ones, whose first messages are then ordinary later steps.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from heapq import heapify
 from typing import Any
@@ -72,7 +73,7 @@ class RunTrace:
 
 
 # ------------------------------------------------------------------ live drivers
-class TracingDriver(LiveDriver):
+class TracingDriver(LiveDriver, ABC):
     """A live driver recording an :class:`Observation` after every protocol step (mixed into the
     simulator and the asyncio runtime, which say what is in flight: :meth:`_in_flight`).
 
@@ -91,9 +92,10 @@ class TracingDriver(LiveDriver):
         self._recording = False
         self._starts_left = sum(1 for a in self.protocol.agents if a not in self.late)
 
+    @abstractmethod
     def _in_flight(self) -> list[Envelope]:
         """The envelopes sent and not yet delivered (the driver's own queues; deferred ones are added)."""
-        raise NotImplementedError
+        ...
 
     def _honest_started(self) -> None:
         """Every honest agent has started: the initial state is observed, the late agents may start."""
