@@ -11,10 +11,8 @@ import asyncio
 import json
 import os
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
@@ -24,6 +22,7 @@ from typing import Any
 import pytest
 from tcp_helpers import carry, cluster, impostor_context, majority, run_clean, vote
 
+from benchmarks.tcp_hostile import NeverReads  # the far end that completes TLS, then never reads
 from mabeam.core import Membership
 from mabeam.protocols.majority import MajorityVoting
 from mabeam.runtime import TcpTransport, TransportLimits, address_book, write_cluster
@@ -223,40 +222,6 @@ def test_a_member_flooding_a_stalled_node_is_held_to_its_byte_budget_and_loses_n
 
 
 # ------------------------------------------------------------------ peers that misbehave at the other end
-class NeverReads(threading.Thread):
-    """A far end in its own thread: it completes TLS with a member's certificate, then never reads a byte
-    (a small receive buffer, so the sender's writes block soon)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__(daemon=True)
-        self.context = context
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.listener.settimeout(0.05)
-        self.stopping = threading.Event()
-        self.held: list[socket.socket] = []
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(2.0)
-            try:
-                self.held.append(self.context.wrap_socket(conn, server_side=True))
-            except (ssl.SSLError, OSError):
-                conn.close()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=2)
-        for sock in (*self.held, self.listener):
-            sock.close()
-
-
 class Hostile:
     """A local far end that accepts and closes, completes TLS and never reads, or never accepts at all."""
 
