@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import functools
 import gc
+import os
+import random
 import socket
 import ssl
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -88,10 +91,35 @@ def carry(to: str, message: Message | bytes, depth: int = 0) -> bytes:
     return frame(_ENCODE(Carry(to, depth, payload)))
 
 
+# Each test process walks its own shuffle of 20000-32767, so xdist workers rarely try the same port.
+_PORTS = iter(random.Random(os.getpid()).sample(range(20000, 32768), 12768))
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except OSError:
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free port a test can bind later, outside the kernel's ephemeral range.
+
+    Why not bind port 0 and release it: the kernel hands the same port to the next bind(0) or outgoing
+    connection of any process (a parallel test's), and the later bind fails with EADDRINUSE.
+    """
+    ephemeral = _ephemeral_ports()
+    for port in _PORTS:
+        if port in ephemeral:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 async def exchange(address: tuple[str, int], data: bytes, *, eof: bool = False, wait: float = 2.0,

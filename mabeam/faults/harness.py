@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -132,12 +131,6 @@ class FaultReport:
                 "wall_seconds": round(self.wall_seconds, 2)}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class _Run:
     """The processes, proxies and files of one run (see :func:`run_faults`)."""
 
@@ -156,7 +149,7 @@ class _Run:
 
             self.request = signed_requests(self.keys.authenticator((CLIENT,)), SESSION,
                                            [(CLIENT, REQUEST_VALUE)])[0]
-        self.ports = [_free_port() for _ in self.groups]
+        self.ports = [0 for _ in self.groups]  # each node binds port 0 and reports its port when it starts
         self.proxy = Proxy(self.ports)
         self.processes: list[list[asyncio.subprocess.Process]] = [[] for _ in self.groups]
         self.errors: list[str] = []
@@ -170,11 +163,11 @@ class _Run:
 
     def spec(self, node: int, incarnation: int, end_at: float | None) -> Path:
         own = self.groups[node]
-        book = {a: ["127.0.0.1", self.ports[node] if q == node else self.proxy.port(node, q)]
-                for q, group in enumerate(self.groups) for a in group}
+        book = {a: ["127.0.0.1", self.proxy.port(node, q)]
+                for q, group in enumerate(self.groups) if q != node for a in group}
         spec = {"protocol": self.protocol, "n": self.n, "inputs": self.inputs, "keys": str(self.work / "keys"),
                 "request": self.request.canonical().hex() if self.request is not None else None,
-                "local": list(own), "mutant": self.mutants.get(node), "port": self.ports[node], "book": book,
+                "local": list(own), "mutant": self.mutants.get(node), "port": 0, "book": book,
                 "log": str(self.log_path(node)), "store": str(self.work / f"node{node}.sqlite"),
                 "incarnation": incarnation, "end_at": end_at}
         path = self.work / f"node{node}.{incarnation}.json"
@@ -197,6 +190,10 @@ class _Run:
         if not line:
             await process.wait()
             raise ConfigurationError(f"node {node} did not start: {self.stderr_tail(node, incarnation)}")
+        # Why port 0 and not a port picked here: a port probed free and released can be taken by any other
+        # process before the node binds it (seen in CI: EADDRINUSE). The proxy learns the real one.
+        self.ports[node] = int(json.loads(line)["port"])
+        self.proxy.retarget(node, self.ports[node])
         return process
 
     def stderr_path(self, node: int, incarnation: int) -> Path:

@@ -3,7 +3,7 @@
 Why a process of its own: kill -9 has to kill a real process, with its
 sockets and whatever it had not written. The node builds its protocol
 (:mod:`mabeam.faults.builds`, the spec's mutant if it names one), listens
-with TLS on its fixed port, prints ``{"port", "pid"}``, waits for ``go`` on
+with TLS on a port of its own (port 0: the harness learns it), prints ``{"port", "pid"}``, waits for ``go`` on
 stdin with the run's end (machine-wide monotonic time; a restarted node has
 it in its spec and goes at once), runs its agents until then, serving its peers meanwhile, and
 logs everything to its JSON-lines log (:mod:`mabeam.faults.log`). A PBFT

@@ -117,6 +117,12 @@ class Proxy:
     def port(self, source: int, target: int) -> int:
         return self.links[(source, target)].port
 
+    def retarget(self, target: int, target_port: int) -> None:
+        """Node ``target`` (re)started listening on ``target_port``: new connections to it go there."""
+        for (_, j), link in self.links.items():
+            if j == target:
+                link.target_port = target_port
+
     def partition(self, groups: list[list[int]]) -> None:
         """Cut every link between nodes of different groups (a node in no group is cut from everyone)."""
         side = {node: k for k, group in enumerate(groups) for node in group}
