@@ -11,19 +11,29 @@ its neighbours in strategy and action order:
   state-bounded breadth-first search from where it stopped;
 * ``quiesce``: a random walk to a random depth, then only fair actions, in
   random order, until none leads anywhere else: the deep end of a fair run,
-  where liveness failures and late safety failures show.
+  where liveness failures and late safety failures show. When the fair walk
+  starts going round (it revisits a state of its own) with a liveness property
+  false, the region around it is explored and searched for a fair cycle
+  (:mod:`.lasso`).
 
-Each task runs rounds of the three strategies in turn, starting with its own.
+Each task runs rounds of the three strategies in turn, starting with its own
+strategy and bias; after each three rounds it moves on to the next bias and
+quiesce mode: any fair action; patient (a timer fires only when no fair message
+is left to deliver: the run after stabilisation, where a protocol must
+progress); isolated (patient, but one honest agent times out first and hears
+nothing while the faulty agents deliver to everyone else, until the others are
+done: a replica left behind).
 Every visited state is judged by the safety and reachability properties, every
-step taken by the step properties. A liveness property is violated by a state
-the swarm reaches where it fails and no fair action leads anywhere else: the
-run that stays there forever is weakly fair (a finite witness, like the
-exhaustive search's stuttering counterexamples); fair cycles through several
-states are not looked for. The merge reports coverage (the union of the tasks'
-fingerprints: distinct states seen, and states per second) and, per property,
-the shortest violation any task found, minimised: steps that are not needed are
-deleted while the violation persists, and (for safety) a bounded search around
-each remaining state looks for a shortcut. Nothing is ever "holds": a swarm is
+step taken by the step properties. A liveness property is violated by a weakly
+fair run on which it never holds: one that stops in a state no fair action
+leaves (like the exhaustive search's stuttering counterexamples), or a lasso
+whose cycle takes every fairness class enabled all round it. Every finding is
+re-checked on its replayed trace before it is reported. The merge reports
+coverage (the union of the tasks' fingerprints: distinct states seen, and
+states per second) and, per property, the shortest violation any task found,
+minimised: steps that are not needed are deleted while the violation persists
+(a lasso's cycle is kept), and (for safety) a bounded search around each
+remaining state looks for a shortcut. Nothing is ever "holds": a swarm is
 evidence, not proof.
 
 Tasks run in local processes (forked from the model) or as Ray tasks.
@@ -44,9 +54,11 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigurationError, ReplayError
+from ..core.identity import AgentId
 from ..core.properties import Kind, Property
 from ..core.protocol import UNFAIR
 from ..core.rng import SeededRandom
+from .lasso import explore_region, lasso_fails, region_lasso
 from .memory import MemoryWatch, current_rss, peak_rss
 from .model import Action, ActorModel, World
 from .replay import replay_actions
@@ -59,6 +71,10 @@ STRATEGIES = ("walk", "prefix-bfs", "quiesce")
 QUIESCE_STEPS = 20_000
 BIASES = ("uniform", "fair-first", "unseen-first", "timers-first", "injected-first", "deliver-first")
 WALK_LENGTHS = (40, 80, 160, 320)
+#: how a quiesce picks its fair actions: at random; timers only when no fair delivery is left
+#: (patient); patient, with one honest agent cut off, its timer fired, while the others hear
+#: everything, the faulty agents' messages too, until they are done (a lagging replica)
+QUIESCE_MODES = ("any", "patient", "isolated")
 #: states a minimising search may visit around each state of a counterexample
 AROUND_STATES = 4000
 
@@ -94,6 +110,7 @@ class TaskReport:
     violated: dict[str, list[list[str]]] = field(default_factory=dict)
     reached: dict[str, list[list[str]]] = field(default_factory=dict)
     stopped: str = ""
+    cycles: dict[str, int] = field(default_factory=dict)  # liveness id -> the step its finding's cycle starts at
 
 
 def swarm_tasks(count: int, seconds: float, *, seed: int = 0, memory_budget: int | None = None,
@@ -122,6 +139,9 @@ class _Searcher:
         self.visited = self.transitions = 0
         self.violated: dict[str, list[Action]] = {}
         self.reached: dict[str, list[Action]] = {}
+        self.cycles: dict[str, int] = {}
+        self.bias = task.bias  # the task's own in its first rounds, then the next ones in turn
+        self.quiet = "any"  # how a quiesce picks among fair actions (see QUIESCE_MODES)
         self.deadline = time.monotonic() + task.seconds
         self.watch = MemoryWatch(task.memory_budget, every=2048, deadline=self.deadline)
         self.stopped = ""
@@ -168,6 +188,7 @@ class _Searcher:
             found = self.violated.get(p.id)
             if (found is None or depth < len(found)) and not p.holds(snap):
                 self.violated[p.id] = path()
+                self.cycles.pop(p.id, None)
 
     def judge_step(self, world: World, action: Action, succ: World, path: Callable[[], list[Action]]) -> None:
         if not self.steps:
@@ -180,7 +201,7 @@ class _Searcher:
                     self.violated[p.id] = route
 
     def choose(self, options: list[tuple[World, int, Action, bool]]) -> tuple[World, int, Action, bool]:
-        bias = self.task.bias
+        bias = self.bias
         if bias == "fair-first" and self.rng.random() < 0.75:  # progress: what the honest members sent
             options = [o for o in options if o[3]] or options
         elif bias == "unseen-first":
@@ -245,31 +266,102 @@ class _Searcher:
                 queue.append((succ, succ_fp, depth + 1))
 
     def quiesce(self, world: World, fp: int, path: list[Action]) -> None:
-        """From the end of a prefix, fair actions only, until no fair action leads elsewhere."""
+        """From the end of a prefix, fair actions only, until no fair action leads elsewhere, or
+        until the walk goes round (then a fair cycle is looked for around where it is)."""
         model = self.model
+        on_walk: set[int] = {fp}
+        honest = [a for a in model.agents if a not in model.byzantine]
+        cut = honest[self.rng.randrange(len(honest))] if self.quiet == "isolated" and honest else None
+        path_cut, faulty_left = False, 4 * model.n  # deliveries of the faulty agents' messages while it is cut off
         for _ in range(QUIESCE_STEPS):
             if self.out_of_budget():
                 return
             options = model.successors(world, fp)
             self.transitions += len(options)
             fair = [o for o in options if leaves_fairly(model, o[2], o[3])]
+            if cut is not None:  # it times out hearing nothing; the others hear everything, the faulty too
+                fair, cut, faulty_left = self.isolated_choices(options, fair, cut, faulty_left, not path_cut)
+                path_cut = True
+                if cut is None:
+                    on_walk = set()  # from here on only fair actions: a revisit is a fair cycle's
             if not fair:
                 self.judge_stuck(world, options, len(path), lambda: list(path))
                 return
+            if self.quiet != "any":  # messages arrive before timeouts: the run after stabilisation
+                fair = [o for o in fair if o[2].kind != "timer"] or fair
             succ, succ_fp, action, _fair = fair[self.rng.randrange(len(fair))]
             path.append(action)
             self.judge_step(world, action, succ, lambda: list(path))
             world, fp = succ, succ_fp
             self.judge(world, fp, len(path), lambda: list(path))
+            if cut is None and fp in on_walk:
+                self.look_for_cycles(world, fp, path)
+                return
+            on_walk.add(fp)
+
+    def isolated_choices(self, options: list[tuple[World, int, Action, bool]],
+                         fair: list[tuple[World, int, Action, bool]], cut: AgentId, faulty_left: int, first: bool
+                         ) -> tuple[list[tuple[World, int, Action, bool]], AgentId | None, int]:
+        """While ``cut`` is cut off: its own timer first, then the others' fair deliveries and, now and
+        then (a bounded number of times), a faulty agent's message to them; the cut ends (``None``)
+        when nothing of the kind is left."""
+        if first:
+            own_timer = [o for o in fair if o[2].agent == cut and o[2].kind == "timer"]
+            if own_timer:
+                return own_timer, cut, faulty_left
+        others = [o for o in fair if o[2].agent != cut and o[2].kind != "timer"]
+        faulty = [o for o in options if o[2].kind == "deliver" and o[2].agent != cut
+                  and not leaves_fairly(self.model, o[2], o[3])] if faulty_left > 0 else []
+        if faulty and (not others or self.rng.random() < 0.3):
+            return faulty, cut, faulty_left - 1
+        return (others, cut, faulty_left) if others else (fair, None, faulty_left)
+
+    def look_for_cycles(self, world: World, fp: int, path: list[Action]) -> None:
+        """A fair cycle (or stop) around ``world`` on which a liveness property false there never holds."""
+        snap = self.model.snapshot(world)
+        open_ = [p for p in self.live if not p.holds(snap)
+                 and (p.id not in self.violated or len(path) < len(self.violated[p.id]))]
+        if not open_:
+            return
+        parents: dict[int, tuple[int, Action]] = {}
+
+        def route(to: int) -> list[Action]:
+            actions: list[Action] = []
+            while to in parents:
+                to, action = parents[to]
+                actions.append(action)
+            return path + actions[::-1]
+
+        def judge(succ: World, succ_fp: int, depth: int, parent: int, action: Action) -> None:
+            parents[succ_fp] = (parent, action)
+            self.judge(succ, succ_fp, len(path) + depth, partial(route, succ_fp))
+
+        region = explore_region(self.model, world, fp, open_, self.task.bfs_states, judge, self.out_of_budget)
+        self.transitions += len(region.graph.src)
+        for p in open_:
+            found = region_lasso(self.model, p, region, world)
+            if found is None:
+                continue
+            actions, loop = found
+            if p.id not in self.violated or len(path) + len(actions) < len(self.violated[p.id]):
+                self.violated[p.id] = path + actions
+                if loop is None:
+                    self.cycles.pop(p.id, None)
+                else:
+                    self.cycles[p.id] = len(path) + loop
 
     def run(self) -> None:
         """Rounds of the three strategies in turn, starting with the task's own (so even a swarm of
         one or two searches uses all three), until the budget ends."""
         task = self.task
         first = STRATEGIES.index(task.strategy)
+        own_bias = BIASES.index(task.bias)
         rounds = 0
         while not self.out_of_budget():
             strategy = STRATEGIES[(first + rounds) % len(STRATEGIES)]
+            cycle = rounds // len(STRATEGIES)  # a small swarm still tries every bias and both quiesce modes
+            self.bias = BIASES[(own_bias + cycle) % len(BIASES)]
+            self.quiet = QUIESCE_MODES[cycle % len(QUIESCE_MODES)]
             rounds += 1
             if strategy == "walk":
                 self.walk(task.walk_length)
@@ -286,17 +378,13 @@ class _Searcher:
         return TaskReport(self.task.index, self.task.strategy, self.task.bias, fps.tobytes(), self.visited,
                           self.transitions, seconds, peak_rss(),
                           {k: [a.key() for a in v] for k, v in self.violated.items()},
-                          {k: [a.key() for a in v] for k, v in self.reached.items()}, self.stopped)
+                          {k: [a.key() for a in v] for k, v in self.reached.items()}, self.stopped,
+                          dict(self.cycles))
 
 
 def leaves_fairly(model: ActorModel, action: Action, fair: bool) -> bool:
     """Whether a (non-looping) successor's action is one weak fairness obliges."""
     return fair and model.fairness_class(action) != UNFAIR
-
-
-def stuck(model: ActorModel, world: World) -> bool:
-    """No fair action leads out of ``world``: staying there forever is a weakly fair run."""
-    return not any(leaves_fairly(model, action, fair) for _s, _fp, action, fair in model.successors(world))
 
 
 def _kind_matches(model: ActorModel, bias: str, action: Action) -> bool:
@@ -437,7 +525,9 @@ def merge_reports(model: ActorModel, properties: Sequence[Property], reports: li
                 "liveness assumes eventual delivery between correct agents; a drop budget breaks that fairness")))
             continue
         table = "reached" if p.kind is Kind.SOMETIMES else "violated"
-        found = [keys for r in reports for pid, keys in getattr(r, table).items() if pid == p.id]
+        found = [(keys, r.cycles.get(pid)) for r in reports for pid, keys in getattr(r, table).items() if pid == p.id]
+        if p.kind is Kind.EVENTUALLY:  # a stop judged on its last state alone may have passed a goal state
+            found = [(keys, loop) for keys, loop in found if _fails(model, p, keys, loop) is not None]
         if not found:
             results.append(PropertyResult(p, "incomplete", note=(
                 f"not reached by the swarm ({union.size:,} distinct states)" if table == "reached" else
@@ -445,11 +535,12 @@ def merge_reports(model: ActorModel, properties: Sequence[Property], reports: li
                 if p.kind is Kind.EVENTUALLY else
                 f"no violation in the swarm's {union.size:,} distinct states; not a proof")))
             continue
-        shortest = min(found, key=len)
+        shortest, loop = min(found, key=lambda keys_loop: len(keys_loop[0]))
         if table == "violated":
-            trace = minimise(model, p, shortest)
-            stays = "; it then stays in its last state forever (no fair action leaves it)" \
-                if p.kind is Kind.EVENTUALLY else ""
+            trace = minimise(model, p, shortest, loop)
+            stays = "" if p.kind is not Kind.EVENTUALLY else \
+                "; it then stays in its last state forever (no fair action leaves it)" if loop is None else \
+                f"; from step {trace.loop_start} it goes round a fair cycle forever"
             results.append(PropertyResult(p, "violated", trace, note=(
                 f"found by the swarm in {len(shortest)} steps, minimised to {len(trace)}{stays}")))
         else:
@@ -464,15 +555,16 @@ def merge_reports(model: ActorModel, properties: Sequence[Property], reports: li
     return CheckResult(results + inapplicable, stats, mode="swarm", notes=notes)
 
 
-def _fails(model: ActorModel, p: Property, keys: list[list[str]]) -> int | None:
-    """Replay ``keys``; the number of steps to the first state (or step) where ``p`` fails, or ``None``."""
+def _fails(model: ActorModel, p: Property, keys: list[list[str]], loop: int | None = None) -> int | None:
+    """Replay ``keys``; the number of steps to the first state (or step) where ``p`` fails, or ``None``
+    (a liveness property: all of them, if they are a weakly fair run, a lasso back to step ``loop``,
+    on which it never holds)."""
     try:
         trace = replay_actions(model, keys)
     except ReplayError:
         return None
-    if p.kind is Kind.EVENTUALLY:  # the last state: the property false there, and no fair way out
-        last = trace.steps[-1].world
-        return len(keys) if not p.holds(model.snapshot(last)) and stuck(model, last) else None
+    if p.kind is Kind.EVENTUALLY:
+        return len(keys) if lasso_fails(model, p, trace, loop) else None
     for i, step in enumerate(trace.steps):
         if p.kind is Kind.STEP:
             if i and not p.holds_on_step(model.snapshot(trace.steps[i - 1].world), step.action,
@@ -483,30 +575,33 @@ def _fails(model: ActorModel, p: Property, keys: list[list[str]]) -> int | None:
     return None
 
 
-def minimise(model: ActorModel, p: Property, keys: list[list[str]]) -> Trace:
-    """A shorter trace violating ``p``: delete steps while it still fails, then look for shortcuts
-    around each remaining state with a small breadth-first search.
+def minimise(model: ActorModel, p: Property, keys: list[list[str]], loop: int | None = None) -> Trace:
+    """A shorter trace violating ``p``: delete steps while it still fails (for a lasso, steps
+    before its cycle), then look for shortcuts around each remaining state with a small
+    breadth-first search.
 
     Why one function with two loops: deletion and shortcut search alternate until neither
     shortens the trace, and both work on the same list of action keys.
     """
-    end = _fails(model, p, keys)
+    end = _fails(model, p, keys, loop)
     assert end is not None, "a swarm finding must replay"
     keys = keys[:end]
     improved = True
     while improved:
         improved = False
-        i = len(keys) - 1
+        i = (len(keys) if loop is None else loop) - 1
         while i >= 0:
-            shorter = keys[:i] + keys[i + 1:]
-            end = _fails(model, p, shorter)
+            shorter, shorter_loop = keys[:i] + keys[i + 1:], None if loop is None else loop - 1
+            end = _fails(model, p, shorter, shorter_loop)
             if end is not None:
-                keys, improved = shorter[:end], True
-            i = min(i, len(keys)) - 1
+                keys, loop, improved = shorter[:end], shorter_loop, True
+            i = min(i, len(keys) if loop is None else loop) - 1
         shortcut = _shortcut(model, p, keys) if p.kind is not Kind.EVENTUALLY else None
         if shortcut is not None and len(shortcut) < len(keys):
             keys, improved = shortcut, True
-    return replay_actions(model, keys)
+    trace = replay_actions(model, keys)
+    trace.loop_start = loop
+    return trace
 
 
 def _shortcut(model: ActorModel, p: Property, keys: list[list[str]]) -> list[list[str]] | None:

@@ -100,6 +100,7 @@ class LinearWeightedVoting(WeightedVoting):
         #: certificate -> problem (``None``: sound): a pure function of the certificate and this
         #: configuration, so the receivers of one process check a broadcast certificate once (FIFO-bounded)
         self._verdicts: dict[Certificate, str | None] = {}
+        self._plans: dict[Certificate, tuple[tuple[str | None, ...], tuple[int, ...], int]] = {}
 
     def next_instance(self, weights: Mapping[AgentId, object], *, inputs: Mapping[AgentId, str] | None = None,
                       max_faulty_weight: object | None = None, session: str | None = None) -> WeightedVoting:
@@ -194,25 +195,32 @@ class LinearWeightedVoting(WeightedVoting):
     def count_certificate(self, state: LinearState,
                           cert: Certificate) -> tuple[LinearState, tuple[Effect, ...]]:
         """Count a checked certificate's votes as if each had arrived: first votes are counted,
-        repeats ignored, conflicting ones refused as equivocation evidence. One pass, O(n)."""
-        votes = list(state.votes)
+        repeats ignored, conflicting ones refused as equivocation evidence.
+
+        Why from a per-certificate plan: every receiver of one broadcast counts the same votes, and
+        a receiver has counted few of its own (its ``ballots``), so only those are looked at one by one.
+        """
+        template, positions, total = self._certificate_plan(cert)
         value, index, units = cert.value, self.membership.index, self.weight_units
-        fresh: list[SignedVote] = []
+        votes = list(template)
         refused = state.refused
         evidence: list[Effect] = []
-        added = 0
-        for vote in cert.votes:
-            position = index(vote.sender)
-            counted = votes[position]
-            if counted is None:
-                votes[position] = value
-                fresh.append(vote)
-                added += units[position]
-            elif counted != value and (vote.sender, value) not in refused:
+        added = total
+        repeated: set[int] = set()
+        for ballot in state.ballots:  # the votes counted already (sorted by sender, as the certificate's)
+            position = index(ballot.sender)
+            counted = state.votes[position]
+            votes[position] = counted  # the first vote stays counted
+            if template[position] is None:
+                continue
+            repeated.add(position)
+            added -= units[position]
+            if counted != value and (ballot.sender, value) not in refused:
                 PHASES.check(state.phase, "equivocate", "voting")
-                refused = refused | {(vote.sender, value)}
-                first = next(b for b in state.ballots if b.sender == vote.sender)
-                evidence.append(Evidence("equivocation", vote.sender, (first, vote)))
+                refused = refused | {(ballot.sender, value)}
+                vote = cert.votes[positions.index(position)]
+                evidence.append(Evidence("equivocation", ballot.sender, (ballot, vote)))
+        fresh = [v for v, p in zip(cert.votes, positions) if p not in repeated] if repeated else list(cert.votes)
         if not fresh:
             return msgspec.structs.replace(state, refused=refused), tuple(evidence)
         PHASES.check(state.phase, "count", "voting")
@@ -220,6 +228,23 @@ class LinearWeightedVoting(WeightedVoting):
                                         refused=refused, ballots=tuple(sorted((*state.ballots, *fresh),
                                                                               key=_SENDER)))
         return state, tuple(evidence)
+
+    def _certificate_plan(self, cert: Certificate) -> tuple[tuple[str | None, ...], tuple[int, ...], int]:
+        """The votes a certificate counts, by member position (``None``: not in it), its voters'
+        positions in its order, and their total weight units (memoised like the verdicts)."""
+        plans = self._plans
+        plan = plans.get(cert)
+        if plan is None:
+            index, units = self.membership.index, self.weight_units
+            positions = tuple(index(v.sender) for v in cert.votes)
+            template: list[str | None] = [None] * len(self.agents)
+            for position in positions:
+                template[position] = cert.value
+            plan = (tuple(template), positions, sum(units[p] for p in positions))
+            if len(plans) >= VERDICT_CACHE:
+                del plans[next(iter(plans))]
+            plans[cert] = plan
+        return plan
 
     # ------------------------------------------------- all-to-all hooks, linear form
     def _count(self, state: WeightedState, position: int, vote: Vote) -> WeightedState:
