@@ -59,6 +59,23 @@ def test_a_mutant_exits_one_and_its_trace_replays(capsys: pytest.CaptureFixture[
     assert code == 0 and "violation reproduced" in out and "DECIDE 'y'" in out
 
 
+def test_replay_rebuilds_the_adversary_the_check_used(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A Dolev-Yao counterexample (a learned PREPARE relabelled as a COMMIT) replays only against
+    the Dolev-Yao adversary: the file's ``adversary`` is honoured, not the mutant's default."""
+    out_file = tmp_path / "cex.json"
+    code, _, _ = run(capsys, "check", "pbft", "--mutant", "vote-signature-without-kind",
+                     "--adversary", "dolev-yao", "--trace-out", str(out_file))
+    assert code == 1
+    code, out, _ = run(capsys, "replay", str(out_file), "--property", "PBFT-S9")
+    assert code == 0 and "violation reproduced" in out
+    data = json.loads(out_file.read_text())
+    assert data["model"]["adversary"] == "dolev-yao"
+    data["model"]["adversary"] = "static"  # the same file, claiming the static adversary
+    out_file.write_text(json.dumps(data))
+    code, out, _ = run(capsys, "replay", str(out_file), "--property", "PBFT-S9")
+    assert code == 1 and "violation NOT reproduced" in out
+
+
 def test_depth_bound_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "majority", "--depth", "2", "--json")
     data = json.loads(out)

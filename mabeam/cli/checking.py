@@ -350,7 +350,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     data = read_trace_file(args.file)
     info = data["model"]
     entry = get(info.get("source") or info["protocol"])
-    overrides = {k: v for k, v in info.items() if k in ("network", "drops", "duplicates") and v is not None}
+    # the settings that change which actions exist (reductions and stop rules only change the search)
+    overrides = {k: v for k, v in info.items()
+                 if k in ("network", "drops", "duplicates", "adversary") and v is not None}
     views = info.get("views")
     factory = views_factory(entry, views) if isinstance(views, int) and not isinstance(views, bool) else None
     model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), factory=factory,
