@@ -272,7 +272,7 @@ class _Searcher:
         on_walk: set[int] = {fp}
         honest = [a for a in model.agents if a not in model.byzantine]
         cut = honest[self.rng.randrange(len(honest))] if self.quiet == "isolated" and honest else None
-        path_cut, faulty_left = False, 4 * model.n  # deliveries of the faulty agents' messages while it is cut off
+        started, faulty_left = False, 4 * model.n  # the faulty agents' deliveries allowed while it is cut off
         for _ in range(QUIESCE_STEPS):
             if self.out_of_budget():
                 return
@@ -280,8 +280,8 @@ class _Searcher:
             self.transitions += len(options)
             fair = [o for o in options if leaves_fairly(model, o[2], o[3])]
             if cut is not None:  # it times out hearing nothing; the others hear everything, the faulty too
-                fair, cut, faulty_left = self.isolated_choices(options, fair, cut, faulty_left, not path_cut)
-                path_cut = True
+                fair, cut, faulty_left = self.isolated_choices(options, fair, cut, faulty_left, not started)
+                started = True
                 if cut is None:
                     on_walk = set()  # from here on only fair actions: a revisit is a fair cycle's
             if not fair:
