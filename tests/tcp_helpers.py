@@ -91,10 +91,6 @@ def carry(to: str, message: Message | bytes, depth: int = 0) -> bytes:
     return frame(_ENCODE(Carry(to, depth, payload)))
 
 
-# Each test process walks its own shuffle of 20000-32767, so xdist workers rarely try the same port.
-_PORTS = iter(random.Random(os.getpid()).sample(range(20000, 32768), 12768))
-
-
 def _ephemeral_ports() -> range:
     try:
         low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
@@ -103,16 +99,21 @@ def _ephemeral_ports() -> range:
     return range(low, high + 1)
 
 
+# Each test process walks its own shuffle of the ports below the ephemeral range, so xdist workers
+# rarely try the same one.
+_EPHEMERAL = _ephemeral_ports()
+_CANDIDATES = [port for port in range(20000, 32768) if port not in _EPHEMERAL]
+random.Random(os.getpid()).shuffle(_CANDIDATES)
+_PORTS = iter(_CANDIDATES)
+
+
 def free_port() -> int:
     """A free port a test can bind later, outside the kernel's ephemeral range.
 
     Why not bind port 0 and release it: the kernel hands the same port to the next bind(0) or outgoing
     connection of any process (a parallel test's), and the later bind fails with EADDRINUSE.
     """
-    ephemeral = _ephemeral_ports()
     for port in _PORTS:
-        if port in ephemeral:
-            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))

@@ -48,8 +48,7 @@ def explore_region(model: ActorModel, start: World, start_fp: int, live: list[Pr
     """Expand up to ``max_states`` states breadth-first from ``start``, self-loops included (they
     are how a fairness class stays taken); ``judge(world, fp, depth, parent fp, action)`` sees each
     new state."""
-    region = Region(start_fp, seen={start_fp})
-    region.holds = {p.id: set() for p in live}
+    region = Region(start_fp, seen={start_fp}, holds={p.id: set() for p in live})
     graph = region.graph
 
     def note(world: World, fp: int) -> None:
@@ -97,10 +96,15 @@ def region_lasso(model: ActorModel, p: Property, region: Region, start: World
     return actions, loop
 
 
+def leaves_fairly(model: ActorModel, action: Action, fair: bool) -> bool:
+    """Whether an action is one weak fairness obliges (fair, and of a class the protocol obliges)."""
+    return fair and model.fairness_class(action) != UNFAIR
+
+
 def fair_classes(model: ActorModel, world: World) -> set[Hashable]:
     """The weak-fairness classes enabled in ``world`` (self-loops included)."""
     return {model.fairness_class(action) for _s, _fp, action, fair in model.successors(world, loops=True)
-            if fair and model.fairness_class(action) != UNFAIR}
+            if leaves_fairly(model, action, fair)}
 
 
 def lasso_fails(model: ActorModel, p: Property, trace: Trace, loop_start: int | None) -> bool:
@@ -112,7 +116,7 @@ def lasso_fails(model: ActorModel, p: Property, trace: Trace, loop_start: int | 
     if loop_start is None:  # it stays: no fair action may lead anywhere else
         last = worlds[-1]
         here = model.fingerprint(last)
-        return not any(fair and s_fp != here and model.fairness_class(action) != UNFAIR
+        return not any(s_fp != here and leaves_fairly(model, action, fair)
                        for _s, s_fp, action, fair in model.successors(last))
     if not 0 <= loop_start < len(worlds) - 1 or \
             model.fingerprint(worlds[-1]) != model.fingerprint(worlds[loop_start]):

@@ -56,9 +56,8 @@ import numpy as np
 from ..core.errors import ConfigurationError, ReplayError
 from ..core.identity import AgentId
 from ..core.properties import Kind, Property
-from ..core.protocol import UNFAIR
 from ..core.rng import SeededRandom
-from .lasso import explore_region, lasso_fails, region_lasso
+from .lasso import explore_region, lasso_fails, leaves_fairly, region_lasso
 from .memory import MemoryWatch, current_rss, peak_rss
 from .model import Action, ActorModel, World
 from .replay import replay_actions
@@ -380,11 +379,6 @@ class _Searcher:
                           {k: [a.key() for a in v] for k, v in self.violated.items()},
                           {k: [a.key() for a in v] for k, v in self.reached.items()}, self.stopped,
                           dict(self.cycles))
-
-
-def leaves_fairly(model: ActorModel, action: Action, fair: bool) -> bool:
-    """Whether a (non-looping) successor's action is one weak fairness obliges."""
-    return fair and model.fairness_class(action) != UNFAIR
 
 
 def _kind_matches(model: ActorModel, bias: str, action: Action) -> bool:

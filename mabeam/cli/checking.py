@@ -19,6 +19,7 @@ from typing import Any
 from ..api.registry import get, source_of
 from ..api.verify import build_model
 from ..checker import CheckResult, PropertyResult, Trace, check, random_walks, replay_actions
+from ..checker.lasso import lasso_fails
 from ..checker.mermaid import mermaid
 from ..checker.model import ActorModel
 from ..checker.render import render_trace, trace_document
@@ -338,12 +339,7 @@ def reproduced(model: ActorModel, kind: Kind, prop: Any, trace: Trace) -> bool:
             return False
         before = model.snapshot(trace.steps[-2].world)
         return not prop.holds_on_step(before, trace.steps[-1].action, last)
-    states = trace.steps if trace.loop_start is None else trace.steps[trace.loop_start:]
-    if any(prop.holds(model.snapshot(s.world)) for s in states):
-        return False
-    if trace.loop_start is not None:  # the cycle closes
-        return model.fingerprint(trace.steps[-1].world) == model.fingerprint(trace.steps[trace.loop_start].world)
-    return not any(t.fair for t in model.transitions(trace.steps[-1].world))  # it stutters: nothing fair enabled
+    return lasso_fails(model, prop, trace, trace.loop_start)  # a weakly fair run on which it never holds
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import msgspec
 
@@ -38,8 +38,17 @@ if TYPE_CHECKING:
 
 
 _SENDER = attrgetter("sender")
-#: how many certificate verdicts one protocol object remembers
+#: how many certificate verdicts (and counting plans) one protocol object remembers
 VERDICT_CACHE = 1024
+R = TypeVar("R")
+
+
+def _remember(cache: dict[Any, R], key: Any, value: R) -> R:
+    """Store ``value`` under ``key`` in a FIFO-bounded per-protocol cache (the oldest entry goes first)."""
+    if len(cache) >= VERDICT_CACHE:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 class LinearState(WeightedState, frozen=True):
@@ -174,11 +183,7 @@ class LinearWeightedVoting(WeightedVoting):
         verdicts = self._verdicts
         if cert in verdicts:
             return verdicts[cert]
-        problem = self._certificate_problem(cert)
-        if len(verdicts) >= VERDICT_CACHE:
-            del verdicts[next(iter(verdicts))]
-        verdicts[cert] = problem
-        return problem
+        return _remember(verdicts, cert, self._certificate_problem(cert))
 
     def _certificate_problem(self, cert: Certificate) -> str | None:
         senders = [v.sender for v in cert.votes]
@@ -240,10 +245,7 @@ class LinearWeightedVoting(WeightedVoting):
             template: list[str | None] = [None] * len(self.agents)
             for position in positions:
                 template[position] = cert.value
-            plan = (tuple(template), positions, sum(units[p] for p in positions))
-            if len(plans) >= VERDICT_CACHE:
-                del plans[next(iter(plans))]
-            plans[cert] = plan
+            plan = _remember(plans, cert, (tuple(template), positions, sum(units[p] for p in positions)))
         return plan
 
     # ------------------------------------------------- all-to-all hooks, linear form
