@@ -10,6 +10,11 @@ import pytest
 from mabeam.api.registry import entries
 from mabeam.api.verify import build_model
 from mabeam.checker import CheckResult, check
+from mabeam.core.catalog import Mutant
+from mabeam.protocols.pbft import PBFTReplica
+from mabeam.protocols.pbft.config import VIEW_CHANGE_BOUNDS, build_checked
+from mabeam.protocols.pbft.mutants import DEEP_MUTANTS
+from mabeam.protocols.pbft.properties import honest_states
 
 # (protocol, mutant, property caught, shortest counterexample length, what the old check missed)
 CAUGHT = [
@@ -49,3 +54,45 @@ def test_blind_spot_mutant_passes_where_the_old_check_looked(protocol: str, muta
         overrides["stop_on_violation"] = False
     result = _check(protocol, mutant, **overrides)
     assert result.stats.complete and result.ok, [r.property.id for r in result.failures()]
+
+
+# a thin view-change path: the old check had one view change with a silent view-0 primary, never a Byzantine
+# new primary; this one is caught only after a long search (DEEP_MUTANTS, kept out of every-mutant runs)
+def _deep(name: str) -> Mutant:
+    return next(m for m in DEEP_MUTANTS if m.name == name)
+
+
+@pytest.mark.slow
+def test_a_new_view_with_unchecked_reproposals_is_caught_by_the_exhaustive_search() -> None:
+    """View 0 commits x at an honest replica; the Byzantine primary of view 1 collects the VIEW-CHANGEs that
+    carry x's prepared certificate and sends a NEW-VIEW re-proposing the null request: receivers that do not
+    recompute the re-proposals prepare it (PBFT-S4), at the 12th step (about 3.7M states, 11 minutes, 9 GB)."""
+    deep = _deep("new-view-reproposals-unchecked")
+    entry = entries()["pbft"]
+    model = build_model(entry, deep.agents or 4, 1, factory=deep.factory, max_memory=14 * 2**30,
+                        **deep.check_overrides)
+    found = check(model, entry.properties).result_for("PBFT-S4")
+    assert found.status == "violated" and found.trace is not None and len(found.trace) == 12
+    assert replica_states_show_a_changed_value(found.trace.snapshot())
+
+
+def replica_states_show_a_changed_value(snap: object) -> bool:
+    """Some honest replica committed-local a value at (view 0, seq 1) and another prepared a different one above."""
+    states = [state for _, state in honest_states(snap)]  # type: ignore[arg-type]
+    committed = {(v, s, d) for st in states for v, s, d in st.committed_log if v == 0}
+    prepared = {(v, s, d) for st in states for v, s, d in st.prepared_log if v >= 1}
+    return any(s == cs and d != cd for _, cs, cd in committed for _, s, d in prepared)
+
+
+def test_a_new_view_with_unchecked_reproposals_passes_the_old_view_change_check() -> None:
+    """Where the old check looked (a silent view-0 primary, one view change, the static adversary) it passes."""
+    deep = _deep("new-view-reproposals-unchecked")
+    entry = entries()["pbft"]
+    verdicts = {}
+    for machine in (deep.machine, PBFTReplica):  # the same verdicts as the correct replica's
+        model = build_model(entry, 4, 1, factory=lambda n, f, m=machine: build_checked(n, f, m, **VIEW_CHANGE_BOUNDS))
+        result = check(model, entry.properties)
+        assert result.stats.complete
+        verdicts[machine] = {r.property.id: r.status for r in result.results}
+    assert verdicts[deep.machine] == verdicts[PBFTReplica]
+    assert all(status != "violated" for status in verdicts[PBFTReplica].values())

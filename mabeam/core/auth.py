@@ -167,9 +167,9 @@ class Authenticator(ABC):
 
     def verify(self, message: Message) -> bool:
         """Whether ``message`` carries a valid signature by its own ``sender``."""
-        if message in self.verified:
+        if message in self.verified._table:  # the per-message hot path: no Python-level __contains__
             return True
-        if message in self.refused:
+        if message in self.refused._table:
             return False
         signature = getattr(message, "signature", b"")
         if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:

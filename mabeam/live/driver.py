@@ -160,6 +160,7 @@ class LiveDriver(ABC):
         agents = protocol.agents
         n = len(agents)
         self._index = {a: i for i, a in enumerate(agents)}
+        self._agent_ids = agents  # index -> agent, read on every event
         self._all = tuple(range(n))
         self._states: dict[AgentId, Any] = {a: None for a in agents}
         self._saved: dict[AgentId, Any] = {}  # the durable value last written per agent
@@ -178,7 +179,8 @@ class LiveDriver(ABC):
         self._all_observers: tuple[Observer, ...] = (self._ledger, self.monitor, *self.observers)
         #: the observers that listen to ``on_settled`` (called after every event: skip the no-op ones)
         self._settle_observers = tuple(o for o in self._all_observers
-                                       if type(o).on_settled is not Observer.on_settled)
+                                       if type(o).on_settled is not Observer.on_settled
+                                       and (o is not self.monitor or self.monitor.watches_settling))
         #: step, timer and fault notifications: the caller's observers, and the monitor if it judges steps
         self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0
@@ -190,7 +192,7 @@ class LiveDriver(ABC):
     # ------------------------------------------------------------------ events
     def _step(self, i: int, kind: str, payload: Any) -> tuple[Any, tuple[Effect, ...]]:
         """Hand one event to agent ``i`` (its honest handler or its strategy); returns (state before, effects)."""
-        agent = self.protocol.agents[i]
+        agent = self._agent_ids[i]
         strategy = self._strategies[i]
         before = self._states[agent] if strategy is None else None
         self._events += 1
@@ -251,7 +253,7 @@ class LiveDriver(ABC):
             self._stepped(i, kind, payload)
         if self._deferred[i] and not self._crashed[i]:
             strategy = self._strategies[i]
-            progressed = (changed(before, self._states[self.protocol.agents[i]]) if strategy is None
+            progressed = (changed(before, self._states[self._agent_ids[i]]) if strategy is None
                           else any(type(e) is not Defer for e in effects))
             if progressed:
                 self._redeliver(i)

@@ -139,6 +139,11 @@ class LiveMonitor(Observer):
         self._steps = [p for p in self.properties if p.kind is Kind.STEP]
 
     @property
+    def watches_settling(self) -> bool:
+        """Whether :meth:`on_settled` can ever check (not in ``end`` mode without ``check_every``)."""
+        return self.schedule.mode != "end" or self.check_every is not None
+
+    @property
     def watches_steps(self) -> bool:
         """Whether the driver must tell this monitor of every step (only when it judges step properties)."""
         return bool(self._steps)

@@ -186,7 +186,7 @@ def matching(votes: tuple, digest: bytes | None, exclude: AgentId | None = None)
 def advance(r: Replica, me: AgentId, state: ReplicaState, view: int,
             seq: int) -> tuple[ReplicaState, list[Effect]]:
     """Move one slot along prepared -> committed-local, then execute what is ready."""
-    slot = state.slot(view, seq)
+    slot = unchanged = state.slot(view, seq)
     effects: list[Effect] = []
     if not slot.prepared and r.is_prepared(slot):
         slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, True, False)
@@ -200,7 +200,8 @@ def advance(r: Replica, me: AgentId, state: ReplicaState, view: int,
     if not slot.committed and r.is_committed(slot):
         slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, slot.prepared, True)
         state = replace(state, committed_log=state.committed_log | {(view, seq, slot.digest)})
-    state = state.with_slot(slot)
+    if slot is not unchanged:
+        state = state.with_slot(slot)
     if slot.committed:
         state, more = execute_ready(r, me, state)
         effects += more

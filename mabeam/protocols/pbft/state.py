@@ -87,10 +87,11 @@ class ReplicaState(msgspec.Struct, frozen=True):
         return Slot(view, seq)
 
     def with_slot(self, slot: Slot) -> ReplicaState:
-        others = [s for s in self.slots if not (s.view == slot.view and s.seq == slot.seq)]
-        others.append(slot)
-        others.sort(key=lambda s: (s.seq, s.view))
-        return msgspec.structs.replace(self, slots=tuple(others))
+        slots = self.slots
+        for i, s in enumerate(slots):  # a slot being updated keeps its place in the (seq, view) order
+            if s.view == slot.view and s.seq == slot.seq:
+                return msgspec.structs.replace(self, slots=(*slots[:i], slot, *slots[i + 1:]))
+        return msgspec.structs.replace(self, slots=tuple(sorted((*slots, slot), key=_SLOT_ORDER)))
 
     def executed_timestamp(self, requester: AgentId) -> int:
         return next((ts for who, ts in self.client_table if who == requester), 0)
@@ -101,6 +102,7 @@ def replace(state: ReplicaState, **changes: object) -> ReplicaState:
 
 
 _SENDER = attrgetter("sender")
+_SLOT_ORDER = attrgetter("seq", "view")
 
 
 def add_vote(votes: tuple, message: object) -> tuple:
