@@ -66,7 +66,7 @@ def _deep(name: str) -> Mutant:
 def test_a_new_view_with_unchecked_reproposals_is_caught_by_the_exhaustive_search() -> None:
     """View 0 commits x at an honest replica; the Byzantine primary of view 1 collects the VIEW-CHANGEs that
     carry x's prepared certificate and sends a NEW-VIEW re-proposing the null request: receivers that do not
-    recompute the re-proposals prepare it (PBFT-S4), at the 12th step (about 3.7M states, 11 minutes, 9 GB)."""
+    recompute the re-proposals prepare it (PBFT-S4), at the 12th step (about 3.7M states, 7 minutes, 9 GB)."""
     deep = _deep("new-view-reproposals-unchecked")
     entry = entries()["pbft"]
     model = build_model(entry, deep.agents or 4, 1, factory=deep.factory, max_memory=14 * 2**30,
