@@ -96,6 +96,11 @@ class Observer:
         """A fault happened to or was caught at ``agent``: ``crash``, or a driver-level refusal
         such as ``impersonation``."""
 
+    @property
+    def watches_settling(self) -> bool:
+        """Whether the driver must call :meth:`on_settled` after every event (it is a no-op unless overridden)."""
+        return type(self).on_settled is not Observer.on_settled
+
     def on_settled(self, at: float, events: int, instant_over: bool) -> None:
         """Every consequence of the last event was handled; ``instant_over`` when no further event
         shares its time (the simulator's instants; in the runtime every event is its own instant)."""

@@ -178,9 +178,7 @@ class LiveDriver(ABC):
         #: who hears what: the ledger and the monitor first, then the caller's observers
         self._all_observers: tuple[Observer, ...] = (self._ledger, self.monitor, *self.observers)
         #: the observers that listen to ``on_settled`` (called after every event: skip the no-op ones)
-        self._settle_observers = tuple(o for o in self._all_observers
-                                       if type(o).on_settled is not Observer.on_settled
-                                       and (o is not self.monitor or self.monitor.watches_settling))
+        self._settle_observers = tuple(o for o in self._all_observers if o.watches_settling)
         #: step, timer and fault notifications: the caller's observers, and the monitor if it judges steps
         self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0

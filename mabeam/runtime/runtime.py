@@ -243,7 +243,7 @@ class AsyncRuntime(LiveDriver):
             self._armed_total -= 1
             payload = name
         self._handle(i, kind, payload, depth)
-        if self._settle_observers and not self._unstarted:  # a restarting group is not judged half-restarted
+        if not self._unstarted:  # a group restarting from stable storage is not judged half-restarted
             self._settled(instant_over=True)
 
     # -------------------------------------------------------- driver hooks

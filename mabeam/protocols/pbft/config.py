@@ -116,7 +116,8 @@ class PBFTConfig:
         return quorum(self.n, self.f)
 
     def primary(self, view: int) -> AgentId:
-        return self.membership.agents[view % self.n]
+        agents = self.membership.agents  # read per vote: one property, not two
+        return agents[view % len(agents)]
 
     @property
     def requested_values(self) -> frozenset[str]:

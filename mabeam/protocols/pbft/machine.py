@@ -66,7 +66,6 @@ class PBFTReplica(Protocol):
         self.certificate_quorum = quorum  # signed commits a catch-up certificate must carry
         self.join_threshold = join_threshold(config.f)
         self._requests = {(q.sender, q.timestamp): q for q in config.requests}
-        self._ring = config.membership.agents  # config.primary's rotation, without two attribute hops per vote
 
     # --------------------------------------------------------------- helpers
     def signer(self, agent: AgentId) -> Signer:
@@ -76,8 +75,7 @@ class PBFTReplica(Protocol):
         return self._signers[agent]
 
     def primary(self, view: int) -> AgentId:
-        ring = self._ring
-        return ring[view % len(ring)]
+        return self.config.primary(view)
 
     def in_window(self, state: ReplicaState, seq: int) -> bool:
         """Between the low watermark (stable checkpoint) and the high one."""
