@@ -115,7 +115,7 @@ def test_kill_9_the_primary_and_a_backup_and_restart_them_from_their_stores(tmp_
 @pytest.mark.timeout(120)
 def test_a_primary_restarted_after_the_others_moved_on_catches_up(tmp_path: Path) -> None:
     """The primary dies before its pre-prepare leaves and stays down while the others change view and decide
-    in view 1; restarted, its re-sent view-0 messages are stale, its timer makes it ask with a VIEW-CHANGE,
+    in view 1 (or later); restarted, its re-sent view-0 messages are stale, its timer makes it ask with a VIEW-CHANGE,
     and the decided replicas answer with their commit certificate."""
     from tcp_helpers import pbft
 
@@ -139,4 +139,7 @@ def test_a_primary_restarted_after_the_others_moved_on_catches_up(tmp_path: Path
     assert all(r["status"] == "decided" and r["evidence"] == [] for r in reports), reports
     assert restarted["evidence"] == []
     state = durable(net.store("a0"), "a0", verifier)
-    assert state.last_executed == 1 and state.decision_proofs[0].view == 1  # adopted view 1's certificate
+    # It adopted a certificate the others decided with: view 1's, or a later one's if a loaded machine made
+    # the backups time out again in view 1 (seen in CI: they decided in view 2).
+    decided_in = {durable(net.store(a), a, verifier).decision_proofs[0].view for a in ("a1", "a2", "a3")}
+    assert state.last_executed == 1 and state.decision_proofs[0].view in decided_in and min(decided_in) >= 1

@@ -111,7 +111,8 @@ def run_tlc(module: str, config_text: str | None = None, *, workers: int = 2,
             cfg.write_text(config_text)
         elif not cfg.exists():
             shutil.copy(TLA_DIR / f"{module}.cfg", cfg)
-        command = [java, "-XX:+UseParallelGC", "-cp", str(jar), "tlc2.TLC",
+        # TLC unpacks its standard modules into java.io.tmpdir; a shared /tmp lets parallel runs race on them.
+        command = [java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
                    "-workers", str(workers), "-metadir", str(work / "states"),
                    "-config", cfg.name, module]
         start = time.monotonic()

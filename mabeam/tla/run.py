@@ -164,8 +164,9 @@ def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], acto
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(module_path, keep / module_path.name)
             shutil.copy(cfg_file, keep / cfg_file.name)
-        command = [java, "-XX:+UseParallelGC", "-Xss16m", "-cp", str(jar), "tlc2.TLC", "-workers", str(workers),
-                   "-deadlock", "-metadir", str(work / "states"), "-config", cfg_file.name, name]
+        # TLC unpacks its standard modules into java.io.tmpdir; a shared /tmp lets parallel runs race on them.
+        command = [java, "-XX:+UseParallelGC", "-Xss16m", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
+                   "-workers", str(workers), "-deadlock", "-metadir", str(work / "states"), "-config", cfg_file.name, name]
         start = time.monotonic()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout)
