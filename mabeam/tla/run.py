@@ -166,7 +166,8 @@ def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], acto
             shutil.copy(cfg_file, keep / cfg_file.name)
         # TLC unpacks its standard modules into java.io.tmpdir; a shared /tmp lets parallel runs race on them.
         command = [java, "-XX:+UseParallelGC", "-Xss16m", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
-                   "-workers", str(workers), "-deadlock", "-metadir", str(work / "states"), "-config", cfg_file.name, name]
+                   "-workers", str(workers), "-deadlock", "-metadir", str(work / "states"),
+                   "-config", cfg_file.name, name]
         start = time.monotonic()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout)

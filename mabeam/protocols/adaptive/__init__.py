@@ -41,8 +41,8 @@ __all__ = ["ADVERSARIES", "DEADLINE_TIMER", "DECIDED", "ENTRY", "GUARANTEES", "K
            "NO_DECISION", "PROPERTIES", "AdaptiveAdversary", "AdaptiveCoordination", "AdaptiveState", "Alarm",
            "Commit", "Decided", "Lock", "Outcome", "Refusal", "Stage", "StageSpec", "Switch", "SwitchRecord",
            "Vote", "build", "build_stages", "byzantine_quorum", "checked", "crash_bound_configuration",
-           "demo_chain", "evidence_configuration", "majority_quorum", "stage_timer", "switch_quorum", "weakest",
-           "weighted_quorum"]
+           "demo_chain", "evidence_configuration", "lock_order_configuration", "majority_quorum", "stage_timer",
+           "switch_quorum", "weakest", "weighted_quorum"]
 
 
 def build(agents: int, faulty: int = 0, cls: type[AdaptiveCoordination] = AdaptiveCoordination,
@@ -67,6 +67,11 @@ def crash_bound_configuration(cls: type[AdaptiveCoordination] = AdaptiveCoordina
     return config.crash_bound_configuration(cls)
 
 
+def lock_order_configuration(cls: type[AdaptiveCoordination] = AdaptiveCoordination) -> AdaptiveCoordination:
+    """:func:`.config.lock_order_configuration` with the honest machine as the default class."""
+    return config.lock_order_configuration(cls)
+
+
 def three_stages(agents: int, faulty: int) -> AdaptiveCoordination:
     """Byzantine -> weighted -> majority with the override attack: lock ordering across three stages."""
     return config.build(agents, faulty, AdaptiveCoordination, kinds="bwm", adversary="override")
@@ -81,6 +86,10 @@ SWEEP = (
     SweepPoint("n=4 f=1: b -> w, Byzantine member, n=3f+1", 4, 1),
     SweepPoint("n=4 f=1: three stages, Byzantine member", 4, 1, three_stages),
     SweepPoint("n=5 f=1: b -> w, n=3f+2", 5, 1),
+    # a Byzantine member that assembles locks from honest votes, where lock ordering matters (bounded: its
+    # space is over 5.5M states at depth 10)
+    SweepPoint("n=3, Byzantine weight 1/5: three weighted stages, Dolev-Yao", 3, 1,
+               lambda agents, faulty: lock_order_configuration(), {"adversary": "dolev-yao"}),
 )
 
 

@@ -244,6 +244,18 @@ def evidence_configuration(cls: Callable[..., P], *, allow_weaker_after_evidence
                allow_weaker_after_evidence=allow_weaker_after_evidence, adversary="override")
 
 
+def lock_order_configuration(cls: Callable[..., P]) -> P:
+    """Three weighted stages over two honest members and a Byzantine one (weight 1 of 5 in each):
+    weights 3, 1, 1, then 1, 3, 1, then 3, 1, 1, inputs x, y (a2 is Byzantine). The heavy member
+    changes between stages, so a Byzantine member can assemble a lock on x in stage 0 from a0's
+    vote and reveal it only after stage 1 has locked (and decided) y: the third stage's entrants
+    then hold two locks on two values, and only the higher one is safe to carry."""
+    names = Membership.of_size(3).agents
+    chain = tuple(StageSpec("weighted", weights=dict(zip(names, w)), faulty_weight=1)
+                  for w in ((3, 1, 1), (1, 3, 1), (3, 1, 1)))
+    return cls(Membership(names), dict(zip(names, ("x", "y", "y"))), chain, deadline=10.0)
+
+
 def crash_bound_configuration(cls: Callable[..., P]) -> P:
     """Two members, Byzantine -> majority with a declared crash bound of 1 = n/2: majority is barred."""
     names = Membership.of_size(2).agents

@@ -8,7 +8,7 @@ import msgspec
 
 from ...core import Step
 from ...core.catalog import mutant
-from .config import build, crash_bound_configuration, evidence_configuration
+from .config import build, crash_bound_configuration, evidence_configuration, lock_order_configuration
 from .machine import DEADLINE_TIMER, AdaptiveCoordination
 from .messages import Lock
 from .state import NO_DECISION, AdaptiveState, Outcome
@@ -78,6 +78,17 @@ class DeadlineOverridesDecision(AdaptiveCoordination):
         return Step(msgspec.structs.replace(state, outcome=outcome))
 
 
+class CarriesLowestLock(AdaptiveCoordination):
+    """Carries the lowest-stage lock out of a stage instead of the highest: with two locks on two values,
+    the older one may belong to a stage that never decided, while the newer one's stage did."""
+
+    def carried_lock(self, state: AdaptiveState) -> Lock | None:
+        locks = [s.lock for s in state.switches if s.lock is not None]
+        if state.lock is not None:
+            locks.append(state.lock)
+        return min(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+
+
 def _on(kinds: str) -> dict[str, str]:
     """Build options for a mutant checked on the chain ``kinds`` under the override attack."""
     return {"kinds": kinds, "adversary": "override"}
@@ -107,4 +118,16 @@ MUTANTS = (
     mutant(DeadlineOverridesDecision, "deadline-overrides-decision",
            "the deadline rewrites an existing decision as a no-decision", ("ADAPT-S1",),
            build=build, size=(2, 0), options=_on("bw")),
+)
+
+#: mutants the exhaustive search catches only after a minute and gigabytes, so they stay out of :data:`MUTANTS`
+#: (which every-mutant runs such as ``mabeam validate`` check); one slow test each checks them
+#: (tests/test_mutants_blind_spots.py). Lock ordering needs three stages and a Byzantine member that assembles
+#: a lock from honest votes (the Dolev-Yao adversary): without one, an honest member votes its input unless a
+#: lock forces it, and the chain never reaches its third stage holding locks on two values.
+DEEP_MUTANTS = (
+    mutant(CarriesLowestLock, "carries-lowest-lock",
+           "carries the lowest-stage lock out of a stage instead of the highest", ("ADAPT-S2",),
+           build=lambda agents, faulty, cls: lock_order_configuration(cls), size=(3, 1), adversary="dolev-yao",
+           stop_on_violation=True),
 )
