@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mabeam.core import Broadcast, Decide, Defer, Evidence, InsufficientReplicasError, Membership, Reject
+from mabeam.core.auth import signing_bytes
 from mabeam.protocols.pbft import (
     Ed25519Authenticator,
     SymbolicAuthenticator,
@@ -35,6 +36,18 @@ def test_ed25519_keys_are_deterministic_per_seed() -> None:
     message = Prepare(session="s0", sender="a0", view=0, seq=1, digest=b"d")
     assert two.verify(one.signer("a0").sign(message))
     assert not Ed25519Authenticator(["a0"], seed="other").verify(one.signer("a0").sign(message))
+
+
+def test_ed25519_signatures_are_standard_and_malformed_ones_are_refused() -> None:
+    """The libsodium path signs exactly what OpenSSL (``cryptography``) signs with the same key, and a
+    truncated, overlong or bit-flipped signature is invalid, never an exception."""
+    auth = Ed25519Authenticator(["a0"], seed="k")
+    signed = auth.signer("a0").sign(Prepare(session="s0", sender="a0", view=0, seq=1, digest=b"d"))
+    auth.public_keys["a0"].verify(signed.signature, signing_bytes(signed))  # raises if OpenSSL disagrees
+    assert signed.signature == auth._private["a0"].sign(signing_bytes(signed))
+    flipped = bytes([signed.signature[0] ^ 1]) + signed.signature[1:]
+    for bad in (signed.signature[:63], signed.signature + b"\0", flipped, b"\0" * 64):
+        assert not auth.verify(signed.replace(signature=bad))
 
 
 def test_n_below_3f_plus_1_is_refused() -> None:
