@@ -6,7 +6,7 @@ from typing import cast
 
 import msgspec
 
-from ...core import Step
+from ...core import Step, canonical_bytes
 from ...core.catalog import mutant
 from .config import build, crash_bound_configuration, evidence_configuration, lock_order_configuration
 from .machine import DEADLINE_TIMER, AdaptiveCoordination
@@ -86,7 +86,7 @@ class CarriesLowestLock(AdaptiveCoordination):
         locks = [s.lock for s in state.switches if s.lock is not None]
         if state.lock is not None:
             locks.append(state.lock)
-        return min(locks, key=lambda lock: (lock.stage, lock.value), default=None)
+        return min(locks, key=lambda lock: (lock.stage, lock.value, canonical_bytes(lock)), default=None)
 
 
 def _on(kinds: str) -> dict[str, str]:
