@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mabeam.api.registry import entries
+from mabeam.api.registry import all_mutants, entries
 from mabeam.api.verify import build_model
 from mabeam.checker import CheckResult, check
 from mabeam.core.catalog import Mutant
@@ -56,6 +56,15 @@ def test_blind_spot_mutant_passes_where_the_old_check_looked(protocol: str, muta
         overrides["stop_on_violation"] = False
     result = _check(protocol, mutant, **overrides)
     assert result.stats.complete and result.ok, [r.property.id for r in result.failures()]
+
+
+@pytest.mark.parametrize("protocol", ["pbft", "adaptive"])
+def test_deep_mutants_are_found_by_name_and_left_out_of_every_mutant_runs(protocol: str) -> None:
+    entry = entries()[protocol]
+    assert entry.deep_mutants
+    for deep in entry.deep_mutants:
+        assert entry.mutant(deep.name) is deep and deep not in entry.mutants
+        assert deep.name not in {m.name for m in all_mutants()}
 
 
 # a thin view-change path: the old check had one view change with a silent view-0 primary, never a Byzantine

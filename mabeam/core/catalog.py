@@ -157,6 +157,9 @@ class ProtocolEntry:
     factory: Factory
     properties: tuple[Property, ...]
     mutants: tuple[Mutant, ...] = ()
+    #: mutants caught only by a long search (minutes, gigabytes): ``--mutant NAME`` finds them, but runs over
+    #: every mutant (``mabeam mutants --check``, ``mabeam validate``, the parallel and reduction sweeps) skip them
+    deep_mutants: tuple[Mutant, ...] = ()
     default_agents: int = 3
     default_faulty: int = 0
     #: CheckConfig fields for the standard check (network semantics, budgets, intruder)
@@ -191,8 +194,8 @@ class ProtocolEntry:
     def mutant(self, name: str) -> Mutant:
         from .errors import UnknownProtocolError
 
-        for m in self.mutants:
+        for m in (*self.mutants, *self.deep_mutants):
             if m.name == name:
                 return m
-        known = ", ".join(m.name for m in self.mutants) or "none"
+        known = ", ".join(m.name for m in (*self.mutants, *self.deep_mutants)) or "none"
         raise UnknownProtocolError(f"{self.name} has no mutant {name!r} (known: {known})")

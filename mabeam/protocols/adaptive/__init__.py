@@ -33,11 +33,12 @@ from .config import (
 )
 from .machine import DEADLINE_TIMER, AdaptiveCoordination, stage_timer
 from .messages import MESSAGE_TYPES, Alarm, Commit, Decided, Lock, Switch, Vote
-from .mutants import MUTANTS
+from .mutants import DEEP_MUTANTS, MUTANTS
 from .properties import PROPERTIES
 from .state import DECIDED, NO_DECISION, AdaptiveState, Outcome, Refusal, SwitchRecord
 
-__all__ = ["ADVERSARIES", "DEADLINE_TIMER", "DECIDED", "ENTRY", "GUARANTEES", "KINDS", "MESSAGE_TYPES", "MUTANTS",
+__all__ = ["ADVERSARIES", "DEADLINE_TIMER", "DECIDED", "DEEP_MUTANTS", "ENTRY", "GUARANTEES", "KINDS",
+           "MESSAGE_TYPES", "MUTANTS",
            "NO_DECISION", "PROPERTIES", "AdaptiveAdversary", "AdaptiveCoordination", "AdaptiveState", "Alarm",
            "Commit", "Decided", "Lock", "Outcome", "Refusal", "Stage", "StageSpec", "Switch", "SwitchRecord",
            "Vote", "build", "build_stages", "byzantine_quorum", "checked", "crash_bound_configuration",
@@ -100,6 +101,7 @@ ENTRY = ProtocolEntry(
     factory=checked,
     properties=PROPERTIES,
     mutants=MUTANTS,
+    deep_mutants=DEEP_MUTANTS,
     default_agents=3,
     default_faulty=0,
     check_defaults={"network": "duplicating", "intruder": True},

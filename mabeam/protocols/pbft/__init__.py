@@ -48,13 +48,14 @@ from .messages import (
     request_digest,
     request_value,
 )
-from .mutants import MUTANTS
+from .mutants import DEEP_MUTANTS, MUTANTS
 from .normal import VIEW_CHANGE_TIMER
 from .properties import PROPERTIES, audit
 from .state import NORMAL, PHASES, VIEW_CHANGE, ReplicaState, Slot
 
 __all__ = [
-    "ADVERSARIES", "CATCH_UP_BOUNDS", "CHECKPOINT_BOUNDS", "ENTRY", "EXPOSURE_BOUNDS", "MESSAGE_TYPES", "MUTANTS",
+    "ADVERSARIES", "CATCH_UP_BOUNDS", "CHECKPOINT_BOUNDS", "DEEP_MUTANTS", "ENTRY", "EXPOSURE_BOUNDS",
+    "MESSAGE_TYPES", "MUTANTS",
     "NORMAL", "PHASES", "PROPERTIES", "STANDARD_BOUNDS", "VIEW_CHANGE", "VIEW_CHANGE_BOUNDS", "VIEW_CHANGE_TIMER",
     "Authenticator", "Checkpoint", "Commit", "CommitCertificate", "Decided", "Ed25519Authenticator", "NewView",
     "PBFTAdversary", "PBFTConfig", "PBFTReplica", "PrePrepare", "Prepare", "PreparedCertificate", "Replica",
@@ -108,6 +109,7 @@ ENTRY = ProtocolEntry(
     factory=build_checked,
     properties=PROPERTIES,
     mutants=MUTANTS,
+    deep_mutants=DEEP_MUTANTS,
     default_agents=4,
     default_faulty=1,
     check_defaults={"network": "duplicating"},
