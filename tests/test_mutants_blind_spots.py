@@ -10,13 +10,10 @@ import pytest
 from mabeam.api.registry import all_mutants, entries
 from mabeam.api.verify import build_model
 from mabeam.checker import CheckResult, check
-from mabeam.core.catalog import Mutant
 from mabeam.protocols.adaptive import build as adaptive_chain
 from mabeam.protocols.adaptive import lock_order_configuration
-from mabeam.protocols.adaptive.mutants import DEEP_MUTANTS as ADAPTIVE_DEEP_MUTANTS
 from mabeam.protocols.pbft import PBFTReplica
 from mabeam.protocols.pbft.config import VIEW_CHANGE_BOUNDS, build_checked
-from mabeam.protocols.pbft.mutants import DEEP_MUTANTS
 
 # (protocol, mutant, property caught, shortest counterexample length, what the old check missed)
 CAUGHT = [
@@ -69,8 +66,7 @@ def test_deep_mutants_are_found_by_name_and_left_out_of_every_mutant_runs(protoc
 
 # a thin view-change path: the old check had one view change with a silent view-0 primary, never a Byzantine
 # new primary; this one is caught only after a long search (DEEP_MUTANTS, kept out of every-mutant runs)
-def _deep(name: str) -> Mutant:
-    return next(m for m in DEEP_MUTANTS if m.name == name)
+_NEW_VIEW_UNCHECKED = entries()["pbft"].mutant("new-view-reproposals-unchecked")
 
 
 @pytest.mark.slow
@@ -78,30 +74,29 @@ def test_a_new_view_with_unchecked_reproposals_is_caught_by_the_exhaustive_searc
     """View 0 commits x at an honest replica; the Byzantine primary of view 1 collects the VIEW-CHANGEs that
     carry x's prepared certificate and sends a NEW-VIEW re-proposing the null request: receivers that do not
     recompute the re-proposals prepare it (PBFT-S4), at the 12th step (about 3.7M states, 7 minutes, 9 GB)."""
-    deep = _deep("new-view-reproposals-unchecked")
     entry = entries()["pbft"]
-    model = build_model(entry, 4, 1, factory=deep.factory, max_memory=14 * 2**30, **deep.check_overrides)
+    model = build_model(entry, 4, 1, factory=_NEW_VIEW_UNCHECKED.factory, max_memory=14 * 2**30,
+                        **_NEW_VIEW_UNCHECKED.check_overrides)
     found = check(model, entry.properties).result_for("PBFT-S4")
     assert found.status == "violated" and found.trace is not None and len(found.trace) == 12
 
 
 def test_a_new_view_with_unchecked_reproposals_passes_the_old_view_change_check() -> None:
     """Where the old check looked (a silent view-0 primary, one view change, the static adversary) it passes."""
-    deep = _deep("new-view-reproposals-unchecked")
     entry = entries()["pbft"]
     verdicts = {}
-    for machine in (deep.machine, PBFTReplica):  # the same verdicts as the correct replica's
+    for machine in (_NEW_VIEW_UNCHECKED.machine, PBFTReplica):  # the same verdicts as the correct replica's
         model = build_model(entry, 4, 1, factory=lambda n, f, m=machine: build_checked(n, f, m, **VIEW_CHANGE_BOUNDS))
         result = check(model, entry.properties)
         assert result.stats.complete
         verdicts[machine] = {r.property.id: r.status for r in result.results}
-    assert verdicts[deep.machine] == verdicts[PBFTReplica]
+    assert verdicts[_NEW_VIEW_UNCHECKED.machine] == verdicts[PBFTReplica]
     assert all(status != "violated" for status in verdicts[PBFTReplica].values())
 
 
 # three adaptive stages: the old check had them only without a Byzantine member, where no lock-ordering bug can
 # show (an honest member votes its input unless a lock forces it); a Dolev-Yao member assembles the second lock
-_LOWEST_LOCK = next(m for m in ADAPTIVE_DEEP_MUTANTS if m.name == "carries-lowest-lock")
+_LOWEST_LOCK = entries()["adaptive"].mutant("carries-lowest-lock")
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 # where the jar and java are, and TLC's success line: the same lookup `mabeam tla validate` uses
-from mabeam.tla.run import OK_MESSAGE, find_jar, find_java
+from mabeam.tla.run import OK_MESSAGE, find_jar, find_java, tlc_command
 
 ROOT = Path(__file__).resolve().parent.parent
 TLA_DIR = ROOT / "tla"
@@ -111,10 +111,8 @@ def run_tlc(module: str, config_text: str | None = None, *, workers: int = 2,
             cfg.write_text(config_text)
         elif not cfg.exists():
             shutil.copy(TLA_DIR / f"{module}.cfg", cfg)
-        # TLC unpacks its standard modules into java.io.tmpdir; a shared /tmp lets parallel runs race on them.
-        command = [java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
-                   "-workers", str(workers), "-metadir", str(work / "states"),
-                   "-config", cfg.name, module]
+        command = tlc_command(java, jar, work, "-workers", str(workers), "-metadir", str(work / "states"),
+                              "-config", cfg.name, module)
         start = time.monotonic()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout)

@@ -51,6 +51,16 @@ def tlc_available() -> bool:
     return find_jar() is not None and find_java() is not None and TLA_DIR.is_dir()
 
 
+def tlc_command(java: str, jar: Path, work: Path, *arguments: str) -> list[str]:
+    """``java ... tlc2.TLC arguments`` for a run in its own directory ``work``.
+
+    TLC unpacks its standard modules into ``java.io.tmpdir``: a shared ``/tmp`` lets parallel
+    runs race on them ("Cannot find source file for module FiniteSets"), so each run gets ``work``.
+    """
+    return [java, "-XX:+UseParallelGC", "-Xss16m", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
+            *arguments]
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """What TLC said about one trace."""
@@ -164,10 +174,8 @@ def run_trace(mapping: Mapping, cfg: str, states: Sequence[dict[str, Any]], acto
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(module_path, keep / module_path.name)
             shutil.copy(cfg_file, keep / cfg_file.name)
-        # TLC unpacks its standard modules into java.io.tmpdir; a shared /tmp lets parallel runs race on them.
-        command = [java, "-XX:+UseParallelGC", "-Xss16m", f"-Djava.io.tmpdir={work}", "-cp", str(jar), "tlc2.TLC",
-                   "-workers", str(workers), "-deadlock", "-metadir", str(work / "states"),
-                   "-config", cfg_file.name, name]
+        command = tlc_command(java, jar, work, "-workers", str(workers), "-deadlock", "-metadir", str(work / "states"),
+                              "-config", cfg_file.name, name)
         start = time.monotonic()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout)

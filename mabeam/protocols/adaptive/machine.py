@@ -51,6 +51,11 @@ def stage_timer(stage: int) -> str:
     return f"stage-{stage}"
 
 
+def lock_rank(lock: Lock) -> tuple[int, str, bytes]:
+    """Locks order by stage, then value, then proof bytes (a tie-break the same in every process)."""
+    return lock.stage, lock.value, canonical_bytes(lock)
+
+
 class AdaptiveCoordination(Protocol):
     """One adaptive session: ``inputs`` per member, a fallback ``chain`` and a ``deadline``.
 
@@ -391,10 +396,14 @@ class AdaptiveCoordination(Protocol):
         set, whose order follows per-process string hashing), so the carried lock, and with
         it the node's next state, is the same in every process.
         """
+        return max(self.held_locks(state), key=lock_rank, default=None)
+
+    def held_locks(self, state: AdaptiveState) -> list[Lock]:
+        """The locks the certificate's reports carry, and this node's own."""
         locks = [s.lock for s in state.switches if s.lock is not None]
         if state.lock is not None:
             locks.append(state.lock)
-        return max(locks, key=lambda lock: (lock.stage, lock.value, canonical_bytes(lock)), default=None)
+        return locks
 
     # ------------------------------------------------------- state-space reductions
     def symmetry(self) -> tuple[frozenset[AgentId], ...]:

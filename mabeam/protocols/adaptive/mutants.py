@@ -6,10 +6,10 @@ from typing import cast
 
 import msgspec
 
-from ...core import Step, canonical_bytes
+from ...core import Step
 from ...core.catalog import mutant
 from .config import build, crash_bound_configuration, evidence_configuration, lock_order_configuration
-from .machine import DEADLINE_TIMER, AdaptiveCoordination
+from .machine import DEADLINE_TIMER, AdaptiveCoordination, lock_rank
 from .messages import Lock
 from .state import NO_DECISION, AdaptiveState, Outcome
 
@@ -83,10 +83,7 @@ class CarriesLowestLock(AdaptiveCoordination):
     the older one may belong to a stage that never decided, while the newer one's stage did."""
 
     def carried_lock(self, state: AdaptiveState) -> Lock | None:
-        locks = [s.lock for s in state.switches if s.lock is not None]
-        if state.lock is not None:
-            locks.append(state.lock)
-        return min(locks, key=lambda lock: (lock.stage, lock.value, canonical_bytes(lock)), default=None)
+        return min(self.held_locks(state), key=lock_rank, default=None)
 
 
 def _on(kinds: str) -> dict[str, str]:
