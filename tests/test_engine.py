@@ -83,6 +83,23 @@ def test_a_memory_budget_stops_the_search_with_a_partial_report() -> None:
     assert result.stats.peak_rss_bytes <= 400 << 20
 
 
+def test_a_bounded_step_memo_is_emptied_between_levels_and_changes_no_verdict() -> None:
+    """The step caches are bounded (``ActorModel.memo_entries``): past the bound they are emptied
+    between two levels and recomputed, with the same states, verdicts and shortest traces."""
+    entry = get("majority")
+    plain = check(build_model(entry, mutant="forget-decision"), entry.properties)
+    small = build_model(entry, mutant="forget-decision")
+    small.memo_entries = 50
+    trimmed = check(small, entry.properties)
+    assert plain.stats.memo_trims == 0 and trimmed.stats.memo_trims > 0
+    assert trimmed.stats.distinct_states == plain.stats.distinct_states
+    assert [(r.property.id, r.status) for r in trimmed.results] == [(r.property.id, r.status) for r in plain.results]
+    for r in plain.failures():
+        again = trimmed.result_for(r.property.id)
+        assert r.trace is not None and again.trace is not None
+        assert [s.action.key() for s in again.trace.steps[1:]] == [s.action.key() for s in r.trace.steps[1:]]
+
+
 def _mabeam(*args: str, **kw: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "mabeam.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, **kw)  # type: ignore[call-overload]

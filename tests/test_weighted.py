@@ -30,9 +30,13 @@ from mabeam.core import (
     MalformedMessageError,
     Membership,
     Reject,
+    Send,
     Snapshot,
     UnknownAgentError,
+    changed_agents,
 )
+from mabeam.core.properties import StatesBeforeStep
+from mabeam.live.strategy import Strategy
 from mabeam.models import weighted as z3_model
 from mabeam.protocols.weighted import (
     ENTRY,
@@ -403,6 +407,45 @@ def test_the_step_property_judges_steps_not_states() -> None:
 
     assert step.holds_on_step(at_a1(before), None, at_a1(extended))
     assert not step.holds_on_step(at_a1(before), None, at_a1(revised))
+
+
+class _TellsA1TwoVotes(Strategy):
+    """A Byzantine voter that tells a1 first x, then y (nobody else hears from it)."""
+
+    def __init__(self, agent: str, session: str) -> None:
+        super().__init__(agent)
+        self.session = session
+
+    def on_start(self) -> tuple[Send, ...]:
+        return tuple(Send("a1", Vote(session=self.session, sender=self.agent, value=v)) for v in ("x", "y"))
+
+
+@pytest.mark.parametrize("driver", ["simulator", "runtime"])
+def test_the_live_monitor_catches_a_revised_vote_on_the_step(driver: str) -> None:
+    """WV-T1 judged live, on the O(1) before-step snapshot: the latest-vote mutant is caught on a1's
+    step that replaces the Byzantine member's first vote, and the honest machine is not (a0, whose
+    weight decides alone, crashes at the start so that a1 keeps voting)."""
+    for mutant, verdict in ((None, "holds"), ("latest-vote-counts", "violated")):
+        protocol = build_model(ENTRY, mutant=mutant).protocol
+        bad = protocol.agents[-1]
+        result = run_protocol(protocol, driver, seed=0, crashes={"a0": 0.0},
+                              byzantine={bad: _TellsA1TwoVotes(bad, protocol.session)}, timeout=2.0)
+        assert result.properties["WV-T1"]["status"] == verdict, (mutant, result.properties["WV-T1"])
+        assert [(e.kind, e.against, e.reporter) for e in result.evidence] == [("equivocation", bad, "a1")]
+
+
+def test_changed_agents_reads_a_live_step_in_constant_time() -> None:
+    """``changed_agents`` on a live step's snapshot pair names the stepping agent (or nobody, if its
+    state object stayed), without comparing every member; on plain mappings it compares them all."""
+    after = {"a0": object(), "a1": object(), "a2": None}
+    old = object()
+    before = StatesBeforeStep(after, "a1", old)
+    assert list(before) == ["a0", "a1", "a2"] and len(before) == 3 and before["a1"] is old
+    assert before["a0"] is after["a0"] and before.get("zz") is None
+    assert list(changed_agents(before, after)) == ["a1"]
+    assert list(changed_agents(StatesBeforeStep(after, "a1", after["a1"]), after)) == []
+    assert list(changed_agents(dict(before), after)) == ["a1"]  # the general path agrees
+    assert list(changed_agents({"a2": None, "a1": old, "a0": after["a0"]}, after)) == ["a1"]
 
 
 # ------------------------------------------------------------------ state-space reduction declarations

@@ -173,8 +173,9 @@ class _StepCompiler:
         """The message stays in flight (see :class:`_Delta`)."""
 
 
-#: memo entries (all tables together) before the caches are emptied; roughly 200 bytes each
-DEFAULT_MEMO_ENTRIES = 1 << 21
+#: memo entries (all tables together) past which the search empties the caches between two levels
+#: (roughly 200 bytes each); the memory watch empties them earlier if the budget nears
+DEFAULT_MEMO_ENTRIES = 1 << 22
 
 #: comp, net, facts added, messages learned, action, fair, effects, self-loop
 Part = tuple[int, int, int, int, Action, bool, tuple[Effect, ...], bool]
@@ -534,13 +535,14 @@ class ActorModel:
     def _agent_moves(self, i: int, comp: int, net: int
                      ) -> tuple[tuple[Move, ...], tuple[tuple[Action, bool], ...], int]:
         """The agent's parts split for the hot path: (moves to another world with their fingerprint
-        changes, self-loops, how many moves)."""
-        parts = self._parts[i].get((comp, net)) or self._agent_parts(i, comp, net)
-        self._memo_size += 1
+        changes, self-loops, how many moves). The parts themselves are not kept: the moves memo
+        holds all the search needs, and keeping both would double the caches."""
+        parts = self._parts[i].get((comp, net)) or self._agent_parts(i, comp, net, keep=False)
         n = self.n
         base = self._mixed(i, comp) ^ self._mixed(n, net)
         moves = tuple((c, nt, add, learned, action, fair, base ^ self._mixed(i, c) ^ self._mixed(n, nt))
                       for c, nt, add, learned, action, fair, _e, loop in parts if not loop)
+        self._memo_size += 1 + len(moves)
         return moves, tuple((action, fair) for *_rest, action, fair, _e, loop in parts if loop), len(moves)
 
     def transitions(self, world: World) -> Iterator[Transition]:
@@ -592,8 +594,8 @@ class ActorModel:
             self._memo_size += 1
         return lists
 
-    def _agent_parts(self, i: int, comp: int, net: int) -> tuple[Part, ...]:
-        """Everything agent ``i`` can do from component ``comp`` with ``net`` in flight (memoised)."""
+    def _agent_parts(self, i: int, comp: int, net: int, *, keep: bool = True) -> tuple[Part, ...]:
+        """Everything agent ``i`` can do from component ``comp`` with ``net`` in flight (memoised if ``keep``)."""
         state, timers = self._agents[comp]
         agent = self.agents[i]
         parts: list[Part] = []
@@ -615,8 +617,10 @@ class ActorModel:
             comp2 = self._agent_comp((delta.state, (remaining - delta.disarm) | delta.arm))
             net2 = self._net_after_op(net, 0, delta.outgoing) if delta.outgoing else net
             parts.append((comp2, net2, delta.facts, delta.learned, timer_action, True, delta.effects, False))
-        result = self._parts[i][(comp, net)] = tuple(parts)
-        self._memo_size += 1 + len(parts)
+        result = tuple(parts)
+        if keep:
+            self._parts[i][(comp, net)] = result
+            self._memo_size += 1 + len(parts)
         return result
 
     def _delivery(self, env_fp: int, state: Any) -> _Delta:

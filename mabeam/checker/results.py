@@ -96,6 +96,7 @@ class Stats:
     complete: bool = True  # the whole reachable space was explored
     bound: str = ""
     memo_entries: int = 0  # entries in the checker's step caches when the search ended
+    memo_trims: int = 0  # times those caches were emptied between levels (over the model's memo_entries bound)
     worker_cpu: list[dict[str, float]] = field(default_factory=list)  # partitioned search: CPU s per phase
 
     @property
@@ -123,6 +124,7 @@ class Stats:
             "peak_rss_bytes": self.peak_rss_bytes,
             "rss_bytes_per_state": round(self.rss_per_state, 1),
             "memo_entries": self.memo_entries,
+            "memo_trims": self.memo_trims,
             "complete": self.complete,
             "bound": self.bound,
         }

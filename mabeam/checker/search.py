@@ -11,6 +11,10 @@ step properties. The transition graph is kept, as compact arrays, only when
 liveness must be decided (:mod:`.liveness`). What the exploration found is
 turned into verdicts by :mod:`.verdicts`.
 
+The model's step caches are bounded (``ActorModel.memo_entries``, and at most
+a share of the memory budget): past the bound they are emptied between two
+levels, or within a level that alone outgrows twice the bound, and recomputed.
+
 A search stops early, and says so, when a bound is reached: depth, states,
 the memory budget (:class:`~mabeam.checker.memory.MemoryWatch`), an interrupt
 (Ctrl-C), or, when asked, the first level with a safety violation.
@@ -46,6 +50,9 @@ from .verdicts import judge, not_applicable
 Progress = Callable[[dict[str, Any]], None]
 #: candidate successors checked against the visited store in batches of this many
 PREFILTER = 1 << 16
+#: bytes of the memory budget per step-cache entry: the caches' bound is at most budget / this
+#: (an entry is roughly 200 bytes, and a level may hold twice the bound: a fifth of the budget)
+MEMO_ENTRY_SHARE = 2000
 
 
 class OutOfMemory(Exception):
@@ -130,6 +137,7 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
     found = Exploration(store, root_fp, stats, live_true={p.id: [] for p in live},
                         graph=Graph() if keep_graph else None, memory_budget=watch.budget)
     judges = Judge(model, properties)
+    memo_bound = min(model.memo_entries, watch.budget // MEMO_ENTRY_SHARE)
     frontier = Frontier(len(root), _spill_bytes(watch.budget))
     frontier.append(root, root_fp)
     stats.states_generated = 1
@@ -137,10 +145,13 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
     try:
         while len(frontier):
             expand = not _bounded(config, stats, store, depth)
-            level = _Level(model, depth, found, judges, bool(steps), reduction, watch, observers)
+            level = _Level(model, depth, found, judges, bool(steps), reduction, watch, observers, memo_bound)
             nxt = level.run(frontier, expand)
             frontier.close()
             frontier = nxt
+            if model.memo_size > memo_bound:
+                model.trim()  # between levels: the next level's networks are mostly new, so little is lost
+                stats.memo_trims += 1
             if level.stopped:
                 stats.complete, stats.bound = False, "stopped at the first violation"
                 break
@@ -216,8 +227,9 @@ class _Level:
     """
 
     def __init__(self, model: ActorModel, depth: int, found: Exploration, judges: Judge, steps: bool,
-                 reduction: Reduction, watch: MemoryWatch, observers: Sequence[Observer]) -> None:
+                 reduction: Reduction, watch: MemoryWatch, observers: Sequence[Observer], memo_bound: int) -> None:
         self.model, self.depth, self.found, self.judges = model, depth, found, judges
+        self.memo_bound = memo_bound
         self.steps, self.reduction, self.watch, self.observers = steps, reduction, watch, observers
         self.stopped = False
         self.stop_on_violation = model.config.stop_on_violation
@@ -233,6 +245,9 @@ class _Level:
         judge = self.judges.judge
         expand_new = self.model.expand_new
         watch = self.watch
+        #: within a level the caches may reach twice their bound (their reuse is highest there), then
+        #: they are emptied; between levels, at the bound itself (see ``explore``)
+        memo_limit = 2 * self.memo_bound
         worlds, fps, parents = batch.worlds, batch.fps, batch.parents
         generated = 0
         for world, fp in frontier:
@@ -261,6 +276,9 @@ class _Level:
                     batch.flush()
             if watch.tick():
                 _relieve(self.model, watch)
+            if self.model.memo_size > memo_limit:  # a level that alone outgrows the caches' bound
+                self.model.trim()
+                found.stats.memo_trims += 1
         batch.flush()
         found.store.commit_level()
         found.stats.states_generated += generated

@@ -22,7 +22,7 @@ from .errors import (
 from .identity import AgentId, Membership
 from .messages import Message, MessageCodec, canonical_bytes
 from .phases import PhaseGraph, PhaseTransition
-from .properties import Decision, Kind, Property, Snapshot, always, always_step, eventually, sometimes
+from .properties import Decision, Kind, Property, Snapshot, always, always_step, changed_agents, eventually, sometimes
 from .protocol import UNFAIR, Envelope, Protocol, Step
 from .rng import SeededRandom
 
@@ -33,5 +33,5 @@ __all__ = [
     "Message", "MessageCodec", "MessageTooLargeError", "PhaseGraph", "PhaseTransition", "Property", "Protocol",
     "Reject", "ReplayError", "SeededRandom", "Send", "SetTimer", "Snapshot", "Step", "UNFAIR",
     "UndeclaredTransitionError", "UnknownAgentError", "UnknownProtocolError", "UnknownRoleError", "always",
-    "always_step", "canonical_bytes", "choose", "eventually", "sometimes", "withdraw",
+    "always_step", "canonical_bytes", "changed_agents", "choose", "eventually", "sometimes", "withdraw",
 ]

@@ -8,8 +8,10 @@ monitor in the simulator and runtime.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import is_not
 from typing import Any, Protocol
 
 from .identity import AgentId, Membership
@@ -138,6 +140,41 @@ class Snapshot:
                   "in_flight": self._in_flight}
         fields.update(changes)
         return Snapshot(**fields)
+
+
+class StatesBeforeStep(Mapping[AgentId, Any]):
+    """``after`` with one agent's state put back as it was: the states before one live step.
+
+    A live monitor judges step properties on every step; copying every member's state
+    to build the snapshot before it would cost O(n) per step (the whole run O(n^2) at
+    200 agents). :func:`changed_agents` reads this shape in O(1).
+    """
+
+    __slots__ = ("after", "agent", "before")
+
+    def __init__(self, after: Mapping[AgentId, Any], agent: AgentId, before: Any) -> None:
+        self.after, self.agent, self.before = after, agent, before
+
+    def __getitem__(self, key: AgentId) -> Any:
+        return self.before if key == self.agent else self.after[key]
+
+    def __iter__(self) -> Iterator[AgentId]:
+        return iter(self.after)
+
+    def __len__(self) -> int:
+        return len(self.after)
+
+
+def changed_agents(before: Mapping[AgentId, Any], after: Mapping[AgentId, Any]) -> Iterable[AgentId]:
+    """The agents whose state object differs between two snapshots' ``states``: the stepping agent,
+    in O(1), for a live step's :class:`StatesBeforeStep`; otherwise found at C speed when both list
+    the agents in one order, which every driver does."""
+    if type(before) is StatesBeforeStep and before.after is after:
+        return () if before.before is after[before.agent] else (before.agent,)
+    keys = list(after)
+    if keys == list(before):
+        return compress(keys, map(is_not, before.values(), after.values()))
+    return [a for a in keys if before.get(a) is not after[a]]
 
 
 Predicate = Callable[[Snapshot], bool]

@@ -24,7 +24,7 @@ from ..core.effects import Evidence
 from ..core.errors import ConfigurationError, MabeamError
 from ..core.identity import AgentId
 from ..core.observer import ObservedStep, Observer, RunInfo
-from ..core.properties import Decision, Kind, Property, Snapshot
+from ..core.properties import Decision, Kind, Property, Snapshot, StatesBeforeStep
 from ..core.protocol import Protocol
 
 #: when safety properties are evaluated during a run (always also once at the end):
@@ -163,7 +163,7 @@ class LiveMonitor(Observer):
                 or self._take_snapshot is None:
             return
         after = self._take_snapshot()
-        before = after.replace(states={**after.states, step.agent: step.before})
+        before = after.replace(states=StatesBeforeStep(after.states, step.agent, step.before))
         still = []
         for p in self._steps:
             verdict = self.verdicts[p.id]

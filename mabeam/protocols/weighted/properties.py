@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from fractions import Fraction
 from itertools import compress, repeat
-from operator import eq, is_not
+from operator import eq
 from typing import TYPE_CHECKING, Any, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
-from ...core.properties import agreement_holds, always_step, integrity_holds
+from ...core.properties import agreement_holds, always_step, changed_agents, integrity_holds
 from .config import BYZANTINE_THRESHOLD
 from .messages import Certificate, SignedVote
 from .state import WeightedState
@@ -124,15 +124,6 @@ def decision_backed(snap: Snapshot) -> bool:
     return True
 
 
-def _changed(before: Mapping[AgentId, Any], after: Mapping[AgentId, Any]) -> Iterable[AgentId]:
-    """The agents whose state object differs between two snapshots (one, after a live step):
-    found at C speed when both list the agents in one order, which every driver does."""
-    keys = list(after)
-    if keys == list(before):
-        return compress(keys, map(is_not, before.values(), after.values()))
-    return [a for a in keys if before.get(a) is not after[a]]
-
-
 @always_step("WV-T1", "A counted vote is never revised", reads=("states",))
 def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
     """No step of an honest node changes a vote it has counted: once ``votes[i]`` holds member
@@ -142,7 +133,7 @@ def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
     first. WV-S4 says it only through the node's own record of refused votes, which a
     node that silently takes the latest vote never writes.
     """
-    for agent in _changed(before.states, after.states):
+    for agent in changed_agents(before.states, after.states):
         state, old = after.states[agent], before.states.get(agent)
         if agent in after.byzantine or state is None or old is None or old.votes == state.votes:
             continue
