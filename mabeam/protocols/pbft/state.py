@@ -21,6 +21,7 @@ exhaustive check of n = 4 finite in practice (see spec/pbft.md).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from operator import attrgetter
 
 import msgspec
@@ -108,6 +109,9 @@ _SLOT_ORDER = attrgetter("seq", "view")
 def add_vote(votes: tuple, message: object) -> tuple:
     """``votes`` plus ``message``, kept sorted by sender (one vote per sender).
 
-    A stable sort of an almost sorted tuple is linear; the C key getter keeps it so
-    at n = 100 (a Python lambda per comparison key was most of the cost)."""
-    return tuple(sorted((*votes, message), key=_SENDER))
+    ``votes`` is sorted already (every vote tuple is built here or filtered from one), so a
+    binary search finds the place: after the sender's own entries, where a stable sort would
+    put it. A re-sort read every vote's sender on every insert, an eighth of PBFT's time at
+    n = 100."""
+    at = bisect_right(votes, message.sender, key=_SENDER)  # type: ignore[attr-defined]
+    return votes[:at] + (message,) + votes[at:]
