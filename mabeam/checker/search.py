@@ -149,9 +149,7 @@ def explore(model: ActorModel, properties: Sequence[Property], *, progress: Prog
             nxt = level.run(frontier, expand)
             frontier.close()
             frontier = nxt
-            if model.memo_size > memo_bound:
-                model.trim()  # between levels: the next level's networks are mostly new, so little is lost
-                stats.memo_trims += 1
+            _bound_memo(model, stats, memo_bound)  # between levels: the next level's networks are mostly new
             if level.stopped:
                 stats.complete, stats.bound = False, "stopped at the first violation"
                 break
@@ -276,9 +274,7 @@ class _Level:
                     batch.flush()
             if watch.tick():
                 _relieve(self.model, watch)
-            if self.model.memo_size > memo_limit:  # a level that alone outgrows the caches' bound
-                self.model.trim()
-                found.stats.memo_trims += 1
+            _bound_memo(self.model, found.stats, memo_limit)  # a level that alone outgrows the caches' bound
         batch.flush()
         found.store.commit_level()
         found.stats.states_generated += generated
@@ -311,6 +307,13 @@ class _Level:
             batch.fps.append(succ_fp)
             batch.parents.append(fp)
         return len(succs)
+
+
+def _bound_memo(model: ActorModel, stats: Stats, limit: int) -> None:
+    """Empty the model's step caches if they hold more than ``limit`` entries (counted in ``stats``)."""
+    if model.memo_size > limit:
+        model.trim()
+        stats.memo_trims += 1
 
 
 def _relieve(model: ActorModel, watch: MemoryWatch) -> None:
