@@ -114,6 +114,23 @@ def test_views_is_refused_where_it_means_nothing(capsys: pytest.CaptureFixture[s
     assert code == 2 and "no view changes" in err and "pbft" in err
     code, _, err = _run(capsys, "check", "pbft", "--views", "1", "--sweep")
     assert code == 2 and "--views" in err
+    code, _, err = _run(capsys, "check", "majority", "--views", "1", "--mutant", "forget-decision")
+    assert code == 2 and "no view changes" in err
+
+
+def test_views_with_a_mutant_checks_that_mutant_at_the_view_bound(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Any) -> None:
+    """``--views V --mutant M``: the mutant rebuilt with the view bound V (PBFT's ``max_view``); its
+    counterexample is found there and its trace file replays at the same bound."""
+    assert get("pbft").mutant("never-suspects").with_options(max_view=2)(4, 1).config.max_view == 2  # type: ignore[attr-defined]
+    out_file = tmp_path / "t.json"
+    code, out, _ = _run(capsys, "check", "pbft", "--views", "2", "--mutant", "never-suspects", "--json",
+                        "--trace-out", str(out_file))
+    data = json.loads(out)
+    assert code == 1 and data["model"]["views"] == 2 and data["model"]["mutant"] == "never-suspects"
+    assert {p["id"]: p["status"] for p in data["properties"]}["PBFT-L1"] == "violated"
+    code, out, _ = _run(capsys, "replay", str(out_file))
+    assert code == 0, out
 
 
 def test_views_sets_the_view_bound_and_the_trace_file_replays_it(capsys: pytest.CaptureFixture[str],

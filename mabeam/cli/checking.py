@@ -154,9 +154,14 @@ def views_factory(entry: ProtocolEntry, views: int | None, *, mutant: str | None
         having = ", ".join(e.name for e in entries().values() if e.views is not None) or "none"
         raise UsageError(f"{entry.name} has no view changes: --views applies to protocols that declare a "
                          f"view bound ({having})")
-    if mutant or sweep:
-        raise UsageError("--views bounds the standard instance: drop --mutant/--sweep (the sweep declares its own "
-                         "view bounds)")
+    if sweep:
+        raise UsageError("--views bounds one check: drop --sweep (the sweep declares its own view bounds)")
+    if mutant:
+        chosen = entry.mutant(mutant)
+        if entry.view_option is None or chosen.build is None:
+            raise UsageError(f"--views bounds {entry.name}'s standard instance: it cannot rebuild the mutant "
+                             f"{mutant} at another view bound")
+        return chosen.with_options(**{entry.view_option: views})
     return entry.views(views)
 
 
@@ -350,7 +355,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in info.items()
                  if k in ("network", "drops", "duplicates", "adversary") and v is not None}
     views = info.get("views")
-    factory = views_factory(entry, views) if isinstance(views, int) and not isinstance(views, bool) else None
+    factory = (views_factory(entry, views, mutant=info.get("mutant")) if isinstance(views, int)
+               and not isinstance(views, bool) else None)
     model = build_model(entry, info["agents"], info["faulty"], mutant=info.get("mutant"), factory=factory,
                         **overrides)
     by_id = {p.id: p for p in entry.properties}

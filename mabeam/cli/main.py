@@ -194,7 +194,8 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                    help="Byzantine agents: static (all they can sign, in flight from the start) or dolev-yao (also "
                         "everything they can build from what they learn) (default: static)")
     p.add_argument("--views", type=_nonneg, metavar="V",
-                   help="up to V view changes (protocols with a view bound, e.g. pbft; default: the standard bound)")
+                   help="up to V view changes (protocols with a view bound, e.g. pbft; with --mutant, that mutant at "
+                        "this bound; default: the standard bound)")
     p.add_argument("--sweep", action="store_true",
                    help="check every size and bound the protocol declares, exhaustive where it finishes "
                         "(default: one size)")

@@ -175,6 +175,9 @@ class ProtocolEntry:
     sweep: tuple[SweepPoint, ...] = ()
     #: ``--views V``: the factory of the standard instance with up to V view changes (None: no views)
     views: Callable[[int], Factory] | None = None
+    #: the build option ``--views V`` sets on a mutant declared with :func:`mutant` (``--views V --mutant M``:
+    #: that mutant at the same view bound; None: ``--views`` applies to the standard instance only)
+    view_option: str | None = None
 
     def sweep_points(self) -> tuple[SweepPoint, ...]:
         return self.sweep or (SweepPoint("standard", self.default_agents, self.default_faulty),)

@@ -115,5 +115,6 @@ ENTRY = ProtocolEntry(
     check_defaults={"network": "duplicating"},
     faulty_agents=_primaries_first,
     views=with_views,
+    view_option="max_view",
     sweep=SWEEP,
 )
