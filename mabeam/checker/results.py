@@ -96,7 +96,7 @@ class Stats:
     complete: bool = True  # the whole reachable space was explored
     bound: str = ""
     memo_entries: int = 0  # entries in the checker's step caches when the search ended
-    memo_trims: int = 0  # times those caches were emptied between levels (over the model's memo_entries bound)
+    memo_trims: int = 0  # times the search emptied those caches for being over their bound (see search.py)
     worker_cpu: list[dict[str, float]] = field(default_factory=list)  # partitioned search: CPU s per phase
 
     @property
