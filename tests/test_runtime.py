@@ -12,6 +12,7 @@ import pytest
 from driver_toys import Forever, TimerToy, fired_in_order
 
 from mabeam.core import Broadcast, ConfigurationError, Membership
+from mabeam.core.observer import DELIVER, ObservedStep, Observer
 from mabeam.live.monitor import PropertyViolation
 from mabeam.live.network import Latency, NetworkModel, Partition
 from mabeam.live.strategy import Strategy
@@ -183,6 +184,27 @@ def test_runtime_talks_to_any_transport() -> None:
     result = run_live(majority(5), timeout=10, transport=transport)
     assert result.status == "decided" and len(transport.seen) == 20
     assert {to for _, to in transport.seen} == {f"a{i}" for i in range(5)}
+
+
+class DeliveryOrder(Observer):
+    """Who sent each message an agent handled, in the order the run handled them."""
+
+    def __init__(self) -> None:
+        self.senders: list[str] = []
+
+    def on_step(self, step: ObservedStep) -> None:
+        if step.kind == DELIVER:
+            self.senders.append(step.detail.sender)  # type: ignore[union-attr]
+
+
+def test_events_are_handled_in_arrival_order_across_agents() -> None:
+    """Every agent's vote goes out on start; a0's copies arrive first, then a1's, and so on. Handled
+    in arrival order, no copy of a later sender's vote is handled before an earlier sender's (an
+    agent draining its own inbox would handle every vote it holds, of every sender, in one go)."""
+    order = DeliveryOrder()
+    result = run_live(majority(7), timeout=10, observers=[order])
+    assert result.status == "decided" and len(order.senders) == 7 * 6
+    assert order.senders == sorted(order.senders, key=lambda a: int(a[1:]))
 
 
 # ------------------------------------------------------------------ Defer

@@ -1,7 +1,14 @@
-"""The live asyncio runtime: one task per agent, real timers, the same state machines.
+"""The live asyncio runtime: the agents' events in arrival order, real timers, the same state machines.
 
-Each agent owns an inbox (a deque, :class:`Inbox`) and a task that alone reads and
-writes that agent's state, so no locks are needed. Messages travel through a
+Every event (a start, a delivery, a timer) is queued as it arrives, and one task
+hands them to their agents in that order, so steps never overlap and no locks are
+needed: every agent is equally fast, as on a network of equal machines. Draining
+one agent's inbox at a time instead lets an early agent run far ahead on work that
+no longer matters to the others (at n = 100, PBFT's last decision came 19,867 events
+into the run that way, against 16,633 in arrival order). A driver that awaits
+something per event (the Ray driver's remote steps, :attr:`AsyncRuntime._prefetch`)
+gets one task per agent instead, each with its own inbox (:class:`Inbox`), so the
+agents' awaits overlap. Messages travel through a
 :class:`~mabeam.runtime.transport.Transport`; timers are ``loop.call_later``
 handles with the simulator's generation rule (a cancelled or re-armed timer
 never fires stale). The run ends at quiescence (nothing in flight, queued or
@@ -50,6 +57,8 @@ from .transport import InProcessTransport, Transport
 
 #: the longest a run waits for its transport to close after its own deadline
 CLOSE_DEADLINE = 5.0
+#: events handled in a row before the arrival-order task lets the loop run its callbacks (sockets, timers)
+EVENTS_PER_TURN = 512
 
 Item = tuple[str, Any, int]
 
@@ -149,16 +158,21 @@ class AsyncRuntime(LiveDriver):
         self._done = asyncio.Event()
         self._failure: BaseException | None = None
         self._inboxes = [Inbox() for _ in agents]
+        self._event_queue: deque[tuple[int, Item]] = deque()
+        self._arrival_waiter: asyncio.Future[None] | None = None
+        self._in_arrival_order = self._prefetch is None
         start = getattr(self.transport, "start", None)
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
         self.transport.bind(self._deliver, self._clock, acknowledges=True)
+        self._acknowledges = type(self.transport).processed is not Transport.processed  # skip the no-op
 
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
                          for agent, at in self.crashes.items() if at > 0]
         hosted = [i for i, a in enumerate(agents) if a in self.local]
         self._unstarted = len(hosted)  # the monitor judges once every hosted agent has started (see _dispatch)
-        tasks = [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{agents[i]}") for i in hosted]
+        tasks = ([asyncio.create_task(self._arrival_loop(), name="mabeam-agents")] if self._in_arrival_order else
+                 [asyncio.create_task(self._agent_loop(i), name=f"mabeam-agent-{agents[i]}") for i in hosted])
         for i in hosted:
             self._enqueue(i, (START, None, 0))
         for agent, at in self.crashes.items():
@@ -200,32 +214,64 @@ class AsyncRuntime(LiveDriver):
                             extra_rejections=self.transport.rejections())
 
     # -------------------------------------------------------------- agents
+    async def _arrival_loop(self) -> None:
+        """Every hosted agent's events, one at a time, in the order they were queued."""
+        events, loop = self._event_queue, self._loop
+        turn = 0
+        while True:
+            if not events:
+                waiter = self._arrival_waiter = loop.create_future()
+                await waiter
+                turn = 0
+                continue
+            turn += 1
+            if turn > EVENTS_PER_TURN:
+                turn = 0
+                await asyncio.sleep(0)
+                continue
+            i, item = events.popleft()
+            if not self._process(i, item):
+                return
+
     async def _agent_loop(self, i: int) -> None:
+        """Agent ``i``'s events, awaiting :attr:`_prefetch` before each (one such task per agent)."""
         inbox = self._inboxes[i]
         items, loop = inbox.items, self._loop
-        transport = self.transport
-        acknowledge = type(transport).processed is not Transport.processed  # skip the default no-op
         prefetch = self._prefetch
+        assert prefetch is not None
         while True:
             if not items:
                 await inbox.wait(loop)
                 continue
-            kind, payload, depth = items.popleft()
+            item = items[0]
             try:
-                if prefetch is not None:
-                    await prefetch(i, kind, payload)
-                self._dispatch(i, kind, payload, depth)
-            except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
-                if self._failure is None:
-                    self._failure = exc
-                self._done.set()
+                await prefetch(i, item[0], item[1])
+            except Exception as exc:
+                self._fail(exc)
                 return
-            finally:
-                self._queued -= 1
-                if acknowledge and kind == DELIVER:
-                    transport.processed(payload)
-            if self._quiescent() or (self.stop_when_decided and not self._undecided):
-                self._done.set()
+            if not self._process(i, items.popleft()):
+                return
+
+    def _process(self, i: int, item: Item) -> bool:
+        """Hand one queued event to agent ``i``; False once the run has failed (it then ends)."""
+        kind, payload, depth = item
+        try:
+            self._dispatch(i, kind, payload, depth)
+        except Exception as exc:  # a protocol bug or a requested PropertyViolation ends the run
+            self._fail(exc)
+            return False
+        finally:
+            self._queued -= 1
+            if kind == DELIVER and self._acknowledges:
+                self.transport.processed(payload)
+        if self._quiescent() or (self.stop_when_decided and not self._undecided):
+            self._done.set()
+        return True
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._failure is None:
+            self._failure = exc
+        self._done.set()
 
     def _dispatch(self, i: int, kind: str, payload: Any, depth: int) -> None:
         if kind == START:
@@ -284,7 +330,19 @@ class AsyncRuntime(LiveDriver):
     # ------------------------------------------------------------- plumbing
     def _enqueue(self, i: int, item: Item) -> None:
         self._queued += 1
-        self._inboxes[i].put(item)
+        self._put(i, item)
+
+    def _put(self, i: int, item: Item) -> None:
+        """Queue an already counted event for agent ``i`` (in arrival order, or in its own inbox)."""
+        if not self._in_arrival_order:
+            self._inboxes[i].put(item)
+            return
+        self._event_queue.append((i, item))
+        waiter = self._arrival_waiter
+        if waiter is not None:
+            self._arrival_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _deliver(self, to: AgentId, message: Message, depth: int) -> None:
         if self.partial and to not in self.local:

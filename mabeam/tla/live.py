@@ -1,6 +1,6 @@
 """Runs of the asyncio runtime as traces: real tasks, real timers, the same observations.
 
-Each agent's steps run on its own task of one event loop, so steps never overlap
+The runtime hands every agent's steps out one at a time on one event loop, so steps never overlap
 and the global state between two of them is well defined: :class:`TracingRuntime`
 records it after each, as :class:`~.observe.TracingSimulator` does. What is in flight
 is counted at the driver's edge (every copy handed to the transport, every extra
@@ -58,7 +58,7 @@ class TracingRuntime(TracingDriver, AsyncRuntime):
         super()._honest_started()
         held, self._held = self._held, []
         for i, item in held:
-            self._inboxes[i].put(item)
+            self._put(i, item)
 
     # what is in flight, counted at the driver's edge
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
