@@ -12,7 +12,7 @@ import pytest
 from driver_toys import Forever, TimerToy, fired_in_order
 
 from mabeam.core import Broadcast, ConfigurationError, Membership
-from mabeam.core.observer import DELIVER, ObservedStep, Observer
+from mabeam.core.observer import DELIVER, ObservedStep, Observer, RunInfo
 from mabeam.live.monitor import PropertyViolation
 from mabeam.live.network import Latency, NetworkModel, Partition
 from mabeam.live.strategy import Strategy
@@ -205,6 +205,30 @@ def test_events_are_handled_in_arrival_order_across_agents() -> None:
     result = run_live(majority(7), timeout=10, observers=[order])
     assert result.status == "decided" and len(order.senders) == 7 * 6
     assert order.senders == sorted(order.senders, key=lambda a: int(a[1:]))
+
+
+class ViewReader(Observer):
+    """Reads the driver's O(1) view inside every step notification."""
+
+    def __init__(self) -> None:
+        self.view: Any = None
+        self.steps = 0
+
+    def on_run_start(self, run: RunInfo) -> None:
+        self.view = run.view
+
+    def on_step(self, step: ObservedStep) -> None:
+        snap = self.view()
+        assert snap.states[step.agent] is step.after  # the live table, not a copy taken earlier
+        with pytest.raises(TypeError):
+            snap.states[step.agent] = None  # type: ignore[index]  # read-only
+        self.steps += 1
+
+
+def test_the_step_view_is_the_live_table_read_only() -> None:
+    reader = ViewReader()
+    result = run_live(majority(5), timeout=10, observers=[reader])
+    assert result.status == "decided" and reader.steps == result.events
 
 
 # ------------------------------------------------------------------ Defer

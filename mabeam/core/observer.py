@@ -40,6 +40,9 @@ class RunInfo:
     byzantine: frozenset[AgentId] = frozenset()
     #: a global snapshot of the run as it is now (live drivers; ``None`` in the checker)
     snapshot: Callable[[], Snapshot] | None = field(default=None, compare=False)
+    #: the same, built in O(1) on the driver's live table of states: read it during the notification
+    #: that asked for it and do not keep it (a live monitor judges every step on one)
+    view: Callable[[], Snapshot] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

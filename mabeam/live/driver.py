@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 from typing import Protocol as Protocol_
 
@@ -183,7 +184,8 @@ class LiveDriver(ABC):
         self._watchers = (self.monitor, *self.observers) if self.monitor.watches_steps else self.observers
         self._actor = 0
         self._actor_byzantine = False
-        info = RunInfo(self.driver_name, protocol, self.seed, byzantine, snapshot=self._snapshot)
+        self._states_view = MappingProxyType(self._states)
+        info = RunInfo(self.driver_name, protocol, self.seed, byzantine, snapshot=self._snapshot, view=self._view)
         for observer in self._all_observers:
             observer.on_run_start(info)
 
@@ -404,9 +406,17 @@ class LiveDriver(ABC):
 
     # ------------------------------------------------------------------ results
     def _snapshot(self) -> Snapshot:
-        crashed = [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
-        return self.monitor.snapshot(self._states, crashed, self._ledger.decision_facts,
-                                     self._ledger.evidence_facts)
+        decisions, evidence = self._ledger.facts()
+        return self.monitor.snapshot(self._states, self._crashed_now(), decisions, evidence)
+
+    def _view(self) -> Snapshot:
+        """The run as it is now, on the driver's own table of states (O(1), see :attr:`RunInfo.view`)."""
+        decisions, evidence = self._ledger.facts()
+        return Snapshot(self.protocol, self._states_view, frozenset(self._crashed_now()), self.monitor.byzantine,
+                        decisions, evidence)
+
+    def _crashed_now(self) -> list[AgentId]:
+        return [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
 
     def _finish(self, *, duration: float, quiescent: bool, timed_out: bool,
                 messages: MessageStats | None = None, log: list[tuple[Any, ...]] | None = None,

@@ -119,6 +119,7 @@ class LiveMonitor(Observer):
         self._marked = False  # a decision or evidence since the last check
         self._every_done = -1  # the event count of the last check_every check
         self._take_snapshot: Callable[[], Snapshot] | None = None
+        self._take_view: Callable[[], Snapshot] | None = None
         declared = tuple(properties_for(protocol) if properties is None else properties)
         self.properties = tuple(p for p in declared if p.applies(protocol))
         self.byzantine = frozenset(byzantine)
@@ -151,6 +152,7 @@ class LiveMonitor(Observer):
     # ---------------------------------------------------------------- observer
     def on_run_start(self, run: RunInfo) -> None:
         self._take_snapshot = run.snapshot
+        self._take_view = run.view or run.snapshot
 
     def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
         self._marked = True
@@ -160,9 +162,9 @@ class LiveMonitor(Observer):
         after only in that node's state (the step itself stands for the checker's action: kind, agent,
         detail)."""
         if not self._steps or step.byzantine or step.before is None or step.before is step.after \
-                or self._take_snapshot is None:
+                or self._take_view is None:
             return
-        after = self._take_snapshot()
+        after = self._take_view()  # judged at once, so the driver's live states need no copy
         before = after.replace(states=StatesBeforeStep(after.states, step.agent, step.before))
         still = []
         for p in self._steps:
@@ -180,15 +182,15 @@ class LiveMonitor(Observer):
         self._marked = True
 
     def on_settled(self, at: float, events: int, instant_over: bool) -> None:
-        if self._take_snapshot is None:
+        if self._take_view is None:
             return
         if self._marked and (instant_over or self.schedule.per_event):
             self._marked = False
             if self.schedule.due():
-                self.check(self._take_snapshot(), at, events)
+                self.check(self._take_view(), at, events)  # judged at once: a view, not a copy
         if self.check_every is not None and events % self.check_every == 0 and events != self._every_done:
             self._every_done = events
-            self.check(self._take_snapshot(), at, events)
+            self.check(self._take_view(), at, events)
 
     def on_run_stopping(self, at: float, events: int, quiescent: bool, fair: bool) -> None:
         if self._take_snapshot is not None:

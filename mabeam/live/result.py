@@ -164,14 +164,23 @@ class RunLedger(Observer):
         self._by_sender: dict[tuple[AgentId, str], list[Any]] = {}  # (sender, reason) -> [count, at, first]
         self.messages = messages if messages is not None else MessageStats()
         self.events = 0
+        self._frozen: tuple[frozenset[Decision], frozenset[Evidence]] | None = None
+
+    def facts(self) -> tuple[frozenset[Decision], frozenset[Evidence]]:
+        """The decision and evidence facts so far, frozen once per change (not once per snapshot)."""
+        if self._frozen is None:
+            self._frozen = (frozenset(self.decision_facts), frozenset(self.evidence_facts))
+        return self._frozen
 
     def on_decision(self, agent: AgentId, value: Any, instance: Any, at: float, round: int) -> None:
         self.decisions.setdefault(agent, []).append(DecisionRecord(value, instance, at, round))
         self.decision_facts.add(Decision(agent, instance, value))
+        self._frozen = None
 
     def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
         if evidence not in self.evidence_facts:
             self.evidence_facts.add(evidence)
+            self._frozen = None
             self.evidence.append(EvidenceRecord(evidence.kind, evidence.against, agent, at, evidence))
 
     def on_rejection(self, reason: str, sender: AgentId | None, message: Message | None,
