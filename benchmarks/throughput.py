@@ -11,9 +11,10 @@ Rows (medians over ``--runs`` runs, each with its own seed and keys):
   last decision (wall); ``requests_per_cpu_s`` divides by the process CPU time of the whole run
   instead, which the machine's load distorts less. Unbatched (batch 1) rows are given for reference.
 - ``weighted-latency``: the runtime's time to the last decision at 50 and 200 agents, all-to-all
-  and linear mode (Ed25519-signed votes to a collector, which broadcasts a certificate).
-- ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver), plus
-  the median CPU ms of those runs.
+  and linear mode (Ed25519-signed votes to a collector, which broadcasts a certificate), on the
+  runtime's default network (1 ms one-way links).
+- ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver, links
+  without delay), plus the median CPU ms of those runs.
 
 Every run must decide with no violated property, or the benchmark stops with an error.
 """
