@@ -29,35 +29,35 @@ DEFER_CAP = 4096
 class DeferredQueue:
     """A bounded FIFO of the messages one node deferred."""
 
-    __slots__ = ("_messages", "cap")
+    __slots__ = ("cap", "messages")
 
     def __init__(self, cap: int = DEFER_CAP) -> None:
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise ValueError(f"a deferred queue needs a positive capacity, got {cap!r}")
         self.cap = cap
-        self._messages: deque[Message] = deque()
+        self.messages: deque[Message] = deque()
 
     def add(self, message: Message) -> bool:
         """Queue ``message``; ``False`` when that pushed out the oldest one (an overflow)."""
-        self._messages.append(message)
-        if len(self._messages) > self.cap:
-            self._messages.popleft()
+        self.messages.append(message)
+        if len(self.messages) > self.cap:
+            self.messages.popleft()
             return False
         return True
 
     def take_all(self) -> list[Message]:
-        messages = list(self._messages)
-        self._messages.clear()
+        messages = list(self.messages)
+        self.messages.clear()
         return messages
 
     def clear(self) -> None:
-        self._messages.clear()
+        self.messages.clear()
 
     def __len__(self) -> int:
-        return len(self._messages)
+        return len(self.messages)
 
     def __bool__(self) -> bool:
-        return bool(self._messages)
+        return bool(self.messages)
 
 
 def changed(old: Any, new: Any) -> bool:

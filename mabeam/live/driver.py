@@ -251,7 +251,7 @@ class LiveDriver(ABC):
             self._apply(i, effects)
         if self._observes_steps:
             self._stepped(i, kind, payload)
-        if self._deferred[i] and not self._crashed[i]:
+        if self._deferred[i].messages and not self._crashed[i]:  # the deque itself: no __bool__ call
             strategy = self._strategies[i]
             progressed = (changed(before, self._states[self._agent_ids[i]]) if strategy is None
                           else any(type(e) is not Defer for e in effects))

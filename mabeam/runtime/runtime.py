@@ -264,7 +264,7 @@ class AsyncRuntime(LiveDriver):
             self._queued -= 1
             if kind == DELIVER and self._acknowledges:
                 self.transport.processed(payload)
-        if self._quiescent() or (self.stop_when_decided and not self._undecided):
+        if (self._queued == 0 and self._quiescent()) or (self.stop_when_decided and not self._undecided):
             self._done.set()
         return True
 
@@ -289,7 +289,7 @@ class AsyncRuntime(LiveDriver):
             self._armed_total -= 1
             payload = name
         self._handle(i, kind, payload, depth)
-        if not self._unstarted:  # a group restarting from stable storage is not judged half-restarted
+        if not self._unstarted and self._settle_observers:  # a restarting group is not judged half-restarted
             self._settled(instant_over=True)
 
     # -------------------------------------------------------- driver hooks

@@ -176,7 +176,7 @@ class TracingDriver(LiveDriver, ABC):
         agents = self.protocol.agents
         in_flight = self._in_flight()
         for i, agent in enumerate(agents):
-            in_flight += [Envelope(agent, m) for m in list(self._deferred[i]._messages) + self._limbo[i]]
+            in_flight += [Envelope(agent, m) for m in list(self._deferred[i].messages) + self._limbo[i]]
         in_flight.sort(key=Envelope.sort_key)
         byzantine = self.late
         self.observations.append(Observation(
