@@ -9,7 +9,7 @@ modules see this class only through :class:`.interface.Replica`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
 from ...core.auth import Signer
@@ -17,7 +17,7 @@ from .. import resigned
 from . import catchup, checkpoint, normal, recovery, viewchange
 from .adversary import PBFTAdversary
 from .batching import BATCH_TIMER
-from .common import duplicate_or_conflict, first_from, reject
+from .common import duplicate_or_conflict, reject
 from .config import PBFTConfig, join_threshold
 from .evidence import equivocation
 from .messages import (
@@ -166,8 +166,6 @@ class PBFTReplica(Protocol):
         return super().screen(agent, message)
 
     def on_message(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
-        if self.vote_not_needed(state, message):
-            return Step(state)
         if not self.auth.verify(message):
             return reject(state, "bad-signature", message)
         step = self._dispatch(agent, state, message)
@@ -177,34 +175,6 @@ class PBFTReplica(Protocol):
             if answers:
                 return Step(step.state, step.effects + answers)
         return step
-
-    def vote_not_needed(self, state: ReplicaState, message: Message) -> bool:
-        """A prepare or commit its handler would ignore whatever its signature says: its slot is
-        prepared (committed) already, its sender has no vote counted there, and it agrees with the
-        slot and with anything executed, so it is neither counted, nor evidence, nor answered.
-
-        Why skip the signature check: a replica needs 2f of the 3f prepares and 2f+1 of the 3f+1
-        commits, so about a third of its votes arrive after their slot moved on. Nothing about such
-        a vote depends on its signature; the ones that could (conflicts, repeats, stale traffic to
-        answer) still go through :meth:`on_message`'s checks. The state is the same either way.
-        """
-        kind = type(message)
-        if kind is Prepare:
-            if cast(Prepare, message).pre_prepare is not None \
-                    or message.sender == self.primary(cast(Prepare, message).view):
-                return False
-        elif kind is not Commit:
-            return False
-        vote = cast(Prepare | Commit, message)
-        view, seq = vote.view, vote.seq
-        if self.view_mismatch(state, view) is not None or not self.in_window(state, seq):
-            return False
-        for slot in state.slots:
-            if slot.view == view and slot.seq == seq:
-                settled, votes = (slot.prepared, slot.prepares) if kind is Prepare else (slot.committed, slot.commits)
-                return (settled and vote.digest == slot.digest and first_from(votes, vote.sender) is None
-                        and not (seq <= state.last_executed and catchup.asked_for(state, message)))
-        return False
 
     def _dispatch(self, agent: AgentId, state: ReplicaState, message: Message) -> Step:
         handler = _HANDLERS.get(type(message))  # one lookup for the exact wire types; subclasses below
