@@ -157,10 +157,10 @@ class AsyncRuntime(LiveDriver):
         self._queued = 0
         self._done = asyncio.Event()
         self._failure: BaseException | None = None
-        self._inboxes = [Inbox() for _ in agents]
-        self._event_queue: deque[tuple[int, Item]] = deque()
-        self._arrival_waiter: asyncio.Future[None] | None = None
         self._in_arrival_order = self._prefetch is None
+        self._event_queue: deque[tuple[int, Item]] = deque()  # in arrival order
+        self._arrival_waiter: asyncio.Future[None] | None = None
+        self._inboxes = [] if self._in_arrival_order else [Inbox() for _ in agents]  # one per agent task
         start = getattr(self.transport, "start", None)
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
