@@ -161,7 +161,8 @@ class PBFTReplica(Protocol):
         return Step(state, tuple(e for e in effects if isinstance(e, SetTimer)) + tuple(proposals))
 
     def screen(self, agent: AgentId, message: Message) -> str | None:
-        if isinstance(message, Request) and message.sender in self.config.requesters:
+        if type(message) not in _HANDLERS and isinstance(message, Request) \
+                and message.sender in self.config.requesters:  # the handled types are not requests
             return None if message.session == self.session else "wrong-session"
         return super().screen(agent, message)
 

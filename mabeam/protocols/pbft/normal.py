@@ -28,7 +28,7 @@ from .common import defer, first_from, reject, shown_pre_prepare, signed_by_prim
 from .evidence import conflicting
 from .interface import Replica
 from .messages import Commit, CommitCertificate, Prepare, PrePrepare, Request, chain_digest
-from .state import NORMAL, ReplicaState, Slot, add_vote, replace
+from .state import NORMAL, ReplicaState, Slot, add_vote, insert_vote, replace, vote_position
 
 VIEW_CHANGE_TIMER = "view-change"
 
@@ -131,18 +131,23 @@ def on_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare) -> Step
     forwarded = m.pre_prepare
     if forwarded is None:
         return count_prepare(r, me, state, m)
-    if (forwarded.view, forwarded.seq, forwarded.digest) != (m.view, m.seq, m.digest) \
-            or not signed_by_primary(r, forwarded):
+    if (forwarded.view, forwarded.seq, forwarded.digest) != (m.view, m.seq, m.digest):
+        return reject(state, "bad-forwarded-pre-prepare", m)
+    slot = state.slot(m.view, m.seq)
+    if forwarded is slot.pre_prepare or forwarded == slot.pre_prepare:  # checked when it was logged
+        return count_prepare(r, me, state, m, slot)
+    if not signed_by_primary(r, forwarded):
         return reject(state, "bad-forwarded-pre-prepare", m)
     state, evidence = shown_pre_prepare(r, state, forwarded)  # the primary told us something else
     step = count_prepare(r, me, state, m)
     return Step(step.state, evidence + step.effects) if evidence else step
 
 
-def count_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare) -> Step:
+def count_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare, slot: Slot | None = None) -> Step:
     """Count a screened prepare towards its slot (or defer, reject, or expose its sender)."""
-    slot = state.slot(state.view, m.seq)
-    counted = first_from(slot.prepares, m.sender)
+    if slot is None:
+        slot = state.slot(state.view, m.seq)
+    at, counted = vote_position(slot.prepares, m.sender)
     if counted is not None:
         return r.second_vote(state, counted, m)  # evidence if it conflicts, even once prepared
     if slot.prepared:
@@ -151,7 +156,7 @@ def count_prepare(r: Replica, me: AgentId, state: ReplicaState, m: Prepare) -> S
         return defer(state, m)
     if m.digest != slot.digest:
         return reject(state, "digest-mismatch", m)
-    slot = Slot(slot.view, slot.seq, slot.pre_prepare, add_vote(slot.prepares, m), slot.commits,
+    slot = Slot(slot.view, slot.seq, slot.pre_prepare, insert_vote(slot.prepares, at, m), slot.commits,
                 slot.prepared, slot.committed)
     state, effects = advance(r, me, state.with_slot(slot), slot.view, slot.seq)
     return Step(state, tuple(effects))
@@ -164,7 +169,7 @@ def on_commit(r: Replica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
     if not r.in_window(state, m.seq):
         return reject(state, "outside-watermarks", m)
     slot = state.slot(state.view, m.seq)
-    counted = first_from(slot.commits, m.sender)
+    at, counted = vote_position(slot.commits, m.sender)
     if counted is not None:
         return r.second_vote(state, counted, m)  # evidence if it conflicts, even once committed
     if slot.committed:
@@ -173,7 +178,7 @@ def on_commit(r: Replica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
         return defer(state, m)
     if m.digest != slot.digest:
         return reject(state, "digest-mismatch", m)
-    slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, add_vote(slot.commits, m),
+    slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, insert_vote(slot.commits, at, m),
                 slot.prepared, slot.committed)
     state, effects = advance(r, me, state.with_slot(slot), slot.view, slot.seq)
     return Step(state, tuple(effects))

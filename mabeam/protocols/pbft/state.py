@@ -21,12 +21,13 @@ exhaustive check of n = 4 finite in practice (see spec/pbft.md).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from operator import attrgetter
+from typing import TypeVar
 
 import msgspec
 
-from ...core import AgentId, PhaseGraph, PhaseTransition
+from ...core import AgentId, Message, PhaseGraph, PhaseTransition
 from .messages import GENESIS_DIGEST, Checkpoint, Commit, CommitCertificate, Prepare, PrePrepare, ViewChange
 
 NORMAL = "normal"
@@ -88,10 +89,11 @@ class ReplicaState(msgspec.Struct, frozen=True):
         return Slot(view, seq)
 
     def with_slot(self, slot: Slot) -> ReplicaState:
-        slots = self.slots
+        slots, view, seq = self.slots, slot.view, slot.seq
         for i, s in enumerate(slots):  # a slot being updated keeps its place in the (seq, view) order
-            if s.view == slot.view and s.seq == slot.seq:
-                return msgspec.structs.replace(self, slots=(*slots[:i], slot, *slots[i + 1:]))
+            if s.seq == seq and s.view == view:
+                updated = (slot,) if len(slots) == 1 else slots[:i] + (slot,) + slots[i + 1:]
+                return msgspec.structs.replace(self, slots=updated)
         return msgspec.structs.replace(self, slots=tuple(sorted((*slots, slot), key=_SLOT_ORDER)))
 
     def executed_timestamp(self, requester: AgentId) -> int:
@@ -103,7 +105,22 @@ def replace(state: ReplicaState, **changes: object) -> ReplicaState:
 
 
 _SENDER = attrgetter("sender")
+V = TypeVar("V", bound=Message)
 _SLOT_ORDER = attrgetter("seq", "view")
+
+
+def vote_position(votes: tuple[V, ...], sender: AgentId) -> tuple[int, V | None]:
+    """Where ``sender``'s vote is or would go in the sorted ``votes``, and its first vote there, if any.
+
+    One binary search serves both the duplicate check and the insertion (:func:`insert_vote`): with
+    no vote from ``sender`` the first and the last position for it coincide."""
+    at = bisect_left(votes, sender, key=_SENDER)
+    return at, (votes[at] if at < len(votes) and votes[at].sender == sender else None)
+
+
+def insert_vote(votes: tuple, at: int, message: object) -> tuple:
+    """``votes`` with ``message`` at ``at``, a position :func:`vote_position` found for a new sender."""
+    return votes[:at] + (message,) + votes[at:]
 
 
 def add_vote(votes: tuple, message: object) -> tuple:
