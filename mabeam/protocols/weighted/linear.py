@@ -41,6 +41,8 @@ _SENDER = attrgetter("sender")
 #: how many certificate verdicts (and counting plans) one protocol object remembers
 VERDICT_CACHE = 1024
 R = TypeVar("R")
+#: a certificate's votes by member position (``None``: not in it), their positions in its order, their weight units
+_Plan = tuple[tuple[str | None, ...], tuple[int, ...], int]
 
 
 def _remember(cache: dict[Any, R], key: Any, value: R) -> R:
@@ -109,7 +111,10 @@ class LinearWeightedVoting(WeightedVoting):
         #: certificate -> problem (``None``: sound): a pure function of the certificate and this
         #: configuration, so the receivers of one process check a broadcast certificate once (FIFO-bounded)
         self._verdicts: dict[Certificate, str | None] = {}
-        self._plans: dict[Certificate, tuple[tuple[str | None, ...], tuple[int, ...], int]] = {}
+        self._plans: dict[Certificate, _Plan] = {}
+        #: the last certificate judged and planned, by identity (hashing a certificate hashes every vote)
+        self._last_verdict: tuple[Certificate, str | None] | None = None
+        self._last_plan: tuple[Certificate, _Plan] | None = None
 
     def next_instance(self, weights: Mapping[AgentId, object], *, inputs: Mapping[AgentId, str] | None = None,
                       max_faulty_weight: object | None = None, session: str | None = None) -> WeightedVoting:
@@ -180,10 +185,13 @@ class LinearWeightedVoting(WeightedVoting):
     # ------------------------------------------------------- rules mutants change
     def certificate_problem(self, cert: Certificate) -> str | None:
         """Why ``cert`` does not prove its value was backed, or ``None`` (memoised, see ``_verdicts``)."""
+        last = self._last_verdict
+        if last is not None and last[0] is cert:  # a broadcast's receivers share one object: no re-hashing
+            return last[1]
         verdicts = self._verdicts
-        if cert in verdicts:
-            return verdicts[cert]
-        return _remember(verdicts, cert, self._certificate_problem(cert))
+        verdict = verdicts[cert] if cert in verdicts else _remember(verdicts, cert, self._certificate_problem(cert))
+        self._last_verdict = (cert, verdict)
+        return verdict
 
     def _certificate_problem(self, cert: Certificate) -> str | None:
         senders = [v.sender for v in cert.votes]
@@ -225,18 +233,24 @@ class LinearWeightedVoting(WeightedVoting):
                 refused = refused | {(ballot.sender, value)}
                 vote = cert.votes[positions.index(position)]
                 evidence.append(Evidence("equivocation", ballot.sender, (ballot, vote)))
-        fresh = [v for v, p in zip(cert.votes, positions) if p not in repeated] if repeated else list(cert.votes)
+        fresh = list(cert.votes)
+        for at in sorted((positions.index(p) for p in repeated), reverse=True):
+            del fresh[at]  # a repeat: the vote counted first stays in ``ballots``
         if not fresh:
             return msgspec.structs.replace(state, refused=refused), tuple(evidence)
         PHASES.check(state.phase, "count", "voting")
+        for ballot in state.ballots:  # both sorted by sender, no sender in both: merge the few ballots in
+            insort(fresh, ballot, key=_SENDER)
         state = msgspec.structs.replace(state, votes=tuple(votes), support=credit(state.support, value, added),
-                                        refused=refused, ballots=tuple(sorted((*state.ballots, *fresh),
-                                                                              key=_SENDER)))
+                                        refused=refused, ballots=tuple(fresh))
         return state, tuple(evidence)
 
-    def _certificate_plan(self, cert: Certificate) -> tuple[tuple[str | None, ...], tuple[int, ...], int]:
+    def _certificate_plan(self, cert: Certificate) -> _Plan:
         """The votes a certificate counts, by member position (``None``: not in it), its voters'
         positions in its order, and their total weight units (memoised like the verdicts)."""
+        last = self._last_plan
+        if last is not None and last[0] is cert:
+            return last[1]
         plans = self._plans
         plan = plans.get(cert)
         if plan is None:
@@ -246,6 +260,7 @@ class LinearWeightedVoting(WeightedVoting):
             for position in positions:
                 template[position] = cert.value
             plan = _remember(plans, cert, (tuple(template), positions, sum(units[p] for p in positions)))
+        self._last_plan = (cert, plan)
         return plan
 
     # ------------------------------------------------- all-to-all hooks, linear form
