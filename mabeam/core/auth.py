@@ -159,6 +159,7 @@ class Authenticator(ABC):
         self._principal_set = frozenset(self.principals)
         self.verified = ByteBoundedCache(verified_cache_bytes)
         self.refused = ByteBoundedCache(refused_cache_bytes)
+        self._last_verified: Message | None = None  # the last message found valid (immutable, so it stays valid)
 
     @abstractmethod
     def signer(self, identity: AgentId) -> Signer: ...
@@ -168,7 +169,10 @@ class Authenticator(ABC):
 
     def verify(self, message: Message) -> bool:
         """Whether ``message`` carries a valid signature by its own ``sender``."""
+        if message is self._last_verified:  # a broadcast's receivers share one object: not even a hash
+            return True
         if message in self.verified._table:  # the per-message hot path: no Python-level __contains__
+            self._last_verified = message
             return True
         if message in self.refused._table:
             return False
@@ -178,6 +182,8 @@ class Authenticator(ABC):
         data = signing_bytes(message)
         valid = self._check(message.sender, data, signature)
         (self.verified if valid else self.refused).add(message, len(data) + len(signature) + _ENTRY_OVERHEAD)
+        if valid:
+            self._last_verified = message
         return valid
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .effects import Effect, Evidence
 from .identity import AgentId
@@ -45,9 +45,10 @@ class RunInfo:
     view: Callable[[], Snapshot] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
-class ObservedStep:
-    """One protocol step of one agent, as a driver saw it."""
+class ObservedStep(NamedTuple):
+    """One protocol step of one agent, as a driver saw it (immutable; a named tuple because drivers
+    build one per step, and a frozen dataclass's field-by-field initialisation cost a live run's
+    step monitor a tenth of its time)."""
 
     protocol: Protocol
     agent: AgentId

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 
 from ..core.identity import AgentId
@@ -66,7 +67,13 @@ class Transport(ABC):
 
 
 class InProcessTransport(Transport):
-    """Deliveries scheduled with ``loop.call_later`` according to a network model."""
+    """Deliveries scheduled with ``loop.call_later`` according to a network model.
+
+    Over an ideal network with a positive constant latency every message arrives a fixed
+    delay after it was sent, so arrival order is send order: those deliveries wait in one
+    FIFO queue served by a single timer for its head, instead of one timer-heap entry and
+    one callback per message (a linear vote of 200 agents sends 199 messages at once).
+    """
 
     def __init__(self, network: NetworkModel, rng: SeededRandom) -> None:
         self.network = network
@@ -77,6 +84,9 @@ class InProcessTransport(Transport):
         self._deliver: Deliver | None = None
         self._clock: Callable[[], float] = lambda: 0.0
         self._closed = False
+        #: (arrival, recipient or recipients, message, depth), in arrival order (ideal, delayed links only)
+        self._timed: deque[tuple[float, AgentId | tuple[AgentId, ...], Message, int]] = deque()
+        self._timed_handle: asyncio.TimerHandle | None = None
 
     def bind(self, deliver: Deliver, clock: Callable[[], float], *, acknowledges: bool = False) -> None:
         self._deliver = deliver
@@ -84,7 +94,7 @@ class InProcessTransport(Transport):
 
     @property
     def in_flight(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._timed)
 
     def send(self, sender: AgentId, to: AgentId, message: Message, depth: int) -> None:
         if self._closed:
@@ -96,6 +106,14 @@ class InProcessTransport(Transport):
         self.stats.retransmitted += route.retransmissions
         self.stats.dropped += 1 + route.duplicated - len(route.arrivals)
         loop = asyncio.get_running_loop()
+        if self.network.is_ideal:
+            arrival = route.arrivals[0]
+            if arrival > now:
+                self._queue_timed(loop, arrival, arrival - now, to, message, depth)
+            else:
+                self._next_id += 1
+                self._pending[self._next_id] = loop.call_soon(self._arrive, self._next_id, to, message, depth)
+            return
         for arrival in route.arrivals:
             self._next_id += 1
             ident = self._next_id
@@ -118,11 +136,36 @@ class InProcessTransport(Transport):
         self.stats.sent += len(recipients)
         delay = self.network.latency.sample(self.rng)
         loop = asyncio.get_running_loop()
+        if delay > 0:
+            self._queue_timed(loop, self._clock() + delay, delay, recipients, message, depth)
+            return
         self._next_id += 1
         ident = self._next_id
         self._pending[ident] = (loop.call_later(delay, self._arrive_all, ident, recipients, message, depth)
                                 if delay > 0 else loop.call_soon(self._arrive_all, ident, recipients, message,
                                                                  depth))
+
+    def _queue_timed(self, loop: asyncio.AbstractEventLoop, arrival: float, delay: float,
+                     to: AgentId | tuple[AgentId, ...], message: Message, depth: int) -> None:
+        self._timed.append((arrival, to, message, depth))
+        if self._timed_handle is None:  # the queue was empty: this is its head
+            self._timed_handle = loop.call_later(delay, self._arrive_timed)
+
+    def _arrive_timed(self) -> None:
+        """The head's time has come: deliver it and everything else now due, then wait for the next."""
+        assert self._deliver is not None, "transport used before bind()"
+        timed, now = self._timed, self._clock()
+        due = True  # the head is due (the loop may run a timer a clock tick early)
+        while timed and (due or timed[0][0] <= now):
+            due = False
+            _, to, message, depth = timed.popleft()
+            if isinstance(to, tuple):
+                for each in to:
+                    self._deliver(each, message, depth)
+            else:
+                self._deliver(to, message, depth)
+        self._timed_handle = (asyncio.get_running_loop().call_later(max(0.0, timed[0][0] - now), self._arrive_timed)
+                              if timed else None)
 
     def _arrive_all(self, ident: int, recipients: tuple[AgentId, ...], message: Message, depth: int) -> None:
         del self._pending[ident]
@@ -140,3 +183,7 @@ class InProcessTransport(Transport):
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
+        if self._timed_handle is not None:
+            self._timed_handle.cancel()
+            self._timed_handle = None
+        self._timed.clear()
