@@ -166,6 +166,7 @@ class LiveDriver(ABC):
         self._states: dict[AgentId, Any] = {a: None for a in agents}
         self._saved: dict[AgentId, Any] = {}  # the durable value last written per agent
         self._crashed = [False] * n
+        self._crashed_agents: frozenset[AgentId] = frozenset()  # the same, for snapshots (crashes are final)
         self._depth = [0] * n
         self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
         self._strategies = [self.strategies.get(a) for a in agents]
@@ -282,6 +283,7 @@ class LiveDriver(ABC):
         """Agent ``i`` stops: its timers and deferred messages die with it."""
         agent = self.protocol.agents[i]
         self._crashed[i] = True
+        self._crashed_agents = self._crashed_agents | {agent}
         self._deferred[i].clear()
         self._undecided.discard(agent)
         self._disarm_all(i)
@@ -412,7 +414,7 @@ class LiveDriver(ABC):
     def _view(self) -> Snapshot:
         """The run as it is now, on the driver's own table of states (O(1), see :attr:`RunInfo.view`)."""
         decisions, evidence = self._ledger.facts()
-        return Snapshot(self.protocol, self._states_view, frozenset(self._crashed_now()), self.monitor.byzantine,
+        return Snapshot(self.protocol, self._states_view, self._crashed_agents, self.monitor.byzantine,
                         decisions, evidence)
 
     def _crashed_now(self) -> list[AgentId]:

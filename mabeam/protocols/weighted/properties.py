@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from fractions import Fraction
 from itertools import compress, repeat
-from operator import eq
+from operator import eq, ne
 from typing import TYPE_CHECKING, Any, cast
 
 from ...core import AgentId, Snapshot, always, eventually, sometimes
@@ -139,7 +139,8 @@ def counted_vote_kept(before: Snapshot, action: Any, after: Snapshot) -> bool:
             continue
         # the values now at the positions that held a vote, against those votes (C-level: values are
         # non-empty strings, so "held a vote" is truthiness)
-        if tuple(compress(state.votes, old.votes)) != tuple(filter(None, old.votes)):
+        if len(state.votes) != len(old.votes) or any(map(ne, compress(state.votes, old.votes),
+                                                         filter(None, old.votes))):
             return False
     return True
 
