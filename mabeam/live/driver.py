@@ -167,6 +167,7 @@ class LiveDriver(ABC):
         self._saved: dict[AgentId, Any] = {}  # the durable value last written per agent
         self._crashed = [False] * n
         self._crashed_agents: frozenset[AgentId] = frozenset()  # the same, for snapshots (crashes are final)
+        self._last_view: Snapshot | None = None
         self._depth = [0] * n
         self._deferred = [DeferredQueue(self.defer_cap) for _ in agents]
         self._strategies = [self.strategies.get(a) for a in agents]
@@ -414,8 +415,12 @@ class LiveDriver(ABC):
     def _view(self) -> Snapshot:
         """The run as it is now, on the driver's own table of states (O(1), see :attr:`RunInfo.view`)."""
         decisions, evidence = self._ledger.facts()
-        return Snapshot(self.protocol, self._states_view, self._crashed_agents, self.monitor.byzantine,
-                        decisions, evidence)
+        view = self._last_view  # still the run as it is now if no fact changed: states is the live table
+        if (view is None or view.decisions is not decisions or view.evidence is not evidence
+                or view.crashed is not self._crashed_agents):
+            view = self._last_view = Snapshot(self.protocol, self._states_view, self._crashed_agents,
+                                              self.monitor.byzantine, decisions, evidence)
+        return view
 
     def _crashed_now(self) -> list[AgentId]:
         return [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
