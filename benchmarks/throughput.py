@@ -16,6 +16,9 @@ Rows (medians over ``--runs`` runs, each with its own seed and keys):
 - ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver, links
   without delay), plus the median CPU ms of those runs.
 
+``machine`` also holds ``calibration_before`` and ``calibration_after``: Ed25519 sign and verify
+microseconds measured just before and after the rows (:func:`crypto_calibration`).
+
 Every run must decide with no violated property, or the benchmark stops with an error.
 """
 
@@ -28,7 +31,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
+
+from nacl.signing import SigningKey
 
 from benchmarks.pbft import one_run
 from mabeam.core import Membership
@@ -106,11 +112,34 @@ def pbft_latency(n: int, seed: int) -> dict[str, float]:
     return {"ms": row["ms"], "cpu_ms": (time.process_time() - cpu) * 1000, "messages": row["messages"]}
 
 
+def crypto_calibration(count: int = 400, rounds: int = 3) -> dict[str, float]:
+    """This machine's Ed25519 cost right now, in microseconds per operation (libsodium, as the runs sign
+    and verify): the floor under every latency row, so figures from different machines, or from one
+    machine whose speed drifts, can be compared. Medians of ``rounds`` timings of ``count`` operations."""
+    key = SigningKey(bytes(range(32)))
+    message = bytes(160)  # about a vote's signed bytes
+    signed, public = key.sign(message), key.verify_key
+
+    def per_op_us(operation: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            operation()
+        return (time.perf_counter() - started) / count * 1e6
+
+    signs, verifies = [], []
+    for _ in range(rounds):
+        signs.append(per_op_us(lambda: key.sign(message)))
+        verifies.append(per_op_us(lambda: public.verify(signed)))
+    return {"ed25519_sign_us": round(statistics.median(signs), 1),
+            "ed25519_verify_us": round(statistics.median(verifies), 1)}
+
+
 def _median(samples: list[dict[str, float]], key: str, digits: int = 2) -> float:
     return round(statistics.median(s[key] for s in samples), digits)
 
 
 def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[str, Any]:
+    calibration_before = crypto_calibration()
     rows: list[dict[str, Any]] = []
     for transport in ("in-process", "tls"):
         for size in (batch, 1):
@@ -134,7 +163,8 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
     return {
         "benchmark": "throughput", "results": rows,
         "machine": {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
-                    "python": sys.version.split()[0]},
+                    "python": sys.version.split()[0], "calibration_before": calibration_before,
+                    "calibration_after": crypto_calibration()},
         "targets": {"pbft n=4 in-process requests/s": 5000, "pbft n=4 TLS requests/s": 1000,
                     "weighted 200 agents median ms": 20, "pbft 13 agents median ms": 5,
                     "pbft 100 agents median ms": 100},
@@ -147,6 +177,9 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
             "a node cannot see the others finish; the rate uses the last decision's time.",
             "weighted/pbft latency: wall ms from the run's start to the last honest decision; cpu_ms the process CPU "
             "of the run (the final property check included; for pbft-latency also the setup: keys, signed request).",
+            "machine.calibration_before/after: Ed25519 sign and verify microseconds measured just before and after the "
+            "rows (the crypto floor: e.g. linear weighted voting at 200 agents signs 200 votes and its collector "
+            "verifies those up to the quorum); a gap between the two shows the machine's speed drifting.",
         ],
     }
 
