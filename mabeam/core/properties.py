@@ -158,6 +158,10 @@ class StatesBeforeStep(Mapping[AgentId, Any]):
     def __getitem__(self, key: AgentId) -> Any:
         return self.before if key == self.agent else self.after[key]
 
+    def get(self, key: AgentId, default: Any = None) -> Any:
+        """As :meth:`__getitem__`, without the mixin's exception round trip (step properties call it per step)."""
+        return self.before if key == self.agent else self.after.get(key, default)
+
     def __iter__(self) -> Iterator[AgentId]:
         return iter(self.after)
 

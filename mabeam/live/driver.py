@@ -268,7 +268,7 @@ class LiveDriver(ABC):
         return None
 
     def _notify_step(self, i: int, kind: str, payload: Any, before: Any, effects: tuple[Effect, ...]) -> None:
-        agent = self.protocol.agents[i]
+        agent = self._agent_ids[i]
         byzantine = self._strategies[i] is not None
         step = ObservedStep(self.protocol, agent, kind, payload, before,
                             None if byzantine else self._states[agent], effects, self._clock(), byzantine)

@@ -165,18 +165,19 @@ class LiveMonitor(Observer):
                 or self._take_view is None:
             return
         after = self._take_view()  # judged at once, so the driver's live states need no copy
-        before = after.replace(states=StatesBeforeStep(after.states, step.agent, step.before))
-        still = []
+        before = Snapshot(after.protocol, StatesBeforeStep(after.states, step.agent, step.before), after.crashed,
+                          after.byzantine, after.decisions, after.evidence)
+        violated = []
         for p in self._steps:
             verdict = self.verdicts[p.id]
             verdict.checks += 1
-            if p.holds_on_step(before, step, after):
-                still.append(p)
-                continue
-            verdict.status, verdict.at = "violated", step.at
-            if self.raise_on_violation:
-                raise PropertyViolation(verdict)
-        self._steps = still
+            if not p.holds_on_step(before, step, after):
+                violated.append(p)
+                verdict.status, verdict.at = "violated", step.at
+                if self.raise_on_violation:
+                    raise PropertyViolation(verdict)
+        if violated:  # a violated step property is settled: it is not judged again
+            self._steps = [q for q in self._steps if q not in violated]
 
     def on_evidence(self, agent: AgentId, evidence: Evidence, at: float) -> None:
         self._marked = True
