@@ -26,7 +26,8 @@ from nacl.signing import SigningKey
 MESSAGE = bytes(range(256))[:160]  # about a PBFT vote's signed bytes
 
 
-def _per_op_us(operation: Callable[[], object], count: int) -> float:
+def per_op_us(operation: Callable[[], object], count: int) -> float:
+    """Microseconds per call of ``operation``, over ``count`` calls."""
     started = time.perf_counter()
     for _ in range(count):
         operation()
@@ -53,7 +54,7 @@ def run(rounds: int, count: int) -> dict[str, object]:
     samples: dict[str, list[float]] = {name: [] for name in operations}
     for _ in range(rounds):
         for name, operation in operations.items():
-            samples[name].append(_per_op_us(operation, count))
+            samples[name].append(per_op_us(operation, count))
     medians = {f"{name}_us": round(statistics.median(values), 2) for name, values in samples.items()}
     return {"benchmark": "ed25519", "rounds": rounds, "count": count, **medians,
             "verify_speedup": round(medians["openssl_verify_us"] / medians["sodium_verify_us"], 2),

@@ -31,12 +31,12 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from nacl.signing import SigningKey
 
 from benchmarks.pbft import one_run
+from benchmarks.signatures import per_op_us
 from mabeam.core import Membership
 from mabeam.lab.workloads import agents_of, expertise, weighted_ballots
 from mabeam.protocols.pbft import Ed25519Authenticator, PBFTConfig, PBFTReplica, signed_requests
@@ -120,16 +120,10 @@ def crypto_calibration(count: int = 400, rounds: int = 3) -> dict[str, float]:
     message = bytes(160)  # about a vote's signed bytes
     signed, public = key.sign(message), key.verify_key
 
-    def per_op_us(operation: Callable[[], object]) -> float:
-        started = time.perf_counter()
-        for _ in range(count):
-            operation()
-        return (time.perf_counter() - started) / count * 1e6
-
     signs, verifies = [], []
     for _ in range(rounds):
-        signs.append(per_op_us(lambda: key.sign(message)))
-        verifies.append(per_op_us(lambda: public.verify(signed)))
+        signs.append(per_op_us(lambda: key.sign(message), count))
+        verifies.append(per_op_us(lambda: public.verify(signed), count))
     return {"ed25519_sign_us": round(statistics.median(signs), 1),
             "ed25519_verify_us": round(statistics.median(verifies), 1)}
 

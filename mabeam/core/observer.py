@@ -47,8 +47,7 @@ class RunInfo:
 
 class ObservedStep(NamedTuple):
     """One protocol step of one agent, as a driver saw it (immutable; a named tuple because drivers
-    build one per step, and a frozen dataclass's field-by-field initialisation cost a live run's
-    step monitor a tenth of its time)."""
+    build one per step, and a frozen dataclass sets each field through ``object.__setattr__``)."""
 
     protocol: Protocol
     agent: AgentId

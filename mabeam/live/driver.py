@@ -410,7 +410,7 @@ class LiveDriver(ABC):
     # ------------------------------------------------------------------ results
     def _snapshot(self) -> Snapshot:
         decisions, evidence = self._ledger.facts()
-        return self.monitor.snapshot(self._states, self._crashed_now(), decisions, evidence)
+        return self.monitor.snapshot(self._states, self._crashed_agents, decisions, evidence)
 
     def _view(self) -> Snapshot:
         """The run as it is now, on the driver's own table of states (O(1), see :attr:`RunInfo.view`)."""
@@ -422,8 +422,6 @@ class LiveDriver(ABC):
                                               self.monitor.byzantine, decisions, evidence)
         return view
 
-    def _crashed_now(self) -> list[AgentId]:
-        return [a for a, c in zip(self.protocol.agents, self._crashed) if c] if any(self._crashed) else []
 
     def _finish(self, *, duration: float, quiescent: bool, timed_out: bool,
                 messages: MessageStats | None = None, log: list[tuple[Any, ...]] | None = None,

@@ -106,18 +106,13 @@ class InProcessTransport(Transport):
         self.stats.retransmitted += route.retransmissions
         self.stats.dropped += 1 + route.duplicated - len(route.arrivals)
         loop = asyncio.get_running_loop()
-        if self.network.is_ideal:
-            arrival = route.arrivals[0]
-            if arrival > now:
-                self._queue_timed(loop, arrival, arrival - now, to, message, depth)
-            else:
-                self._next_id += 1
-                self._pending[self._next_id] = loop.call_soon(self._arrive, self._next_id, to, message, depth)
-            return
         for arrival in route.arrivals:
+            delay = arrival - now
+            if delay > 0 and self.network.is_ideal:  # arrival order is send order: the one FIFO timer
+                self._queue_timed(loop, arrival, delay, to, message, depth)
+                continue
             self._next_id += 1
             ident = self._next_id
-            delay = arrival - now
             # call_soon skips the timer heap: same order (FIFO), far cheaper for zero-latency links
             self._pending[ident] = (loop.call_later(delay, self._arrive, ident, to, message, depth)
                                     if delay > 0 else loop.call_soon(self._arrive, ident, to, message, depth))
@@ -141,9 +136,7 @@ class InProcessTransport(Transport):
             return
         self._next_id += 1
         ident = self._next_id
-        self._pending[ident] = (loop.call_later(delay, self._arrive_all, ident, recipients, message, depth)
-                                if delay > 0 else loop.call_soon(self._arrive_all, ident, recipients, message,
-                                                                 depth))
+        self._pending[ident] = loop.call_soon(self._arrive_all, ident, recipients, message, depth)
 
     def _queue_timed(self, loop: asyncio.AbstractEventLoop, arrival: float, delay: float,
                      to: AgentId | tuple[AgentId, ...], message: Message, depth: int) -> None:

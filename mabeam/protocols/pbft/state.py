@@ -92,8 +92,7 @@ class ReplicaState(msgspec.Struct, frozen=True):
         slots, view, seq = self.slots, slot.view, slot.seq
         for i, s in enumerate(slots):  # a slot being updated keeps its place in the (seq, view) order
             if s.seq == seq and s.view == view:
-                updated = (slot,) if len(slots) == 1 else slots[:i] + (slot,) + slots[i + 1:]
-                return msgspec.structs.replace(self, slots=updated)
+                return msgspec.structs.replace(self, slots=slots[:i] + (slot,) + slots[i + 1:])
         return msgspec.structs.replace(self, slots=tuple(sorted((*slots, slot), key=_SLOT_ORDER)))
 
     def executed_timestamp(self, requester: AgentId) -> int:
