@@ -44,7 +44,7 @@ def last_honest_decision(result: Any) -> float:
     return max(d.at for agent, ds in result.decisions.items() if agent not in result.byzantine for d in ds)
 
 
-def one_run(driver: str, n: int, faulty: int, seed: int) -> dict[str, float]:
+def one_run(driver: str, n: int, faulty: int, seed: int, communication: str = "all-to-all") -> dict[str, float]:
     f = (n - 1) // 3
     byzantine = {f"a{n - 1 - i}": "silent" for i in range(faulty)}  # silent backups: no view change needed
     latency = SIM_LATENCY if driver == "simulator" else 0.0
@@ -53,7 +53,7 @@ def one_run(driver: str, n: int, faulty: int, seed: int) -> dict[str, float]:
         "launch", n, fault_tolerance=f, driver=driver, byzantine=byzantine, seed=seed,
         authentication="ed25519", view_timeout=VIEW_TIMEOUT, stop_when_decided=True, monitor="end",
         network=NetworkModel(latency=Latency.constant(latency)),
-        timeout=None if driver == "simulator" else 120.0)
+        timeout=None if driver == "simulator" else 120.0, communication=communication)
     total = time.perf_counter() - started
     if result.status != "decided" or result.violations():
         raise RuntimeError(f"{driver} n={n} seed={seed}: {result.status} {result.violations()}")

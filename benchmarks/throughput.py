@@ -14,7 +14,9 @@ Rows (medians over ``--runs`` runs, each with its own seed and keys):
   and linear mode (Ed25519-signed votes to a collector, which broadcasts a certificate), on the
   runtime's default network (1 ms one-way links).
 - ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver, links
-  without delay), plus the median CPU ms of those runs.
+  without delay), all-to-all and linear communication (prepares and commits through the view's
+  primary, relayed in bundles; spec/pbft.md), plus the median CPU ms of those runs. ``messages``
+  counts every message of the run, checkpoints included (all-to-all in both modes).
 
 ``machine`` also holds ``calibration_before`` and ``calibration_after``: Ed25519 sign and verify
 microseconds measured just before and after the rows (:func:`crypto_calibration`).
@@ -106,9 +108,9 @@ def weighted_latency(n: int, communication: str, seed: int) -> dict[str, float]:
     return {"ms": last * 1000, "cpu_ms": cpu * 1000, "messages": result.messages.sent}
 
 
-def pbft_latency(n: int, seed: int) -> dict[str, float]:
+def pbft_latency(n: int, seed: int, communication: str = "all-to-all") -> dict[str, float]:
     cpu = time.process_time()
-    row = one_run("runtime", n, 0, seed)
+    row = one_run("runtime", n, 0, seed, communication)
     return {"ms": row["ms"], "cpu_ms": (time.process_time() - cpu) * 1000, "messages": row["messages"]}
 
 
@@ -151,9 +153,11 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
                          "median_ms": _median(samples, "ms"), "median_cpu_ms": _median(samples, "cpu_ms"),
                          "messages": int(_median(samples, "messages"))})
     for n in (13, 100):
-        samples = [pbft_latency(n, seed) for seed in range(runs)]
-        rows.append({"benchmark": "pbft-latency", "agents": n, "runs": runs, "median_ms": _median(samples, "ms"),
-                     "median_cpu_ms": _median(samples, "cpu_ms"), "messages": int(_median(samples, "messages"))})
+        for communication in ("all-to-all", "linear"):
+            samples = [pbft_latency(n, seed, communication) for seed in range(runs)]
+            rows.append({"benchmark": "pbft-latency", "agents": n, "communication": communication, "runs": runs,
+                         "median_ms": _median(samples, "ms"), "median_cpu_ms": _median(samples, "cpu_ms"),
+                         "messages": int(_median(samples, "messages"))})
     return {
         "benchmark": "throughput", "results": rows,
         "machine": {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),

@@ -21,7 +21,7 @@ def test_a_small_run_fills_every_row_and_the_calibration() -> None:
     assert rows == {
         *{("pbft-requests", t, b, 4, None) for t in ("in-process", "tls") for b in (4, 1)},
         *{("weighted-latency", None, None, n, c) for n in (50, 200) for c in ("all-to-all", "linear")},
-        *{("pbft-latency", None, None, n, None) for n in (13, 100)},
+        *{("pbft-latency", None, None, n, c) for n in (13, 100) for c in ("all-to-all", "linear")},
     }
     for row in report["results"]:
         if row["benchmark"] == "pbft-requests":
@@ -31,6 +31,9 @@ def test_a_small_run_fills_every_row_and_the_calibration() -> None:
         if row["benchmark"] == "weighted-latency":  # n(n-1) messages all-to-all, 2(n-1) linear
             n = row["agents"]
             assert row["messages"] == (n * (n - 1) if row["communication"] == "all-to-all" else 2 * (n - 1))
+    pbft = {(r["agents"], r["communication"]): r["messages"] for r in report["results"]
+            if r["benchmark"] == "pbft-latency"}
+    assert all(pbft[n, "linear"] < pbft[n, "all-to-all"] for n in (13, 100))
     machine = report["machine"]
     for when in ("calibration_before", "calibration_after"):
         assert set(machine[when]) == {"ed25519_sign_us", "ed25519_verify_us"}

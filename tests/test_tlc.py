@@ -5,8 +5,9 @@ starts with: ``tla/<Module>.cfg`` is the checked configuration of ``tla/<Module>
 spec has one), and ``tla/<Module>.<purpose>.cfg`` a further one (the documented list:
 ``Pbft.liveness.cfg``, where PBFT-L1 is checked, ``Adaptive.fallback.cfg``, the
 registry's default adaptive check, where ADAPT-S2 constrains decisions after a
-fallback, and ``Weighted.linear.cfg``, weighted voting's linear mode, where WV-C1 and
-WV-C2 are checked). For each of them TLC must
+fallback, ``Weighted.linear.cfg``, weighted voting's linear mode, where WV-C1 and
+WV-C2 are checked, and ``Pbft.linear.cfg`` / ``Pbft.linear-liveness.cfg``, PBFT's linear
+communication with a Byzantine collector and, for PBFT-L1, an honest one after a view change). For each of them TLC must
 
 1. finish cleanly ("Model checking completed. No error has been found.", exit code 0):
    no parse, semantic, config or runtime error, no violated invariant or property, no
@@ -56,6 +57,8 @@ DISTINCT_STATES = {
     "Majority": 10_560,
     "Pbft": 1_082_191,
     "Pbft.liveness": 419,
+    "Pbft.linear": 10_785,
+    "Pbft.linear-liveness": 283,
     "Weighted": 9_088,
     "Weighted.linear": 6_380,
 }
@@ -145,6 +148,20 @@ def test_tlc_reaches_every_reachability_goal(module: str, pid: str, negation: st
     result = run_tlc(module, reachability_config(_cfg_text(module), negation))
     if result.verdict != "invariant" or result.violated != (negation,):
         _fail(result, f"{pid}: TLC must find a state violating {negation} (a witness of {pid})")
+
+
+#: linear communication's own witnesses, on Pbft.linear.cfg: the honest replicas decide from the votes a
+#: Byzantine collector relays, and an equivocating collector is exposed through a relayed prepare
+LINEAR_GOALS = ["PBFT_R1_NoDecision", "PBFT_R3_NoEquivocationExposed"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("negation", LINEAR_GOALS)
+def test_tlc_reaches_the_linear_goals_through_a_byzantine_collector(negation: str) -> None:
+    _skip_without_tlc()
+    result = run_tlc("Pbft", reachability_config(_cfg_text("Pbft.linear"), negation))
+    if result.verdict != "invariant" or result.violated != (negation,):
+        _fail(result, f"TLC must find a state of Pbft.linear.cfg violating {negation}")
 
 
 # ------------------------------------------------- 3. sizes of the Python code
@@ -303,6 +320,9 @@ MUTANTS: list[tuple[str, str, str, str, str, Callable[[str], str] | None]] = [
     ("Pbft", "never_suspects",
      "    /\\ r \\in Honest /\\ decided[r] = None /\\ view[r] < MaxView /\\ r # Primary(view[r])",
      "    /\\ FALSE", "deadlock", lambda _cfg: _cfg_text("Pbft.liveness")),
+    # linear communication: a primary that never relays leaves every backup unprepared (Pbft.linear-liveness.cfg)
+    ("Pbft", "never_relays", "Relay(r, t, v, val) == IF Linear /\\ r = Primary(v)",
+     "Relay(r, t, v, val) == IF FALSE", "deadlock", lambda _cfg: _cfg_text("Pbft.linear-liveness")),
     ("Majority", "quorum_off_by_one", "Quorum == N \\div 2 + 1", "Quorum == N \\div 2", "MAJ_S1_Agreement", None),
     ("Adaptive", "crash_only_despite_evidence",
      "Admissible(a, s) == PreconditionHolds(s) /\\ ~(CrashOnly(s) /\\ evidence[a] # {})",

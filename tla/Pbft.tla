@@ -57,6 +57,17 @@
 (* enabledness of 30 fairness conditions per state) explores about 8,000   *)
 (* states a minute, far outside the test budget, so there L1 is not        *)
 (* model-checked.                                                          *)
+(* Linear communication (Linear = TRUE, PBFTConfig.communication =        *)
+(* "linear", Pbft.linear.cfg): an honest replica's prepare or commit       *)
+(* reaches only its view's primary; others count it once it is relayed     *)
+(* (relayed), i.e. once the view's primary, on becoming prepared (or       *)
+(* committed), relays the votes it holds in a VoteBundle. The code relays  *)
+(* the votes it counted, a subset of those relayed here. A Byzantine       *)
+(* primary received every vote of its view and may relay any of them, one  *)
+(* at a time, or none (ByzantineRelay); a Byzantine replica's own votes    *)
+(* reach everyone. Certificates inside VIEW-CHANGEs and DECIDED answers    *)
+(* carry their signed votes, so their validation is unchanged. With        *)
+(* Linear = FALSE relayed stays empty and every vote reaches everyone.     *)
 (* Trace mapping (mabeam/tla/mappings/pbft.py, checked by TLC in           *)
 (* tests/test_tla_trace.py), per honest replica (ReplicaState): view,      *)
 (* phase, accepted = the pre-prepare logged in the current view's slot     *)
@@ -77,6 +88,7 @@ CONSTANTS
     Requests,      \* the clients' requested operations, in the order the primary assigns them
     MaxView,       \* views 0 .. MaxView
     Adversary,     \* what the Byzantine replicas send: "full" (all they can sign) or "silent"
+    Linear,        \* TRUE: linear communication (votes to the view's primary, relayed in bundles)
     None           \* "nothing yet"
 
 N == Cardinality(Replicas)
@@ -100,6 +112,7 @@ ASSUME Byzantine \subseteq Replicas /\ Cardinality(Byzantine) <= F
 ASSUME N >= 3 * F + 1
 ASSUME None \notin Values
 ASSUME Adversary \in {"full", "silent"}
+ASSUME Linear \in BOOLEAN
 ASSUME ReplicaOrder \in Seq(Replicas) /\ Len(ReplicaOrder) = N
        /\ {ReplicaOrder[i] : i \in 1..N} = Replicas
 
@@ -132,14 +145,26 @@ VARIABLES
     suspected,   \* suspected[r]: views whose primary r's own timer gave up on (PBFT-L3)
     highest,     \* highest[r]: the highest view r ever entered (PBFT-S8)
     adopted,     \* honest replicas that executed by adopting a commit certificate (PBFT-R4)
-    sent         \* every signed message sent so far
+    sent,        \* every signed message sent so far
+    relayed      \* linear communication: the votes relayed in some replica's VoteBundle
 
 vars == <<view, phase, accepted, prepared, committed, decided, stable, suspected, highest,
-          adopted, sent>>
+          adopted, sent, relayed>>
 
 Senders(t, v, val) == {m.sender : m \in {x \in sent : x.type = t /\ x.view = v /\ x.value = val}}
 CheckpointSenders(val) == {m.sender : m \in {x \in sent : x.type = "checkpoint" /\ x.value = val}}
 HasPrePrepare(v, val) == PP(v, Primary(v), val) \in sent
+
+\* whether vote m reaches replica r (linear communication: through the view's primary only)
+Reaches(r, m) == ~Linear \/ r = Primary(m.view) \/ m.sender \in Byzantine \/ m \in relayed
+\* the senders of the votes for (t, v, val) that reached r
+CountedBy(r, t, v, val) ==
+    {m.sender : m \in {x \in sent : x.type = t /\ x.view = v /\ x.value = val /\ Reaches(r, x)}}
+\* linear communication: what the primary r of view v relays on reaching a phase, the (t, v, val)
+\* votes it holds (all of them reach it)
+Relay(r, t, v, val) == IF Linear /\ r = Primary(v)
+                       THEN relayed \cup {x \in sent : x.type = t /\ x.view = v /\ x.value = val}
+                       ELSE relayed
 
 \* ----------------------------------------------------------------- validation
 \* viewchange.valid_certificate: the primary's pre-prepare and PrepareQuorum backups' prepares
@@ -193,7 +218,7 @@ Exposed == {v \in Views :
                   /\ x # y /\ r # Primary(v)
                   /\ Vote("prepare", v, r, x) \in sent
                   /\ HasPrePrepare(v, y)
-                  /\ Senders("prepare", v, y) \ {Primary(v)} # {}}
+                  /\ CountedBy(r, "prepare", v, y) \ {Primary(v)} # {}}
 
 \* the value r has executed does not conflict with val
 Consistent(r, val) == decided[r] = None \/ val = None \/ decided[r] = val
@@ -222,6 +247,7 @@ Init ==
     /\ highest = [r \in Replicas |-> 0]
     /\ adopted = {}
     /\ sent = ByzantineMsgs
+    /\ relayed = {}
 
 \* ------------------------------------------------------------- normal case
 \* the primary assigns the first pending request to the sequence number (normal.propose)
@@ -230,41 +256,52 @@ Propose(r) ==
     /\ decided[r] = None
     /\ sent' = sent \cup {PP(view[r], r, Requests[1])}
     /\ accepted' = [accepted EXCEPT ![r] = <<view[r], Requests[1]>>]
-    /\ UNCHANGED <<view, phase, prepared, committed, decided, stable, suspected, highest, adopted>>
+    /\ UNCHANGED <<view, phase, prepared, committed, decided, stable, suspected, highest, adopted, relayed>>
 
 AcceptPrePrepare(r, val) ==
     /\ r \in Honest /\ r # Primary(view[r]) /\ phase[r] = "normal" /\ accepted[r] = <<>>
     /\ HasPrePrepare(view[r], val) /\ Consistent(r, val)
     /\ accepted' = [accepted EXCEPT ![r] = <<view[r], val>>]
     /\ sent' = sent \cup {Vote("prepare", view[r], r, val)}
-    /\ UNCHANGED <<view, phase, prepared, committed, decided, stable, suspected, highest, adopted>>
+    /\ UNCHANGED <<view, phase, prepared, committed, decided, stable, suspected, highest, adopted, relayed>>
 
 \* PrepareQuorum prepares from distinct backups match the logged pre-prepare: prepared
+\* (linear communication: the primary relays the prepares)
 Prepared(r) ==
     /\ r \in Honest /\ phase[r] = "normal" /\ accepted[r] # <<>> /\ accepted[r] \notin prepared[r]
     /\ LET v == accepted[r][1]  val == accepted[r][2] IN
-       /\ Cardinality(Senders("prepare", v, val) \ {Primary(v)}) >= PrepareQuorum
+       /\ Cardinality(CountedBy(r, "prepare", v, val) \ {Primary(v)}) >= PrepareQuorum
        /\ prepared' = [prepared EXCEPT ![r] = @ \cup {<<v, val>>}]
        /\ sent' = sent \cup {Vote("commit", v, r, val)}
+       /\ relayed' = Relay(r, "prepare", v, val)
     /\ UNCHANGED <<view, phase, accepted, committed, decided, stable, suspected, highest, adopted>>
 
 \* Quorum commits: committed-local, execute, broadcast the checkpoint (interval 1)
+\* (linear communication: the primary relays the commits)
 Commit(r) ==
     /\ r \in Honest /\ phase[r] = "normal" /\ accepted[r] # <<>> /\ accepted[r] \in prepared[r]
     /\ decided[r] = None
     /\ LET v == accepted[r][1]  val == accepted[r][2] IN
-       /\ Cardinality(Senders("commit", v, val)) >= Quorum
+       /\ Cardinality(CountedBy(r, "commit", v, val)) >= Quorum
        /\ committed' = [committed EXCEPT ![r] = @ \cup {<<v, val>>}]
        /\ decided' = [decided EXCEPT ![r] = val]
        /\ sent' = sent \cup {CK(r, val)}
+       /\ relayed' = Relay(r, "commit", v, val)
     /\ UNCHANGED <<view, phase, accepted, prepared, stable, suspected, highest, adopted>>
+
+\* linear communication: a Byzantine primary relays one honest vote of its view it received
+ByzantineRelay(m) ==
+    /\ Linear /\ m \in sent /\ m.type \in {"prepare", "commit"} /\ m \notin relayed
+    /\ Primary(m.view) \in Byzantine /\ m.sender \in Honest
+    /\ relayed' = relayed \cup {m}
+    /\ UNCHANGED <<view, phase, accepted, prepared, committed, decided, stable, suspected, highest, adopted, sent>>
 
 \* Quorum checkpoints matching its own: the checkpoint is stable
 Stabilise(r) ==
     /\ r \in Honest /\ decided[r] # None /\ ~stable[r] /\ CK(r, decided[r]) \in sent
     /\ ValidCheckpointProof(decided[r])
     /\ stable' = [stable EXCEPT ![r] = TRUE]
-    /\ UNCHANGED <<view, phase, accepted, prepared, committed, decided, suspected, highest, adopted, sent>>
+    /\ UNCHANGED <<view, phase, accepted, prepared, committed, decided, suspected, highest, adopted, sent, relayed>>
 
 \* ------------------------------------------------------------------ catch-up
 \* a valid commit certificate (catchup.certificate_problem) for the next sequence number
@@ -274,7 +311,7 @@ CatchUp(r, v, val) ==
     /\ decided' = [decided EXCEPT ![r] = val]
     /\ adopted' = adopted \cup {r}
     /\ sent' = sent \cup {CK(r, val)}
-    /\ UNCHANGED <<view, phase, accepted, prepared, committed, stable, suspected, highest>>
+    /\ UNCHANGED <<view, phase, accepted, prepared, committed, stable, suspected, highest, relayed>>
 
 \* --------------------------------------------------------------- view change
 EnterViewChange(r, v) ==
@@ -290,7 +327,7 @@ Timeout(r) ==
     /\ r \in Honest /\ decided[r] = None /\ view[r] < MaxView /\ r # Primary(view[r])
     /\ suspected' = [suspected EXCEPT ![r] = @ \cup {view[r]}]
     /\ EnterViewChange(r, view[r] + 1)
-    /\ UNCHANGED <<prepared, committed, decided, stable, adopted>>
+    /\ UNCHANGED <<prepared, committed, decided, stable, adopted, relayed>>
 
 \* f+1 valid VIEW-CHANGEs of others for higher views: join the smallest of those views
 Join(r) ==
@@ -300,7 +337,7 @@ Join(r) ==
        IN /\ Cardinality({m.sender : m \in higher}) >= JoinThreshold
           /\ EnterViewChange(r, CHOOSE v \in {m.view : m \in higher} :
                                     \A m \in higher : v <= m.view)
-    /\ UNCHANGED <<prepared, committed, decided, stable, suspected, adopted>>
+    /\ UNCHANGED <<prepared, committed, decided, stable, suspected, adopted, relayed>>
 
 \* install a valid NEW-VIEW: adopt its stable checkpoint (state transfer when behind) and
 \* log its re-proposal as the view's pre-prepare
@@ -320,7 +357,7 @@ SendNewView(r, proof) ==
        IN /\ Consistent(r, m.value) /\ Consistent(r, m.ckpt)
           /\ Install(r, m)
           /\ sent' = sent \cup {m} \cup (IF m.value = None THEN {} ELSE {PP(m.view, r, m.value)})
-    /\ UNCHANGED <<prepared, committed, suspected, adopted>>
+    /\ UNCHANGED <<prepared, committed, suspected, adopted, relayed>>
 
 \* a backup installs a valid NEW-VIEW for a higher view (or the one it is changing to)
 InstallNewView(r, m) ==
@@ -330,7 +367,7 @@ InstallNewView(r, m) ==
     /\ Consistent(r, m.value) /\ Consistent(r, m.ckpt)
     /\ Install(r, m)
     /\ sent' = IF m.value = None THEN sent ELSE sent \cup {Vote("prepare", m.view, r, m.value)}
-    /\ UNCHANGED <<prepared, committed, suspected, adopted>>
+    /\ UNCHANGED <<prepared, committed, suspected, adopted, relayed>>
 
 NewViews == {m \in sent : m.type = "newview"}
 
@@ -350,6 +387,7 @@ Next ==
           \/ Timeout(r) \/ Join(r)
           \/ r = Primary(view[r]) /\ phase[r] = "view-change" /\ \E proof \in ProofsFor(r) : SendNewView(r, proof)
           \/ \E m \in NewViews : InstallNewView(r, m)
+    \/ \E m \in sent : ByzantineRelay(m)
     \/ Stop
 
 \* weak fairness (spec/pbft.md): messages between honest replicas are delivered and armed

@@ -172,13 +172,16 @@ def start_byzantine_consensus(proposal: str, agents: int | Sequence[AgentId], *,
                               network: NetworkModel | None = None, seed: int | str = 0,
                               authentication: Authentication = "ed25519", view_timeout: float = 0.5,
                               attack_options: Mapping[str, Mapping[str, Any]] | None = None,
-                              session: str = "s0", **options: Any) -> SessionResult:
+                              session: str = "s0", communication: str = "all-to-all",
+                              **options: Any) -> SessionResult:
     """PBFT among ``agents`` (a count or names) on one ``proposal``, tolerating ``fault_tolerance`` liars.
 
     ``byzantine`` maps agents to an attack: a :class:`~mabeam.live.strategy.Strategy`
     bound to that agent, or an attack name from :data:`mabeam.attacks.ATTACKS`
     (``attack_options[name]`` configures it). Messages are signed with real Ed25519
-    keys or, for speed, ``"symbolic"`` keyed digests. ``view_timeout`` is the first
+    keys or, for speed, ``"symbolic"`` keyed digests. ``communication="linear"`` sends each
+    prepare and commit to the view's primary, which relays them in bundles: O(n) messages per
+    decision instead of O(n^2) (spec/pbft.md, "Linear communication"). ``view_timeout`` is the first
     view-change timeout (it doubles per failed view); ``timeout`` bounds the run as
     for :func:`run_protocol`. The result's ``extras`` hold ``view_changes`` (the
     highest view an honest replica reached), each honest replica's final view, and
@@ -186,7 +189,8 @@ def start_byzantine_consensus(proposal: str, agents: int | Sequence[AgentId], *,
     public keys accepts (every item should be).
     """
     protocol, strategies = _byzantine_setup(proposal, agents, fault_tolerance, byzantine, seed,
-                                            authentication, view_timeout, attack_options, session)
+                                            authentication, view_timeout, attack_options, session,
+                                            communication)
     result = run_protocol(protocol, driver, network=network, seed=seed, timeout=timeout,
                           byzantine=strategies, summarize=_pbft_summary(strategies), **options)
     return _with_checked_evidence(result, protocol)
@@ -199,10 +203,12 @@ async def start_byzantine_consensus_async(proposal: str, agents: int | Sequence[
                                           authentication: Authentication = "ed25519",
                                           view_timeout: float = 0.5,
                                           attack_options: Mapping[str, Mapping[str, Any]] | None = None,
-                                          session: str = "s0", **options: Any) -> SessionResult:
+                                          session: str = "s0", communication: str = "all-to-all",
+                                          **options: Any) -> SessionResult:
     """:func:`start_byzantine_consensus` on the live runtime, inside the caller's event loop."""
     protocol, strategies = _byzantine_setup(proposal, agents, fault_tolerance, byzantine, seed,
-                                            authentication, view_timeout, attack_options, session)
+                                            authentication, view_timeout, attack_options, session,
+                                            communication)
     result = await run_protocol_async(protocol, network=network, seed=seed, timeout=timeout,
                                       byzantine=strategies, summarize=_pbft_summary(strategies), **options)
     return _with_checked_evidence(result, protocol)
@@ -211,8 +217,8 @@ async def start_byzantine_consensus_async(proposal: str, agents: int | Sequence[
 def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_tolerance: int | None,
                      byzantine: Mapping[AgentId, Strategy | str] | None, seed: int | str,
                      authentication: str, view_timeout: float,
-                     attack_options: Mapping[str, Mapping[str, Any]] | None, session: str
-                     ) -> tuple[Protocol, dict[AgentId, Strategy]]:
+                     attack_options: Mapping[str, Mapping[str, Any]] | None, session: str,
+                     communication: str = "all-to-all") -> tuple[Protocol, dict[AgentId, Strategy]]:
     from ..attacks import make_attack
     from ..attacks.pbft import pbft_adapter
     from ..protocols.pbft import Ed25519Authenticator, PBFTReplica, SymbolicAuthenticator
@@ -244,7 +250,8 @@ def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_toler
     auth = scheme((*membership.agents, PROPOSER), seed=f"{session}/{seed}")
     config = PBFTConfig(membership=membership, f=f, auth=auth, requesters=(PROPOSER,),
                         requests=signed_requests(auth, session, [(PROPOSER, proposal)]), session=session,
-                        max_seq=1, max_view=2 * f + 2, base_timeout=float(view_timeout))
+                        max_seq=1, max_view=2 * f + 2, base_timeout=float(view_timeout),
+                        communication=communication)
     protocol = PBFTReplica(config)
     strategies: dict[AgentId, Strategy] = {}
     for agent, attack in byzantine.items():

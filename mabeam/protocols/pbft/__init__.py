@@ -81,13 +81,19 @@ def with_views(views: int) -> Factory:
     return lambda agents, faulty: build_checked(agents, faulty, max_view=views)
 
 
+def _linear(**bounds: Any) -> Factory:
+    """The standard bounds with linear communication (votes through the view's primary)."""
+    return lambda agents, faulty: build_checked(agents, faulty, communication="linear", **bounds)
+
+
 def _primaries_first(protocol: Protocol, f: int) -> frozenset[AgentId]:
     """The Byzantine replicas are the primaries of views 0..f-1: the faulty primary is the interesting case."""
     return frozenset(protocol.agents[:f])
 
 
 #: ``mabeam check pbft --sweep``: n = 3f+1 and 3f+2, f = 1 and 2, up to two view changes (the view-0
-#: primary is Byzantine in every point; with views, an honest primary within the bound makes PBFT-L1 bite)
+#: primary is Byzantine in every point but the first linear one; with views, an honest primary within the
+#: bound makes PBFT-L1 bite), and linear communication (a Byzantine collector relays only with Dolev-Yao)
 SWEEP = (
     SweepPoint("n=4 f=1: n=3f+1, no view change (standard)", 4, 1),
     SweepPoint("n=5 f=1: n=3f+2, odd n", 5, 1),
@@ -97,6 +103,10 @@ SWEEP = (
                lambda n, f: build_checked(n, f, **CATCH_UP_BOUNDS), max_seconds=300.0),
     SweepPoint("n=4 f=1: one view change, Byzantine primary", 4, 1, with_views(1)),
     SweepPoint("n=4 f=1: two view changes, Byzantine primary", 4, 1, with_views(2)),
+    SweepPoint("n=4 f=1: linear communication, honest collector, Byzantine backup", 4, 1, _linear(),
+               check={"byzantine": frozenset({"a3"})}),
+    SweepPoint("n=4 f=1: linear communication, Dolev-Yao Byzantine collector", 4, 1, _linear(adversary="primary"),
+               check={"adversary": "dolev-yao"}),
     SweepPoint("n=7 f=2: f=2, n=3f+1", 7, 2),
     SweepPoint("n=8 f=2: f=2, n=3f+2, even n", 8, 2),
 )

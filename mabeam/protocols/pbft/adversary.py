@@ -33,6 +33,11 @@ message nested in those):
   re-proposals those VIEW-CHANGEs force, and, for receivers that do not recompute
   them, the same proof with the re-proposals dropped or with one sequence number's
   value replaced by another configured request or the null request;
+- **vote bundles** (linear communication) are not assembled: a receiver counts a
+  bundle's votes exactly as if each had been forwarded alone, in order
+  (``tests/test_pbft_linear.py`` checks that), so forwarding covers them; what a
+  bundle adds is only the votes it may carry unchecked, the forged bundles of
+  :func:`_normal_case`;
 - **relabelings** that keep the signature, which every receiver must refuse
   (``bad-signature``, or ``wrong-session`` on screening): a learned PREPARE as a
   COMMIT and back (the same view, sequence number and digest), a pre-prepare, prepare,
@@ -70,6 +75,7 @@ from .messages import (
     PrePrepare,
     Request,
     ViewChange,
+    VoteBundle,
     chain_digest,
     request_digest,
 )
@@ -168,6 +174,8 @@ def _normal_case(r: Replica, faulty: AgentId, only_primary: bool) -> list[Messag
                                          digest=request_digest(claimed), request=claimed))
                     out.append(sign(Decided(session=s, sender=faulty, seq=seq, certificate=CommitCertificate(
                         pp, _fake_commits(r, faulty, pp)))))
+                if cfg.linear:
+                    out += _forged_bundles(r, faulty, view, seq, digests)
             for d in digests:
                 if not leads:
                     out.append(sign(Prepare(session=s, sender=faulty, view=view, seq=seq, digest=d)))
@@ -218,6 +226,20 @@ def _fake_commits(r: Replica, faulty: AgentId, pp: PrePrepare) -> tuple[Commit, 
     return tuple(sorted(out, key=lambda c: c.sender))
 
 
+def _forged_bundles(r: Replica, faulty: AgentId, view: int, seq: int, digests: list[bytes]) -> list[Message]:
+    """Linear communication, as the primary of ``view``: per digest, a bundle of prepares and one of commits
+    from every other replica, with signatures it could not make (receivers must refuse every vote)."""
+    out: list[Message] = []
+    others = [a for a in r.agents if a != faulty]
+    for d in digests:
+        for kind in (Prepare, Commit):
+            votes = tuple(kind(session=r.session, sender=a, view=view, seq=seq, digest=d,
+                               signature=b"\x00" * 16) for a in others)
+            out.append(r.signer(faulty).sign(VoteBundle(session=r.session, sender=faulty, view=view, seq=seq,
+                                                        votes=votes)))
+    return out
+
+
 def _reachable_digests(requests: tuple[Request, ...], seq: int) -> list[bytes]:
     """State digests after ``seq`` executions of configured requests (null for repeats)."""
     frontier = {GENESIS_DIGEST}
@@ -228,6 +250,23 @@ def _reachable_digests(requests: tuple[Request, ...], seq: int) -> list[bytes]:
 
 
 # ------------------------------------------------------------ Dolev-Yao derivations
+def _nested(m: Message) -> list[Any]:
+    """The signed messages directly inside ``m`` (a forwarded pre-prepare, a certificate's votes...)."""
+    if isinstance(m, Prepare):
+        return [m.pre_prepare]
+    if isinstance(m, PrePrepare):
+        return [m.request]
+    if isinstance(m, ViewChange):
+        return [*m.checkpoint_proof, *(x for cert in m.prepared for x in (cert.pre_prepare, *cert.prepares))]
+    if isinstance(m, NewView):
+        return [*m.view_changes, *m.pre_prepares]
+    if isinstance(m, Decided):
+        return [m.certificate.pre_prepare, *m.certificate.commits]
+    if isinstance(m, VoteBundle):
+        return list(m.votes)
+    return []
+
+
 def _parts(knowledge: Iterable[Message]) -> list[Message]:
     """Every signed message in ``knowledge`` and nested in it (canonical order, no duplicates)."""
     found: dict[Message, None] = {}
@@ -236,26 +275,8 @@ def _parts(knowledge: Iterable[Message]) -> list[Message]:
         if m is None or m in found:
             return
         found[m] = None
-        if isinstance(m, Prepare):
-            add(m.pre_prepare)
-        elif isinstance(m, PrePrepare):
-            add(m.request)
-        elif isinstance(m, ViewChange):
-            for checkpoint in m.checkpoint_proof:
-                add(checkpoint)
-            for cert in m.prepared:
-                add(cert.pre_prepare)
-                for p in cert.prepares:
-                    add(p)
-        elif isinstance(m, NewView):
-            for vc in m.view_changes:
-                add(vc)
-            for pp in m.pre_prepares:
-                add(pp)
-        elif isinstance(m, Decided):
-            add(m.certificate.pre_prepare)
-            for c in m.certificate.commits:
-                add(c)
+        for inner in _nested(m):
+            add(inner)
 
     for m in sorted(knowledge, key=Message.canonical):
         add(m)

@@ -19,6 +19,9 @@ from .messages import Request
 #: what a Byzantine replica may send in an exhaustive check (see :class:`.adversary.PBFTAdversary`)
 ADVERSARIES = ("full", "silent", "primary", "lagging", "relay")
 
+#: how prepares and commits travel (:mod:`.normal`): to every replica, or through the view's primary
+COMMUNICATIONS = ("all-to-all", "linear")
+
 
 def max_faulty(n: int) -> int:
     """The largest f that n replicas tolerate: n >= 3f+1."""
@@ -73,6 +76,10 @@ class PBFTConfig:
     batch_size: int = 1
     #: seconds the primary waits for a partial batch to fill (0: propose it at once)
     batch_timeout: float = 0.0
+    #: ``"all-to-all"``: every replica broadcasts its prepare and commit, n(n-1) messages per phase;
+    #: ``"linear"``: backups send them to the view's primary, which relays each phase's counted votes
+    #: in one :class:`.messages.VoteBundle` (O(n) messages per phase; spec/pbft.md, "Linear communication")
+    communication: str = "all-to-all"
 
     def __post_init__(self) -> None:
         n = len(self.membership)
@@ -87,6 +94,8 @@ class PBFTConfig:
             raise ConfigurationError("the watermark window must span at least one checkpoint interval")
         if self.adversary not in ADVERSARIES:
             raise ConfigurationError(f"adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
+        if self.communication not in COMMUNICATIONS:
+            raise ConfigurationError(f"communication must be one of {COMMUNICATIONS}, got {self.communication!r}")
         _check_batch_timeout(self.batch_timeout)
         if self.max_view < 0 or self.base_timeout <= 0:
             raise ConfigurationError("max_view must be >= 0 and base_timeout > 0")
@@ -118,6 +127,10 @@ class PBFTConfig:
     def primary(self, view: int) -> AgentId:
         agents = self.membership.agents  # read per vote: one property, not two
         return agents[view % len(agents)]
+
+    @property
+    def linear(self) -> bool:
+        return self.communication == "linear"
 
     @property
     def requested_values(self) -> frozenset[str]:

@@ -31,6 +31,7 @@ from .messages import (
     PrePrepare,
     Request,
     ViewChange,
+    VoteBundle,
 )
 from .properties import PROPERTIES
 from .state import NORMAL, ReplicaState, Slot
@@ -39,7 +40,7 @@ from .state import NORMAL, ReplicaState, Slot
 _HANDLERS: dict[type, Callable[..., Step]] = {
     Decided: catchup.on_decided, PrePrepare: normal.on_pre_prepare, Prepare: normal.on_prepare,
     Commit: normal.on_commit, Checkpoint: checkpoint.on_checkpoint, ViewChange: viewchange.on_view_change,
-    NewView: viewchange.on_new_view,
+    NewView: viewchange.on_new_view, VoteBundle: normal.on_votes,
 }
 
 
@@ -153,6 +154,22 @@ class PBFTReplica(Protocol):
         """The primary assigns sequence numbers to pending requests (see :func:`.normal.propose`)."""
         return normal.propose(self, me, state)
 
+    def relay(self, me: AgentId, votes: list, view: int, seq: int) -> list[Effect]:
+        """Linear communication: the primary's bundle of one phase's counted votes (:func:`.normal.relay`)."""
+        return normal.relay(self, me, votes, view, seq)
+
+    def bundled_vote_problem(self, me: AgentId, vote: Message) -> str | None:
+        """Why a vote taken out of a :class:`.messages.VoteBundle` is refused: screened and verified as if
+        delivered on its own (the relaying replica is trusted for nothing)."""
+        problem = self.screen(me, vote)
+        if problem is None and not self.auth.verify(vote):
+            problem = "bad-signature"
+        return problem
+
+    def counted_vote(self, me: AgentId, state: ReplicaState, vote: Message) -> Step:
+        """A bundled vote that passed :meth:`bundled_vote_problem`, handled as if its signer had sent it."""
+        return self._dispatch(me, state, vote)
+
     # -------------------------------------------------------------- handlers
     def on_start(self, agent: AgentId) -> Step:
         state = ReplicaState()
@@ -195,6 +212,8 @@ class PBFTReplica(Protocol):
             return viewchange.on_view_change(self, agent, state, message)
         if isinstance(message, NewView):
             return viewchange.on_new_view(self, agent, state, message)
+        if isinstance(message, VoteBundle):
+            return normal.on_votes(self, agent, state, message)
         if (message.sender, message.timestamp) in self._requests:  # type: ignore[attr-defined]
             return reject(state, "duplicate", message)  # every replica already holds configured requests
         return reject(state, "unconfigured-request", message)

@@ -61,6 +61,23 @@ class Commit(Message, frozen=True, tag="pbft.commit"):
     signature: bytes = b""
 
 
+class VoteBundle(Message, frozen=True, tag="pbft.votes"):
+    """Linear communication: the prepares or the commits one replica holds for (view, seq), relayed at once.
+
+    The view's primary sends one per phase, holding the votes it counted. A receiver checks and counts
+    every enclosed vote exactly as if its signer had sent it (:func:`.normal.on_votes`), so it trusts
+    the relaying replica for nothing: the bundle's own signature only binds its sender and session,
+    and any member may send one (relaying signed votes is something a Byzantine replica can do anyway).
+    One kind of vote per bundle, for the bundle's view and sequence number, at most one per sender,
+    sorted by sender.
+    """
+
+    view: int
+    seq: int
+    votes: tuple[Prepare | Commit, ...]
+    signature: bytes = b""
+
+
 class Checkpoint(Message, frozen=True, tag="pbft.checkpoint"):
     """The sender's state digest after executing every request up to ``seq``."""
 
@@ -129,12 +146,13 @@ class NewView(Message, frozen=True, tag="pbft.new-view"):
 
 
 MESSAGE_TYPES: tuple[type[Message], ...] = (
-    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Decided)
+    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Decided, VoteBundle)
 
 #: the phase of each signed message kind, used in rejection reasons and evidence
 PHASE_OF: dict[type[Message], str] = {
     Request: "request", PrePrepare: "pre-prepare", Prepare: "prepare", Commit: "commit",
     Checkpoint: "checkpoint", ViewChange: "view-change", NewView: "new-view", Decided: "decided",
+    VoteBundle: "votes",
 }
 
 NULL_VALUE = "(null)"

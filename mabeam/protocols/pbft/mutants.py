@@ -304,6 +304,25 @@ REPLAYED_VIEW: dict[str, Any] = {"adversary": "silent", "max_view": 1}
 
 
 
+class CollectorOmitsOwnCommit(PBFTReplica):
+    """Linear communication: the primary relays the backups' commits but leaves its own out of the bundle."""
+
+    def relay(self, me: AgentId, votes: list, view: int, seq: int) -> list[Effect]:
+        return super().relay(me, [v for v in votes if not (isinstance(v, Commit) and v.sender == me)], view, seq)
+
+
+class BundledVotesUnverified(PBFTReplica):
+    """Linear communication: a bundle's votes are counted without checking their signatures (the relaying
+    primary is trusted)."""
+
+    def bundled_vote_problem(self, me: AgentId, vote: Message) -> str | None:
+        return self.screen(me, vote)
+
+
+#: linear communication (spec/pbft.md, "Linear communication")
+LINEAR: dict[str, Any] = {"communication": "linear"}
+
+
 def _only(agent: AgentId) -> frozenset[AgentId]:
     """The Byzantine set of a mutant checked with another replica than the view-0 primary faulty."""
     return frozenset({agent})
@@ -353,6 +372,12 @@ MUTANTS = (
     mutant(DuplicateIsEquivocation, "duplicate-is-equivocation",
            "an identical redelivered message is reported as equivocation", ("PBFT-A1",), build=build_checked,
            options=HONEST_PRIMARY, byzantine=_only("a3")),
+    mutant(CollectorOmitsOwnCommit, "collector-omits-own-commit",
+           "linear communication: the primary's commit bundle lacks its own commit", ("PBFT-L1",),
+           build=build_checked, options={**HONEST_PRIMARY, **LINEAR}, byzantine=_only("a3")),
+    mutant(BundledVotesUnverified, "bundled-votes-unverified",
+           "linear communication: a bundle's votes are counted without checking their signatures", ("PBFT-S1",),
+           build=build_checked, options={"adversary": "primary", **LINEAR}),
     # the blind spots of issue 11: one size, a static adversary (tests/test_mutants_blind_spots.py)
     mutant(QuorumOf2fPlus1, "quorum-2f-plus-1",
            "quorums of a fixed 2f+1 instead of (n+f)//2 + 1: the same at n = 3f+1, too small at n = 3f+2",

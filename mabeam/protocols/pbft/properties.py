@@ -20,7 +20,7 @@ from .batching import operations
 from .config import PBFTConfig
 from .evidence import conflicting, equivocation, verify_evidence
 from .interface import Replica
-from .messages import NULL_VALUE, PrePrepare, Request
+from .messages import NULL_VALUE, PrePrepare, Request, VoteBundle
 from .state import NORMAL, ReplicaState
 
 
@@ -166,6 +166,10 @@ def no_honest_equivocation(snap: Snapshot) -> bool:
     clash: list[tuple[Message, Message]] = []
 
     def note(m: Message) -> None:
+        if isinstance(m, VoteBundle):  # a relay claims nothing of its sender's own; the votes it carries do
+            for vote in m.votes:
+                note(vote)
+            return
         if m.sender in bad or isinstance(m, Request):
             return
         key = (type(m), m.sender, getattr(m, "view", None), getattr(m, "seq", None))

@@ -32,7 +32,8 @@ from __future__ import annotations
 from ...core import AgentId, Broadcast, Decide, Effect, Message, SetTimer, Step
 from .batching import batch_of, batch_value
 from .interface import Replica
-from .normal import VIEW_CHANGE_TIMER, pending_requests
+from .messages import Commit, Prepare
+from .normal import VIEW_CHANGE_TIMER, matching, pending_requests, vote_effect
 from .state import NORMAL, ReplicaState, Slot, replace
 
 
@@ -81,12 +82,28 @@ def own_messages(me: AgentId, state: ReplicaState) -> list[Message]:
     return out
 
 
+def relays(r: Replica, me: AgentId, state: ReplicaState) -> list[Effect]:
+    """Linear communication: a primary's bundles for its view's unexecuted slots, sent again after a restart
+    (they may have been lost with the crash, and no backup can make progress without them)."""
+    if not r.config.linear or me != r.primary(state.view):
+        return []
+    out: list[Effect] = []
+    for s in state.slots:
+        if s.view == state.view and s.seq > state.last_executed and s.prepared:
+            out += r.relay(me, matching(s.prepares, s.digest, exclude=me), s.view, s.seq)
+            if s.committed:
+                out += r.relay(me, matching(s.commits, s.digest), s.view, s.seq)
+    return out
+
+
 def recover(r: Replica, me: AgentId, durable: ReplicaState) -> Step:
     """Restart ``me`` from its durable state (see the module docstring)."""
     state = durable
     effects: list[Effect] = [Decide(value, seq) for seq, value in decided_values(state)]
     if state.phase == NORMAL:
-        effects += [Broadcast(m) for m in own_messages(me, state)]
+        effects += [vote_effect(r, me, m) if isinstance(m, (Prepare, Commit)) else Broadcast(m)
+                    for m in own_messages(me, state)]
+        effects += relays(r, me, state)
     waiting = bool(pending_requests(r, state)) and state.last_executed < r.config.max_seq
     if waiting and state.view < r.config.max_view:
         effects.append(SetTimer(VIEW_CHANGE_TIMER, r.config.base_timeout * 2 ** state.attempts))
@@ -106,4 +123,6 @@ def message_bound(r: Replica) -> int:
     certificate = pre_prepare + (r.prepare_quorum + 1) * prepare
     window = r.config.watermark_window
     view_change = window * certificate + r.checkpoint_quorum * _ENVELOPE + _ENVELOPE
-    return r.new_view_quorum * view_change + window * pre_prepare + _ENVELOPE
+    new_view = r.new_view_quorum * view_change + window * pre_prepare + _ENVELOPE
+    bundle = r.config.n * prepare + _ENVELOPE  # a VoteBundle: at most one vote per member
+    return max(new_view, bundle)
