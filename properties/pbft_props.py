@@ -22,7 +22,7 @@ from mabeam.checker import ActorModel, CheckConfig
 from mabeam.checker.stateful import protocol_state_machine
 from mabeam.core import Kind
 from mabeam.protocols.pbft import ENTRY, PBFTReplica, build_checked
-from mabeam.protocols.pbft.mutants import PrimaryEquivocationIgnored
+from mabeam.protocols.pbft.mutants import BundledVotesUnverified, PrimaryEquivocationIgnored
 
 SAFETY_IDS = {"PBFT-S1", "PBFT-S2", "PBFT-S3", "PBFT-S4", "PBFT-S5", "PBFT-S6", "PBFT-S7", "PBFT-S8",
               "PBFT-S9", "PBFT-L2", "PBFT-L3", "PBFT-A1", "PBFT-A2"}
@@ -62,6 +62,20 @@ PBFT4Batched.TestCase.settings = settings(max_examples=20, stateful_step_count=4
                                           suppress_health_check=[HealthCheck.too_slow])
 TestPBFT4Batched = PBFT4Batched.TestCase
 
+def _linear() -> ActorModel:
+    """n = 7, linear communication, one view change, an honest view-0 collector and two Byzantine backups
+    (every vote they can sign in flight), drops, duplicates and a crash-recover fault. The Byzantine
+    collector's forged bundles are the mutant test's below."""
+    return ActorModel(build_checked(7, 2, max_view=1, communication="linear"),
+                      CheckConfig(network="multiset", drops=2, duplicates=2, max_crashes=1, max_recoveries=1,
+                                  byzantine=frozenset({"a5", "a6"})))
+
+
+PBFT7Linear = protocol_state_machine(_linear, ENTRY.properties, name="PBFT7Linear")
+PBFT7Linear.TestCase.settings = settings(max_examples=10, stateful_step_count=40, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+TestPBFT7Linear = PBFT7Linear.TestCase
+
 PBFT4 = _suite(4, examples=40, steps=40)
 PBFT7 = _suite(7, examples=10, steps=40)
 PBFT10 = _suite(10, examples=5, steps=40)
@@ -96,6 +110,18 @@ def test_ignoring_an_equivocating_primary_makes_the_audited_machine_fail() -> No
     machine = protocol_state_machine(lambda: _audited(PrimaryEquivocationIgnored), ENTRY.properties,
                                      name="Mutant_primary_equivocation_ignored")
     with pytest.raises(AssertionError, match=r"PBFT-A2"):
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=300, stateful_step_count=20, deadline=None, database=None,
+            phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))
+
+
+def test_counting_unverified_bundled_votes_makes_the_linear_machine_fail() -> None:
+    """Linear communication in random runs: forged bundles of a Byzantine collector are caught."""
+    machine = protocol_state_machine(lambda: ActorModel(
+        build_checked(4, 1, BundledVotesUnverified, communication="linear", adversary="primary"),
+        CheckConfig(network="multiset", byzantine=frozenset({"a0"}))), ENTRY.properties,
+        name="Mutant_bundled_votes_unverified")
+    with pytest.raises(AssertionError, match=r"PBFT-S"):
         run_state_machine_as_test(machine, settings=settings(
             max_examples=300, stateful_step_count=20, deadline=None, database=None,
             phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))

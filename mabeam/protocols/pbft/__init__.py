@@ -2,9 +2,9 @@
 
 Each module imports only modules listed before it: ``messages``, ``evidence``,
 ``config``, ``state``, ``interface`` (the replica as the code below the machine
-sees it), ``common``, the handlers ``checkpoint``, ``normal``, ``catchup`` and
-``viewchange``, ``recovery`` (the durable part of a replica and its restart), then
-``adversary``, ``properties``, ``machine``, ``mutants``.
+sees it), ``common``, the handlers ``checkpoint``, ``normal``, ``catchup``,
+``viewchange`` and ``linear`` (vote bundles), ``recovery`` (the durable part of a
+replica and its restart), then ``adversary``, ``properties``, ``machine``, ``mutants``.
 """
 
 from __future__ import annotations

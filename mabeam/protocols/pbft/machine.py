@@ -14,7 +14,7 @@ from typing import Any
 from ...core import AgentId, Defer, Effect, Message, Protocol, SetTimer, Step
 from ...core.auth import Signer
 from .. import resigned
-from . import catchup, checkpoint, normal, recovery, viewchange
+from . import catchup, checkpoint, linear, normal, recovery, viewchange
 from .adversary import PBFTAdversary
 from .batching import BATCH_TIMER
 from .common import duplicate_or_conflict, reject
@@ -40,7 +40,7 @@ from .state import NORMAL, ReplicaState, Slot
 _HANDLERS: dict[type, Callable[..., Step]] = {
     Decided: catchup.on_decided, PrePrepare: normal.on_pre_prepare, Prepare: normal.on_prepare,
     Commit: normal.on_commit, Checkpoint: checkpoint.on_checkpoint, ViewChange: viewchange.on_view_change,
-    NewView: viewchange.on_new_view, VoteBundle: normal.on_votes,
+    NewView: viewchange.on_new_view, VoteBundle: linear.on_votes,
 }
 
 
@@ -155,8 +155,8 @@ class PBFTReplica(Protocol):
         return normal.propose(self, me, state)
 
     def relay(self, me: AgentId, votes: list, view: int, seq: int) -> list[Effect]:
-        """Linear communication: the primary's bundle of one phase's counted votes (:func:`.normal.relay`)."""
-        return normal.relay(self, me, votes, view, seq)
+        """Linear communication: the primary's bundle of one phase's counted votes (:func:`.linear.relay`)."""
+        return linear.relay(self, me, votes, view, seq)
 
     def bundled_vote_problem(self, me: AgentId, vote: Message) -> str | None:
         """Why a vote taken out of a :class:`.messages.VoteBundle` is refused: screened and verified as if
@@ -213,7 +213,7 @@ class PBFTReplica(Protocol):
         if isinstance(message, NewView):
             return viewchange.on_new_view(self, agent, state, message)
         if isinstance(message, VoteBundle):
-            return normal.on_votes(self, agent, state, message)
+            return linear.on_votes(self, agent, state, message)
         if (message.sender, message.timestamp) in self._requests:  # type: ignore[attr-defined]
             return reject(state, "duplicate", message)  # every replica already holds configured requests
         return reject(state, "unconfigured-request", message)

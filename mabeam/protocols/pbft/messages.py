@@ -65,7 +65,7 @@ class VoteBundle(Message, frozen=True, tag="pbft.votes"):
     """Linear communication: the prepares or the commits one replica holds for (view, seq), relayed at once.
 
     The view's primary sends one per phase, holding the votes it counted. A receiver checks and counts
-    every enclosed vote exactly as if its signer had sent it (:func:`.normal.on_votes`), so it trusts
+    every enclosed vote exactly as if its signer had sent it (:func:`.linear.on_votes`), so it trusts
     the relaying replica for nothing: the bundle's own signature only binds its sender and session,
     and any member may send one (relaying signed votes is something a Byzantine replica can do anyway).
     One kind of vote per bundle, for the bundle's view and sequence number, at most one per sender,
