@@ -121,7 +121,7 @@ def test_counting_unverified_bundled_votes_makes_the_linear_machine_fail() -> No
         build_checked(4, 1, BundledVotesUnverified, communication="linear", adversary="primary"),
         CheckConfig(network="multiset", byzantine=frozenset({"a0"}))), ENTRY.properties,
         name="Mutant_bundled_votes_unverified")
-    with pytest.raises(AssertionError, match=r"PBFT-S"):
+    with pytest.raises(AssertionError, match=r"PBFT-(S1|S2|S3|A1) "):  # what the checker finds broken
         run_state_machine_as_test(machine, settings=settings(
             max_examples=300, stateful_step_count=20, deadline=None, database=None,
             phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow]))
