@@ -218,7 +218,7 @@ def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_toler
                      byzantine: Mapping[AgentId, Strategy | str] | None, seed: int | str,
                      authentication: str, view_timeout: float,
                      attack_options: Mapping[str, Mapping[str, Any]] | None, session: str,
-                     communication: str = "all-to-all") -> tuple[Protocol, dict[AgentId, Strategy]]:
+                     communication: str) -> tuple[Protocol, dict[AgentId, Strategy]]:
     from ..attacks import make_attack
     from ..attacks.pbft import pbft_adapter
     from ..protocols.pbft import Ed25519Authenticator, PBFTReplica, SymbolicAuthenticator

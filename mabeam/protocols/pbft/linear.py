@@ -96,7 +96,7 @@ class BundleCount:
             self.effects += more
             self._load()
 
-    def _plainly_counts(self, vote: Prepare | Commit, at: int, counted: object) -> bool:
+    def _plainly_counts(self, vote: Prepare | Commit, counted: object) -> bool:
         if counted is not None or self.done or vote.digest != self.slot.digest:
             return False
         if not self.prepares:
@@ -115,7 +115,7 @@ class BundleCount:
                 self.effects.append(Reject(problem, vote))
                 continue
             at, counted = vote_position(self.votes, vote.sender)
-            if not self._plainly_counts(vote, at, counted):
+            if not self._plainly_counts(vote, counted):
                 self._flush()
                 step = r.counted_vote(me, self.state, vote)
                 self.state = step.state

@@ -194,9 +194,10 @@ def on_commit(r: Replica, me: AgentId, state: ReplicaState, m: Commit) -> Step:
 
 def vote_effect(r: Replica, me: AgentId, vote: Prepare | Commit) -> Effect:
     """How ``me`` sends its own vote: to every replica, or (linear communication) to the view's primary."""
-    collector = r.primary(vote.view)
-    if r.config.linear and me != collector:
-        return Send(collector, vote)
+    if r.config.linear:
+        collector = r.primary(vote.view)
+        if me != collector:
+            return Send(collector, vote)
     return Broadcast(vote)
 
 
@@ -209,6 +210,7 @@ def advance(r: Replica, me: AgentId, state: ReplicaState, view: int,
     """Move one slot along prepared -> committed-local, then execute what is ready."""
     slot = unchanged = state.slot(view, seq)
     effects: list[Effect] = []
+    collects = r.config.linear and me == r.primary(view)  # linear communication: relays each phase
     if not slot.prepared and r.is_prepared(slot):
         slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, True, False)
         state = replace(state, prepared_log=state.prepared_log | {(view, seq, slot.digest)})
@@ -217,14 +219,14 @@ def advance(r: Replica, me: AgentId, state: ReplicaState, view: int,
         if first_from(slot.commits, me) is None:
             slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares,
                         add_vote(slot.commits, own), True, False)
-            if not r.config.linear or me != r.primary(view):  # a linear primary's commit goes in its bundle
+            if not collects:  # the collector's own commit goes in its commit bundle
                 effects.append(vote_effect(r, me, own))
-        if r.config.linear and me == r.primary(view):
+        if collects:
             effects += r.relay(me, matching(slot.prepares, slot.digest, exclude=me), view, seq)
     if not slot.committed and r.is_committed(slot):
         slot = Slot(slot.view, slot.seq, slot.pre_prepare, slot.prepares, slot.commits, slot.prepared, True)
         state = replace(state, committed_log=state.committed_log | {(view, seq, slot.digest)})
-        if r.config.linear and me == r.primary(view):
+        if collects:
             effects += r.relay(me, matching(slot.commits, slot.digest), view, seq)
     if slot is not unchanged:
         state = state.with_slot(slot)
