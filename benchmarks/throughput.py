@@ -178,6 +178,8 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
             "machine.calibration_before/after: Ed25519 sign and verify microseconds measured just before and after the "
             "rows (the crypto floor: e.g. linear weighted voting at 200 agents signs 200 votes and its collector "
             "verifies those up to the quorum); a gap between the two shows the machine's speed drifting.",
+            "runtime rows run with the runtime's defaults, so with Ed25519 and a second core its worker thread "
+            "verifies signatures ahead of time (mabeam.runtime.ahead); cpu_ms counts that thread too.",
         ],
     }
 

@@ -50,6 +50,8 @@ M = TypeVar("M", bound=Message)
 #: default byte budgets of the verification caches (valid signatures, refusals)
 VERIFIED_CACHE_BYTES = 8 << 20
 REFUSED_CACHE_BYTES = 1 << 20
+#: unclaimed verdicts found ahead of time (see Authenticator.verify_ahead) before that table starts afresh
+AHEAD_LIMIT = 4096
 _ENTRY_OVERHEAD = 160  # dict slot, the cached message object and its fields, beyond its encoded bytes
 
 
@@ -150,6 +152,9 @@ class Authenticator(ABC):
 
     #: whether private keys come from a public string (checker and simulator only, never a network)
     publicly_derived: bool = False
+    #: whether a check costs enough (public-key cryptography) for the runtime to run it ahead of
+    #: time on a worker thread (:meth:`verify_ahead`); a keyed digest does not
+    worth_verifying_ahead: bool = False
 
     def __init__(self, principals: Iterable[AgentId], *, verified_cache_bytes: int = VERIFIED_CACHE_BYTES,
                  refused_cache_bytes: int = REFUSED_CACHE_BYTES) -> None:
@@ -160,6 +165,8 @@ class Authenticator(ABC):
         self.verified = ByteBoundedCache(verified_cache_bytes)
         self.refused = ByteBoundedCache(refused_cache_bytes)
         self._last_verified: Message | None = None  # the last message found valid (immutable, so it stays valid)
+        #: verdicts a worker thread found ahead of time (:meth:`verify_ahead`): message -> (valid, cache cost)
+        self._ahead: dict[Message, tuple[bool, int]] = {}
 
     @abstractmethod
     def signer(self, identity: AgentId) -> Signer: ...
@@ -176,15 +183,44 @@ class Authenticator(ABC):
             return True
         if message in self.refused._table:
             return False
-        signature = getattr(message, "signature", b"")
-        if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
-            return False  # refused without any cryptography: nothing worth caching
-        data = signing_bytes(message)
-        valid = self._check(message.sender, data, signature)
-        (self.verified if valid else self.refused).add(message, len(data) + len(signature) + _ENTRY_OVERHEAD)
+        found = self._ahead.pop(message, None) if self._ahead else None
+        if found is None:
+            found = self._verdict(message)
+            if found is None:
+                return False  # refused without any cryptography: nothing worth caching
+        valid, cost = found
+        (self.verified if valid else self.refused).add(message, cost)
         if valid:
             self._last_verified = message
         return valid
+
+    def _verdict(self, message: Message) -> tuple[bool, int] | None:
+        """Whether ``message``'s signature is valid, and what caching that costs; ``None`` when it is
+        refused without cryptography (unknown sender, no signature). Touches no shared state."""
+        signature = getattr(message, "signature", b"")
+        if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
+            return None
+        data = signing_bytes(message)
+        return self._check(message.sender, data, signature), len(data) + len(signature) + _ENTRY_OVERHEAD
+
+    def verify_ahead(self, message: Message) -> None:
+        """Check ``message``'s signature now, on a worker thread, for a later :meth:`verify` to find.
+
+        Why: the asyncio runtime hosts many agents on one event loop, and libsodium releases the
+        GIL, so a second core can verify a message while the loop is still signing or handling
+        others. Thread-safe by construction: this only reads the caches and adds single entries to
+        ``_ahead``, which only :meth:`verify` (on the loop's thread) removes; the caches themselves
+        are written by :meth:`verify` alone. Bounded: past :data:`AHEAD_LIMIT` unclaimed verdicts
+        (messages nobody verified, e.g. to agents that had decided) the table starts afresh.
+        """
+        if message in self.verified._table or message in self.refused._table or message in self._ahead:
+            return
+        found = self._verdict(message)
+        if found is None:
+            return
+        if len(self._ahead) >= AHEAD_LIMIT:
+            self._ahead.clear()
+        self._ahead[message] = found
 
 
 # ----------------------------------------------------------------- symbolic
@@ -250,6 +286,8 @@ class Ed25519Authenticator(Authenticator):
     ``seed`` and the identity (reproducible, :attr:`publicly_derived`: for the
     simulator and tests). A deployment uses :meth:`from_keys`.
     """
+
+    worth_verifying_ahead = True
 
     def __init__(self, principals: Iterable[AgentId], seed: str = "mabeam") -> None:
         super().__init__(principals)

@@ -53,6 +53,7 @@ from ..live.monitor import CheckMode
 from ..live.network import NetworkModel
 from ..live.result import RunResult
 from ..live.strategy import Strategy
+from .ahead import AHEAD_BACKLOG, SignatureWorker
 from .transport import InProcessTransport, Transport
 
 #: the longest a run waits for its transport to close after its own deadline
@@ -103,11 +104,16 @@ class AsyncRuntime(LiveDriver):
     Byzantine strategies may only be given for them. ``timeout`` bounds the run in seconds.
     ``durable`` (e.g. :class:`~mabeam.runtime.store.DurableLog`) keeps each agent's durable
     state: written before its messages leave, recovered from when the node restarts.
+    ``verify_ahead`` checks signatures on a worker thread from a message's send (or arrival)
+    on (:mod:`~mabeam.runtime.ahead`; ``None``: when the protocol's authenticator uses public-key
+    signatures and the machine has a second core); it changes timing only, never a verdict.
     """
 
     driver_name = "runtime"
     #: awaited before an event is dispatched (the Ray driver computes the agent's step on its actor there)
     _prefetch: Callable[[int, str, Any], Awaitable[None]] | None = None
+    _ahead: SignatureWorker | None = None
+    _ahead_on_send = False
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
                  timeout: float = 10.0, crashes: Mapping[AgentId, float] | None = None,
@@ -116,7 +122,8 @@ class AsyncRuntime(LiveDriver):
                  raise_on_violation: bool = False, stop_when_decided: bool = False,
                  transport: Transport | None = None, defer_cap: int = DEFER_CAP,
                  summarize: Summarize | None = None, local: Iterable[AgentId] | None = None,
-                 observers: Sequence[Observer] | None = None, durable: StableStorage | None = None) -> None:
+                 observers: Sequence[Observer] | None = None, durable: StableStorage | None = None,
+                 verify_ahead: bool | None = None) -> None:
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                 or not 0 < timeout < float("inf")):
             raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -133,6 +140,9 @@ class AsyncRuntime(LiveDriver):
             raise ConfigurationError("a runtime hosting some of the agents needs a transport that reaches "
                                      "the others (e.g. TcpTransport)")
         self.timeout = float(timeout)
+        if verify_ahead not in (None, True, False):
+            raise ConfigurationError(f"verify_ahead must be True, False or None (automatic), got {verify_ahead!r}")
+        self.verify_ahead = verify_ahead
         self.transport_close_timed_out = False
         self.transport = transport or InProcessTransport(self.network, SeededRandom(seed).derive("network"))
 
@@ -165,6 +175,7 @@ class AsyncRuntime(LiveDriver):
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
         self.transport.bind(self._deliver, self._clock, acknowledges=True)
+        self._start_verifying_ahead()
         self._acknowledges = type(self.transport).processed is not Transport.processed  # skip the no-op
 
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
@@ -199,9 +210,21 @@ class AsyncRuntime(LiveDriver):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._stop_verifying_ahead()
         if self._failure is not None:
             raise self._failure
         return self._result(quiescent, timed_out)
+
+    def _start_verifying_ahead(self) -> None:
+        """Ray actors verify in their own processes; in-process, a message is checked from its send on."""
+        self._ahead = None if self._prefetch is not None else SignatureWorker.wanted(
+            self.protocol.authenticator(), self.verify_ahead)
+        self._ahead_on_send = self._ahead is not None and isinstance(self.transport, InProcessTransport)
+
+    def _stop_verifying_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead, self._ahead_on_send = None, False
 
     def _result(self, quiescent: bool, timed_out: bool) -> RunResult:
         stats = self.transport.stats
@@ -298,10 +321,14 @@ class AsyncRuntime(LiveDriver):
 
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
         agents = self.protocol.agents
+        if self._ahead_on_send and self._queued >= AHEAD_BACKLOG:
+            self._ahead.submit(message)  # type: ignore[union-attr]
         self.transport.send(agents[i], agents[j], message, depth)
 
     def _fan_out(self, i: int, targets: tuple[int, ...], message: Message, depth: int) -> None:
         agents = self.protocol.agents
+        if self._ahead_on_send and self._queued >= AHEAD_BACKLOG:
+            self._ahead.submit(message)  # type: ignore[union-attr]
         self.transport.broadcast(agents[i], tuple(agents[j] for j in targets), message, depth)
 
     def _arm(self, i: int, name: str, delay: float) -> None:
@@ -348,6 +375,8 @@ class AsyncRuntime(LiveDriver):
         if self.partial and to not in self.local:
             self._refuse("unknown-recipient", None, message)  # a transport misrouted it: nobody here reads it
             return
+        if self._ahead is not None and not self._ahead_on_send:
+            self._ahead.submit(message)
         self._enqueue(self._index[to], (DELIVER, message, depth))
 
     def _crash_now(self, i: int) -> None:
