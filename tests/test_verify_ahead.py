@@ -15,7 +15,7 @@ from mabeam.protocols.pbft import PBFTReplica, make_config
 from mabeam.protocols.pbft.messages import Prepare
 from mabeam.protocols.weighted.linear import LinearWeightedVoting
 from mabeam.runtime import AsyncRuntime
-from mabeam.runtime.ahead import SignatureWorker
+from mabeam.runtime.ahead import QUEUE_LIMIT, SignatureWorker
 
 
 class CountingAuthenticator(Ed25519Authenticator):
@@ -72,6 +72,26 @@ def test_the_worker_is_wanted_only_for_costly_checks_unless_asked() -> None:
     assert worker is not None
     worker.submit(object())  # type: ignore[arg-type]  # not a message: skipped, the worker lives on
     worker.close()
+    assert not worker._thread.is_alive()
+
+
+class StalledAuthenticator(SymbolicAuthenticator):
+    """Its worker checks nothing until released: what queues up meanwhile stays queued."""
+
+    release = threading.Event()
+
+    def verify_ahead(self, message: object) -> None:
+        self.release.wait(10)
+
+
+def test_a_flood_of_traffic_is_capped_not_queued_whole() -> None:
+    auth = StalledAuthenticator(("a0", "a1"))
+    worker = SignatureWorker(auth)
+    for seq in range(QUEUE_LIMIT * 2):
+        worker.submit(auth.signer("a1").sign(Prepare(session="s0", sender="a1", view=0, seq=seq, digest=b"d")))
+    assert QUEUE_LIMIT - 1 <= worker._queue.qsize() <= QUEUE_LIMIT
+    auth.release.set()
+    worker.close()  # drops the queued checks: returns after the one in hand
     assert not worker._thread.is_alive()
 
 

@@ -22,6 +22,9 @@ from ..core.messages import Message
 #: events that must be waiting on the loop before a sent message is worth checking ahead: with fewer,
 #: its receiver handles it about as soon as the worker could, and the handover of the GIL costs more
 AHEAD_BACKLOG = 16
+#: messages waiting for the worker beyond which new ones are left to their receivers (a flood of
+#: traffic must not grow this queue: it only saves time, and the receivers verify anyway)
+QUEUE_LIMIT = 4096
 _STOP = object()
 
 
@@ -32,6 +35,7 @@ class SignatureWorker:
         self.auth = auth
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._last: Message | None = None  # a broadcast submits one object per recipient: queue it once
+        self._stopping = False
         self._thread = threading.Thread(target=self._work, name="mabeam-verify-ahead", daemon=True)
         self._thread.start()
 
@@ -45,12 +49,14 @@ class SignatureWorker:
         return cls(auth)
 
     def submit(self, message: Message) -> None:
-        if message is not self._last:
+        if message is not self._last and self._queue.qsize() < QUEUE_LIMIT:
             self._last = message
             self._queue.put(message)
 
     def close(self) -> None:
-        """Stop after the queued checks (unclaimed verdicts are dropped with the runtime)."""
+        """Stop at once: queued checks are dropped (nobody is left to claim them), so joining
+        waits for one verification at most."""
+        self._stopping = True
         self._queue.put(_STOP)
         self._thread.join()
 
@@ -58,7 +64,7 @@ class SignatureWorker:
         verify_ahead = self.auth.verify_ahead
         while True:
             message = self._queue.get()
-            if message is _STOP:
+            if message is _STOP or self._stopping:
                 return
             try:
                 verify_ahead(message)  # type: ignore[arg-type]
