@@ -12,6 +12,7 @@ without the worker, and the simulator and model checker never use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -36,8 +37,8 @@ class SignatureWorker:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._last: Message | None = None  # a broadcast submits one object per recipient: queue it once
         self._stopping = False
+        # started by the first submission: a run that never has a backlog pays for no thread
         self._thread = threading.Thread(target=self._work, name="mabeam-verify-ahead", daemon=True)
-        self._thread.start()
 
     @classmethod
     def wanted(cls, auth: Authenticator | None, setting: bool | None) -> SignatureWorker | None:
@@ -52,13 +53,16 @@ class SignatureWorker:
         if message is not self._last and self._queue.qsize() < QUEUE_LIMIT:
             self._last = message
             self._queue.put(message)
+            if self._thread.ident is None:
+                self._thread.start()
 
     def close(self) -> None:
         """Stop at once: queued checks are dropped (nobody is left to claim them), so joining
         waits for one verification at most."""
         self._stopping = True
-        self._queue.put(_STOP)
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
 
     def _work(self) -> None:
         verify_ahead = self.auth.verify_ahead
@@ -66,7 +70,5 @@ class SignatureWorker:
             message = self._queue.get()
             if message is _STOP or self._stopping:
                 return
-            try:
+            with contextlib.suppress(Exception):  # a malformed message: its receiver's own check refuses it
                 verify_ahead(message)  # type: ignore[arg-type]
-            except Exception:  # a malformed message: its receiver's own check refuses it
-                continue
