@@ -16,7 +16,8 @@ Rows (medians over ``--runs`` runs, each with its own seed and keys):
 - ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver, links
   without delay), all-to-all and linear communication (prepares and commits through the view's
   primary, relayed in bundles; spec/pbft.md), plus the median CPU ms of those runs. ``messages``
-  counts every message of the run, checkpoints included (all-to-all in both modes).
+  counts every message of the run: a session orders one request and takes no checkpoint, so
+  2n(n-1) all-to-all and 5(n-1) linear.
 
 ``machine`` also holds ``calibration_before`` and ``calibration_after``: Ed25519 sign and verify
 microseconds measured just before and after the rows (:func:`crypto_calibration`).
