@@ -159,10 +159,25 @@ async def run_session(number: int, protocol: str, size: int, services: Services,
     return record
 
 
+def _ballots(agents: list[str]) -> dict[str, str]:
+    """Every third edge agent dissents (plan-B), while the dissenters stay under a quarter of the
+    session's agents and of its capacity weight: which agents a session leases depends on the
+    contention's timing, and plan-A must clear a majority and the strictest threshold (3/4) with any lease."""
+    total = sum(CAPACITY[POOL[a]] for a in agents)
+    ballots, dissent, dissenters = {}, 0, 0
+    for i, agent in enumerate(agents):
+        weight = CAPACITY[POOL[agent]]
+        dissents = POOL[agent] == "edge" and i % 3 == 0 and 4 * (dissent + weight) < total \
+            and 4 * (dissenters + 1) < len(agents)
+        dissent, dissenters = dissent + (weight if dissents else 0), dissenters + dissents
+        ballots[agent] = "plan-B" if dissents else "plan-A"
+    return ballots
+
+
 def _protocol_run(protocol: str, agents: list[str], settings: dict[str, Any], session: str, seed: int,
                   observer: TelemetryObserver) -> Awaitable[Any]:
     """The protocol's live run in this loop, configured by the session's configuration snapshot."""
-    ballots = {a: ("plan-A" if POOL[a] != "edge" or i % 3 else "plan-B") for i, a in enumerate(agents)}
+    ballots = _ballots(agents)
     if protocol == "majority":
         machine: Any = MajorityVoting(Membership(agents), ballots, session=session)
         return run_protocol_async(machine, seed=seed, timeout=settings["timeout"], observers=[observer])
