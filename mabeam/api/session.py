@@ -163,13 +163,15 @@ def _authenticator(authentication: str, principals: Sequence[AgentId], seed: str
 Authentication = Literal["ed25519", "symbolic"]
 #: the client whose signed request carries the proposal (not a replica)
 PROPOSER = "client"
-#: a session orders one request (``max_seq=1``), so it takes no checkpoint: an interval above
-#: ``max_seq``, as in the checker's standard bound. A checkpoint truncates the log and moves the
-#: watermarks for the requests after it, and a one-request log has none; taking one anyway cost
-#: every replica a signature and n-1 messages on the path of the replicas still deciding
-#: (a third of the messages at 13 agents). Decisions survive without it: a restarted replica keeps
-#: its commit certificates, and a lagging one catches up from them (spec/pbft.md, "Catch-up").
-SESSION_CHECKPOINT_INTERVAL = 2
+#: a session orders one request, its proposal
+SESSION_MAX_SEQ = 1
+#: so it takes no checkpoint: an interval above ``max_seq``, as in the checker's standard bound.
+#: A checkpoint truncates the log and moves the watermarks for the requests after it, and a
+#: one-request log has none; taking one anyway cost every replica a signature and n-1 messages on
+#: the path of the replicas still deciding (a third of the messages at 13 agents). Decisions
+#: survive without it: a restarted replica keeps its commit certificates, and a lagging one catches
+#: up from them (spec/pbft.md, "Catch-up").
+SESSION_CHECKPOINT_INTERVAL = SESSION_MAX_SEQ + 1
 
 
 def start_byzantine_consensus(proposal: str, agents: int | Sequence[AgentId], *,
@@ -257,7 +259,7 @@ def _byzantine_setup(proposal: str, agents: int | Sequence[AgentId], fault_toler
     auth = scheme((*membership.agents, PROPOSER), seed=f"{session}/{seed}")
     config = PBFTConfig(membership=membership, f=f, auth=auth, requesters=(PROPOSER,),
                         requests=signed_requests(auth, session, [(PROPOSER, proposal)]), session=session,
-                        max_seq=1, checkpoint_interval=SESSION_CHECKPOINT_INTERVAL, max_view=2 * f + 2,
+                        max_seq=SESSION_MAX_SEQ, checkpoint_interval=SESSION_CHECKPOINT_INTERVAL, max_view=2 * f + 2,
                         base_timeout=float(view_timeout), communication=communication)
     protocol = PBFTReplica(config)
     strategies: dict[AgentId, Strategy] = {}
