@@ -50,7 +50,7 @@ M = TypeVar("M", bound=Message)
 #: default byte budgets of the verification caches (valid signatures, refusals)
 VERIFIED_CACHE_BYTES = 8 << 20
 REFUSED_CACHE_BYTES = 1 << 20
-#: unclaimed verdicts found ahead of time (see Authenticator.verify_ahead) before that table starts afresh
+#: unclaimed verdicts found ahead of time (see Authenticator.record_check) before that table starts afresh
 AHEAD_LIMIT = 4096
 _ENTRY_OVERHEAD = 160  # dict slot, the cached message object and its fields, beyond its encoded bytes
 
@@ -152,9 +152,6 @@ class Authenticator(ABC):
 
     #: whether private keys come from a public string (checker and simulator only, never a network)
     publicly_derived: bool = False
-    #: whether a check costs enough (public-key cryptography) for the runtime to run it ahead of
-    #: time on a worker thread (:meth:`verify_ahead`); a keyed digest does not
-    worth_verifying_ahead: bool = False
 
     def __init__(self, principals: Iterable[AgentId], *, verified_cache_bytes: int = VERIFIED_CACHE_BYTES,
                  refused_cache_bytes: int = REFUSED_CACHE_BYTES) -> None:
@@ -165,7 +162,7 @@ class Authenticator(ABC):
         self.verified = ByteBoundedCache(verified_cache_bytes)
         self.refused = ByteBoundedCache(refused_cache_bytes)
         self._last_verified: Message | None = None  # the last message found valid (immutable, so it stays valid)
-        #: verdicts a worker thread found ahead of time (:meth:`verify_ahead`): message -> (valid, cache cost)
+        #: verdicts found ahead of time elsewhere (:meth:`record_check`): message -> (valid, cache cost)
         self._ahead: dict[Message, tuple[bool, int]] = {}
 
     @abstractmethod
@@ -203,24 +200,30 @@ class Authenticator(ABC):
         data = signing_bytes(message)
         return self._check(message.sender, data, signature), len(data) + len(signature) + _ENTRY_OVERHEAD
 
-    def verify_ahead(self, message: Message) -> None:
-        """Check ``message``'s signature now, on a worker thread, for a later :meth:`verify` to find.
+    def keys_for_checks_elsewhere(self) -> Mapping[AgentId, bytes] | None:
+        """Raw Ed25519 public keys, if another process may check this authenticator's signatures
+        with a plain libsodium call (:mod:`mabeam.runtime.ahead`); ``None``: checks stay here."""
+        return None
 
-        Why: the asyncio runtime hosts many agents on one event loop, and libsodium releases the
-        GIL, so a second core can verify a message while the loop is still signing or handling
-        others. Thread-safe by construction: this only reads the caches and adds single entries to
-        ``_ahead``, which only :meth:`verify` (on the loop's thread) removes; the caches themselves
-        are written by :meth:`verify` alone. Bounded: past :data:`AHEAD_LIMIT` unclaimed verdicts
-        (messages nobody verified, e.g. to agents that had decided) the table starts afresh.
-        """
+    def check_request(self, message: Message) -> tuple[bytes, bytes, int] | None:
+        """What checking ``message`` elsewhere needs (signed bytes, signature, the verdict's cache cost),
+        or ``None`` if it needs no check: its verdict is known, or it is refused without cryptography."""
         if message in self.verified._table or message in self.refused._table or message in self._ahead:
-            return
-        found = self._verdict(message)
-        if found is None:
-            return
+            return None
+        signature = getattr(message, "signature", b"")
+        if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
+            return None
+        data = signing_bytes(message)
+        return data, signature, len(data) + len(signature) + _ENTRY_OVERHEAD
+
+    def record_check(self, message: Message, valid: bool, cost: int) -> None:
+        """A verdict found elsewhere (:meth:`check_request`), for a later :meth:`verify` to claim.
+
+        Bounded: past :data:`AHEAD_LIMIT` unclaimed verdicts (messages nobody verified, e.g. to
+        agents that had decided) the table starts afresh."""
         if len(self._ahead) >= AHEAD_LIMIT:
             self._ahead.clear()
-        self._ahead[message] = found
+        self._ahead[message] = (valid, cost)
 
 
 # ----------------------------------------------------------------- symbolic
@@ -287,8 +290,6 @@ class Ed25519Authenticator(Authenticator):
     simulator and tests). A deployment uses :meth:`from_keys`.
     """
 
-    worth_verifying_ahead = True
-
     def __init__(self, principals: Iterable[AgentId], seed: str = "mabeam") -> None:
         super().__init__(principals)
         self.publicly_derived = True
@@ -334,6 +335,7 @@ class Ed25519Authenticator(Authenticator):
     def _index_keys(self) -> None:
         """libsodium's view of the keys: the hot path signs and verifies with these."""
         self._verify_keys = {p: VerifyKey(_raw(k)) for p, k in self.public_keys.items()}
+        self._raw_public: dict[AgentId, bytes] | None = None
         self._signing_keys = {p: _signing_key(k) for p, k in self._private.items()}
 
     @property
@@ -345,6 +347,16 @@ class Ed25519Authenticator(Authenticator):
         if identity not in self._private:
             raise UnknownAgentError(f"{identity!r}: this process holds no signing key for it")
         return _Ed25519Signer(identity, self._signing_keys[identity])
+
+    def keys_for_checks_elsewhere(self) -> Mapping[AgentId, bytes] | None:
+        """The raw public keys: a check here is one libsodium call, which a helper process can make
+        as well. A subclass that changes :meth:`_check` keeps its checks here."""
+        if type(self)._check is not Ed25519Authenticator._check:
+            return None
+        keys = self._raw_public
+        if keys is None:
+            keys = self._raw_public = {p: bytes(k) for p, k in self._verify_keys.items()}
+        return keys
 
     def _check(self, identity: AgentId, data: bytes, signature: bytes) -> bool:
         if len(signature) != 64:  # libsodium takes only whole signatures; anything else is simply invalid

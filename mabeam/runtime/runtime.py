@@ -53,7 +53,7 @@ from ..live.monitor import CheckMode
 from ..live.network import NetworkModel
 from ..live.result import RunResult
 from ..live.strategy import Strategy
-from .ahead import AHEAD_BACKLOG, SignatureWorker
+from .ahead import AHEAD_BACKLOG, AheadVerifier
 from .transport import InProcessTransport, Transport
 
 #: the longest a run waits for its transport to close after its own deadline
@@ -104,16 +104,16 @@ class AsyncRuntime(LiveDriver):
     Byzantine strategies may only be given for them. ``timeout`` bounds the run in seconds.
     ``durable`` (e.g. :class:`~mabeam.runtime.store.DurableLog`) keeps each agent's durable
     state: written before its messages leave, recovered from when the node restarts.
-    ``verify_ahead`` checks signatures on a worker thread from a message's send (or arrival)
-    on (:mod:`~mabeam.runtime.ahead`; ``None``: when the protocol's authenticator uses public-key
-    signatures and the machine has a second core); it changes timing only, never a verdict.
+    ``verify_ahead`` checks signatures in a helper process from a message's send on, with
+    agents hosted in-process (:mod:`~mabeam.runtime.ahead`; ``None``: when the protocol's
+    authenticator uses Ed25519 and the machine has a second core); it changes timing only,
+    never a verdict.
     """
 
     driver_name = "runtime"
     #: awaited before an event is dispatched (the Ray driver computes the agent's step on its actor there)
     _prefetch: Callable[[int, str, Any], Awaitable[None]] | None = None
-    _ahead: SignatureWorker | None = None
-    _ahead_on_send = False
+    _ahead: AheadVerifier | None = None
 
     def __init__(self, protocol: Protocol, network: NetworkModel | None = None, *, seed: int | str = 0,
                  timeout: float = 10.0, crashes: Mapping[AgentId, float] | None = None,
@@ -157,6 +157,13 @@ class AsyncRuntime(LiveDriver):
     async def run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self._start_verifying_ahead()  # before the clock: the helper process is the Python process's, not the run's
+        try:
+            return await self._run(loop)
+        finally:
+            self._stop_verifying_ahead()
+
+    async def _run(self, loop: asyncio.AbstractEventLoop) -> RunResult:
         self._time = loop.time
         self._t0 = loop.time()
         self._begin()
@@ -175,7 +182,6 @@ class AsyncRuntime(LiveDriver):
         if start is not None:  # a network transport listens before the run (idempotent)
             await start()
         self.transport.bind(self._deliver, self._clock, acknowledges=True)
-        self._start_verifying_ahead()
         self._acknowledges = type(self.transport).processed is not Transport.processed  # skip the no-op
 
         crash_handles = [loop.call_later(at, self._crash_now, self._index[agent])
@@ -210,21 +216,22 @@ class AsyncRuntime(LiveDriver):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self._stop_verifying_ahead()
         if self._failure is not None:
             raise self._failure
         return self._result(quiescent, timed_out)
 
     def _start_verifying_ahead(self) -> None:
-        """Ray actors verify in their own processes; in-process, a message is checked from its send on."""
-        self._ahead = None if self._prefetch is not None else SignatureWorker.wanted(
-            self.protocol.authenticator(), self.verify_ahead)
-        self._ahead_on_send = self._ahead is not None and isinstance(self.transport, InProcessTransport)
+        """In-process, a message is checked from its send on. Ray actors verify in their own processes,
+        and over a network a message's receiver is its first reader (checking it on arrival in a helper
+        gained nothing measurable over TLS)."""
+        self._ahead = None
+        if self._prefetch is None and isinstance(self.transport, InProcessTransport):
+            self._ahead = AheadVerifier.wanted(self.protocol.authenticator(), self.verify_ahead, self._loop)
 
     def _stop_verifying_ahead(self) -> None:
         if self._ahead is not None:
             self._ahead.close()
-            self._ahead, self._ahead_on_send = None, False
+            self._ahead = None
 
     def _result(self, quiescent: bool, timed_out: bool) -> RunResult:
         stats = self.transport.stats
@@ -321,14 +328,14 @@ class AsyncRuntime(LiveDriver):
 
     def _transmit(self, i: int, j: int, message: Message, depth: int) -> None:
         agents = self.protocol.agents
-        if self._ahead_on_send and self._queued >= AHEAD_BACKLOG:
-            self._ahead.submit(message)  # type: ignore[union-attr]
+        if self._ahead is not None and self._queued >= AHEAD_BACKLOG:
+            self._ahead.submit(message)
         self.transport.send(agents[i], agents[j], message, depth)
 
     def _fan_out(self, i: int, targets: tuple[int, ...], message: Message, depth: int) -> None:
         agents = self.protocol.agents
-        if self._ahead_on_send and self._queued >= AHEAD_BACKLOG:
-            self._ahead.submit(message)  # type: ignore[union-attr]
+        if self._ahead is not None and self._queued >= AHEAD_BACKLOG:
+            self._ahead.submit(message)
         self.transport.broadcast(agents[i], tuple(agents[j] for j in targets), message, depth)
 
     def _arm(self, i: int, name: str, delay: float) -> None:
@@ -375,8 +382,6 @@ class AsyncRuntime(LiveDriver):
         if self.partial and to not in self.local:
             self._refuse("unknown-recipient", None, message)  # a transport misrouted it: nobody here reads it
             return
-        if self._ahead is not None and not self._ahead_on_send:
-            self._ahead.submit(message)
         self._enqueue(self._index[to], (DELIVER, message, depth))
 
     def _crash_now(self, i: int) -> None:
