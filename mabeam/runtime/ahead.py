@@ -30,6 +30,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -81,6 +82,7 @@ class _Helper:
 
 
 _shared: _Helper | None = None
+_TAKING = threading.Lock()
 #: helpers that ended before they were ready (e.g. libsodium's binding missing): after this many, none
 #: is started again in this process (each would only fail the same way)
 STARTS_WITHOUT_READY = 3
@@ -122,7 +124,6 @@ class AheadVerifier:
         self._last: Message | None = None  # a broadcast submits one object per recipient: once is enough
         self.submitted = 0
         self.found = 0  # verdicts that came back (whether or not their receiver still needed them)
-        helper.busy = True
         loop.add_reader(helper.read_fd, self._read)
 
     @classmethod
@@ -135,10 +136,16 @@ class AheadVerifier:
         keys = auth.keys_for_checks_elsewhere()
         if keys is None or (setting is None and (os.cpu_count() or 1) < 2):
             return None
-        helper = _helper()
-        if helper is None or helper.busy:
-            return None
-        return cls(auth, keys, helper, loop)
+        with _TAKING:  # runs on other threads' loops may ask at the same moment: one gets it
+            helper = _helper()
+            if helper is None or helper.busy:
+                return None
+            helper.busy = True
+        try:
+            return cls(auth, keys, helper, loop)
+        except BaseException:
+            helper.busy = False
+            raise
 
     def submit(self, message: Message) -> None:
         """Queue ``message``'s check (skipped when it is known already, or the helper is not ready or behind)."""
