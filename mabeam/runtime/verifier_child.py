@@ -8,7 +8,8 @@ Input frames (stdin): ``<id u32><length u32>`` then ``length`` bytes: the signer
 32-byte public key, the 64-byte signature, the signed bytes. Output (stdout): ``READY``
 once, then ``<id u32><valid u8>`` per frame, in order, written once per batch read.
 End of input (the parent closed the pipe or died) ends the process; so does a frame
-longer than :data:`MAX_FRAME` (the parent never sends one: a broken stream).
+longer than :data:`MAX_FRAME` (the parent never sends one: a broken stream); without
+libsodium's binding it ends before ``READY``, and the parent stops starting helpers.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ READY = b"READY"
 
 
 def _serve(read_fd: int, write_fd: int) -> None:
-    from nacl.bindings import crypto_sign_open  # the same libsodium call the parent's check makes
-
+    try:
+        from nacl.bindings import crypto_sign_open  # the same libsodium call the parent's check makes
+    except ImportError:  # this interpreter cannot see the binding: ending unready tells the parent so
+        return
     os.write(write_fd, READY)
     pending = b""
     while True:
