@@ -12,7 +12,8 @@ Rows (medians over ``--runs`` runs, each with its own seed and keys):
   instead, which the machine's load distorts less. Unbatched (batch 1) rows are given for reference.
 - ``weighted-latency``: the runtime's time to the last decision at 50 and 200 agents, all-to-all
   and linear mode (Ed25519-signed votes to a collector, which broadcasts a certificate), on the
-  runtime's default network (1 ms one-way links).
+  runtime's default network (1 ms one-way links). ``weighted-latency-helper``: linear at 200
+  agents with the signature helper on and off (``verify_ahead``), alternating run by run.
 - ``pbft-latency``: :func:`benchmarks.pbft.measure` at 13 and 100 agents (runtime driver, links
   without delay), all-to-all and linear communication (prepares and commits through the view's
   primary, relayed in bundles; spec/pbft.md), plus the median CPU ms of those runs. ``messages``
@@ -92,7 +93,7 @@ def pbft_requests(transport: str, requests: int, batch: int, seed: int, tls_seco
             "messages": sum(r.messages.sent for r in results)}
 
 
-def weighted_latency(n: int, communication: str, seed: int) -> dict[str, float]:
+def weighted_latency(n: int, communication: str, seed: int, verify_ahead: bool | None = None) -> dict[str, float]:
     agents = agents_of(n)
     weights = expertise(agents)
     inputs = weighted_ballots(weights, seed)
@@ -101,7 +102,7 @@ def weighted_latency(n: int, communication: str, seed: int) -> dict[str, float]:
                 LinearWeightedVoting(membership, inputs, weights, auth=Ed25519Authenticator(agents, seed=f"w{seed}")))
     cpu = time.process_time()
     result = asyncio.run(AsyncRuntime(protocol, seed=seed, timeout=120.0, stop_when_decided=True,
-                                      monitor="end").run())
+                                      monitor="end", verify_ahead=verify_ahead).run())
     cpu = time.process_time() - cpu
     if result.status != "decided" or result.violations():
         raise RuntimeError(f"weighted n={n} {communication} seed={seed}: {result.status} {result.violations()}")
@@ -166,6 +167,14 @@ def run_all(runs: int, requests: int, batch: int, tls_seconds: float) -> dict[st
             rows.append({"benchmark": "weighted-latency", "agents": n, "communication": communication, "runs": runs,
                          "median_ms": _median(samples, "ms"), "median_cpu_ms": _median(samples, "cpu_ms"),
                          "messages": int(_median(samples, "messages"))})
+    # the signature helper's effect, measured alternating run by run (the rows above use the default)
+    pairs = [(weighted_latency(200, "linear", seed, True), weighted_latency(200, "linear", seed, False))
+             for seed in range(runs)]
+    for index, setting in ((0, True), (1, False)):
+        samples = [pair[index] for pair in pairs]
+        rows.append({"benchmark": "weighted-latency-helper", "agents": 200, "communication": "linear",
+                     "verify_ahead": setting, "runs": runs, "median_ms": _median(samples, "ms"),
+                     "median_cpu_ms": _median(samples, "cpu_ms"), "messages": int(_median(samples, "messages"))})
     for n in (13, 100):
         for communication in ("all-to-all", "linear"):
             samples = [pbft_latency(n, seed, communication) for seed in range(runs)]
