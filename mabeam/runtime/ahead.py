@@ -53,8 +53,11 @@ class _Helper:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
+        # its stderr goes nowhere: a helper that fails is only a helper less (runs check for themselves),
+        # and it must not hold the parent's stderr open, which whoever runs the parent may be reading
         self.process = subprocess.Popen([sys.executable, "-I", _CHILD], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0, close_fds=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+                                        close_fds=True)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.write_fd, self.read_fd = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self.write_fd, False)
