@@ -134,11 +134,11 @@ def crypto_calibration(count: int = 400, rounds: int = 3) -> dict[str, float]:
 
 def helper_cpu_seconds() -> float | None:
     """CPU seconds the signature helper process has used so far (Linux /proc; ``None`` without one)."""
-    helper = ahead._shared
-    if helper is None:
+    pid = ahead.helper_pid()
+    if pid is None:
         return None
     try:
-        with open(f"/proc/{helper.process.pid}/stat") as stat:
+        with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return None

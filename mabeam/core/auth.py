@@ -194,11 +194,20 @@ class Authenticator(ABC):
     def _verdict(self, message: Message) -> tuple[bool, int] | None:
         """Whether ``message``'s signature is valid, and what caching that costs; ``None`` when it is
         refused without cryptography (unknown sender, no signature). Touches no shared state."""
+        parts = self._signed_parts(message)
+        if parts is None:
+            return None
+        data, signature, cost = parts
+        return self._check(message.sender, data, signature), cost
+
+    def _signed_parts(self, message: Message) -> tuple[bytes, bytes, int] | None:
+        """(signed bytes, signature, what caching its verdict costs), or ``None`` when ``message`` is
+        refused without cryptography (unknown sender, no signature)."""
         signature = getattr(message, "signature", b"")
         if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
             return None
         data = signing_bytes(message)
-        return self._check(message.sender, data, signature), len(data) + len(signature) + _ENTRY_OVERHEAD
+        return data, signature, len(data) + len(signature) + _ENTRY_OVERHEAD
 
     def keys_for_checks_elsewhere(self) -> Mapping[AgentId, bytes] | None:
         """Raw Ed25519 public keys, if another process may check this authenticator's signatures
@@ -210,11 +219,7 @@ class Authenticator(ABC):
         or ``None`` if it needs no check: its verdict is known, or it is refused without cryptography."""
         if message in self.verified._table or message in self.refused._table or message in self._ahead:
             return None
-        signature = getattr(message, "signature", b"")
-        if message.sender not in self._principal_set or not isinstance(signature, bytes) or not signature:
-            return None
-        data = signing_bytes(message)
-        return data, signature, len(data) + len(signature) + _ENTRY_OVERHEAD
+        return self._signed_parts(message)
 
     def record_check(self, message: Message, valid: bool, cost: int) -> None:
         """A verdict found elsewhere (:meth:`check_request`), for a later :meth:`verify` to claim.

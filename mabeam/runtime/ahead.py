@@ -73,10 +73,10 @@ class _Helper:
 
     def close(self) -> None:
         self.alive = False
-        with contextlib.suppress(OSError):
-            assert self.process.stdin is not None and self.process.stdout is not None
-            self.process.stdin.close()
-            self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         try:
             self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
@@ -109,6 +109,11 @@ def _helper() -> _Helper | None:
         except OSError:
             return None
     return _shared
+
+
+def helper_pid() -> int | None:
+    """The process id of this process's helper, if one was started (to read its CPU time, say)."""
+    return _shared.process.pid if _shared is not None and _shared.pid == os.getpid() else None
 
 
 @atexit.register
@@ -159,8 +164,10 @@ class AheadVerifier:
         if not helper.ready or not helper.alive or len(self._pending) >= PENDING_LIMIT:
             return
         key = self._keys.get(message.sender)
-        request = None if key is None else self.auth.check_request(message)
-        if key is None or request is None:
+        if key is None:
+            return
+        request = self.auth.check_request(message)
+        if request is None:
             return
         data, signature, cost = request
         if len(signature) != SIGNATURE_BYTES or len(data) > MAX_FRAME - KEY_BYTES - SIGNATURE_BYTES:
